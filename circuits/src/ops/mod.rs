@@ -1,0 +1,8 @@
+//! The integer semantics of every Plan op, one file per op family. These
+//! functions are the single definition of what an op computes: the executor
+//! calls them, and each family's chip constrains exactly this.
+
+pub mod elementwise;
+pub mod layout;
+pub mod linear;
+pub mod pool;

@@ -1,0 +1,298 @@
+//! The Plan IR: a closed set of integer operations in topological order.
+//!
+//! Node `i` defines tensor `i` (a [`TensorId`] is a node index). Every tensor
+//! carries its shape and the integer range `[lo, hi]` its values are
+//! guaranteed to lie in; the range is derived from the op and its operands
+//! (see [`infer`]) and checked, so circuits can size range checks from it.
+
+mod check;
+mod format;
+pub mod infer;
+
+pub use check::CheckedPlan;
+pub use format::PLAN_FORMAT_VERSION;
+
+use serde::{Deserialize, Serialize};
+
+/// Index of a node, and of the tensor it defines.
+pub type TensorId = u32;
+
+/// An inclusive integer range.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IntRange {
+    pub lo: i64,
+    pub hi: i64,
+}
+
+/// The shape and range of one tensor.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TensorInfo {
+    pub shape: Vec<usize>,
+    pub range: IntRange,
+}
+
+impl TensorInfo {
+    pub fn len(&self) -> usize {
+        self.shape.iter().product()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// One Plan operation with its operands and the tensor it defines.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Node {
+    /// The ONNX node (or nodes) this op was lowered from.
+    pub name: String,
+    pub op: Op,
+    pub inputs: Vec<TensorId>,
+    pub info: TensorInfo,
+}
+
+/// How a float graph input becomes integers (outside any circuit).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum InputQuant {
+    /// `q = saturate(round_half_even(fl32(x / scale)) + zero_point)`, as
+    /// onnxruntime's `QuantizeLinear` computes it.
+    Affine { scale: f32, zero_point: i64 },
+    /// The input is an integer tensor: values must be integers in range.
+    Integer,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PlanInput {
+    pub name: String,
+    pub shape: Vec<usize>,
+    pub range: IntRange,
+    pub quant: InputQuant,
+}
+
+/// How an output tensor is reported.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum OutputDequant {
+    /// `fl32(fl32(q - zero_point) * scale)` per tensor (one scale) or per
+    /// channel along `axis`.
+    Affine {
+        scales: Vec<f32>,
+        zero_points: Vec<i64>,
+        axis: u32,
+    },
+    /// The integers themselves.
+    Integer,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PlanOutput {
+    pub name: String,
+    pub tensor: TensorId,
+    pub dequant: OutputDequant,
+}
+
+/// The closed set of integer operations. `rhe` is round-half-to-even; all
+/// divisions by `2^shift` are exact rational divisions followed by `rhe`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Op {
+    /// Graph input `index` (already quantized). No operands.
+    Input {
+        index: u32,
+    },
+    /// A constant tensor (weights, biases). No operands.
+    Const {
+        values: Vec<i64>,
+    },
+    /// Operands `[a, b]` or `[a, b, bias]`; `a: [.., M, K]`, `b: [K, N]` or
+    /// `[.., K, N]`, `bias: [N]`.
+    /// `out[.., m, n] = Σ_k (a[.., m, k] - a_zero)(b[.., k, n] - b_zero[n]) + bias[n]`
+    /// (`b_zero` has one entry, or one per column).
+    MatMul {
+        a_zero: i64,
+        b_zero: Vec<i64>,
+    },
+    /// 2-D convolution in NCHW. Operands `[x, w]` or `[x, w, bias]`,
+    /// `w: [C_out, C_in / group, KH, KW]`, `bias: [C_out]`. Padding
+    /// contributes zero (it reads `x_zero`). `pads` = `[top, left, bottom, right]`.
+    Conv {
+        x_zero: i64,
+        w_zero: Vec<i64>,
+        strides: [usize; 2],
+        pads: [usize; 4],
+        dilations: [usize; 2],
+        group: usize,
+    },
+    /// `y = clamp(rhe(((x - in_zero) * mult[c] + bias[c]) / 2^shift) + out_zero, lo, hi)`;
+    /// `c` indexes `axis` when `mult`/`bias` have more than one entry;
+    /// an empty `bias` is zero.
+    Rescale {
+        in_zero: i64,
+        mult: Vec<i64>,
+        bias: Vec<i64>,
+        shift: u32,
+        axis: u32,
+        out_zero: i64,
+        lo: i64,
+        hi: i64,
+    },
+    /// Broadcasting `y = clamp(rhe(((a - a_zero) a_mult + (b - b_zero) b_mult) / 2^shift) + out_zero, lo, hi)`.
+    Add {
+        a_zero: i64,
+        b_zero: i64,
+        a_mult: i64,
+        b_mult: i64,
+        shift: u32,
+        out_zero: i64,
+        lo: i64,
+        hi: i64,
+    },
+    /// Broadcasting `y = clamp(rhe((a - a_zero)(b - b_zero) mult / 2^shift) + out_zero, lo, hi)`.
+    Mul {
+        a_zero: i64,
+        b_zero: i64,
+        mult: i64,
+        shift: u32,
+        out_zero: i64,
+        lo: i64,
+        hi: i64,
+    },
+    /// `y = clamp(x, lo, hi)` (ReLU in the quantized domain).
+    Clamp {
+        lo: i64,
+        hi: i64,
+    },
+    /// 2-D max pooling in NCHW; padding never wins.
+    MaxPool {
+        kernel: [usize; 2],
+        strides: [usize; 2],
+        pads: [usize; 4],
+        dilations: [usize; 2],
+        ceil_mode: bool,
+    },
+    /// 2-D average pooling:
+    /// `y = clamp(rhe(Σ (x - in_zero) * mult / (count 2^shift)) + out_zero, lo, hi)`,
+    /// `count` = kernel area, or the number of taps inside the input when
+    /// `count_include_pad` is false.
+    AvgPool {
+        kernel: [usize; 2],
+        strides: [usize; 2],
+        pads: [usize; 4],
+        count_include_pad: bool,
+        in_zero: i64,
+        mult: i64,
+        shift: u32,
+        out_zero: i64,
+        lo: i64,
+        hi: i64,
+    },
+    /// `y = table[x - in_lo]` (sigmoid, tanh, ... precomputed by the compiler).
+    Lookup {
+        in_lo: i64,
+        table: Vec<i64>,
+    },
+    /// Integer softmax along `axis`: `e_i = exp_table[max - x_i]`,
+    /// `y_i = clamp(rhe(e_i out_mult / Σ e) + out_zero, lo, hi)`.
+    Softmax {
+        axis: u32,
+        exp_table: Vec<i64>,
+        out_mult: i64,
+        out_zero: i64,
+        lo: i64,
+        hi: i64,
+    },
+    /// Same values in row-major order, new shape (the node's shape).
+    Reshape,
+    Transpose {
+        perm: Vec<u32>,
+    },
+    /// Operands concatenated along `axis`.
+    Concat {
+        axis: u32,
+    },
+}
+
+impl Op {
+    /// A short name for tables and errors.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Op::Input { .. } => "Input",
+            Op::Const { .. } => "Const",
+            Op::MatMul { .. } => "MatMul",
+            Op::Conv { .. } => "Conv",
+            Op::Rescale { .. } => "Rescale",
+            Op::Add { .. } => "Add",
+            Op::Mul { .. } => "Mul",
+            Op::Clamp { .. } => "Clamp",
+            Op::MaxPool { .. } => "MaxPool",
+            Op::AvgPool { .. } => "AvgPool",
+            Op::Lookup { .. } => "Lookup",
+            Op::Softmax { .. } => "Softmax",
+            Op::Reshape => "Reshape",
+            Op::Transpose { .. } => "Transpose",
+            Op::Concat { .. } => "Concat",
+        }
+    }
+}
+
+/// A whole model lowered to integer operations.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    pub name: String,
+    pub inputs: Vec<PlanInput>,
+    pub outputs: Vec<PlanOutput>,
+    pub nodes: Vec<Node>,
+}
+
+impl Plan {
+    /// Appends a node, deriving its shape and range from its operands.
+    /// Returns the new tensor's id.
+    pub fn push(
+        &mut self,
+        name: impl Into<String>,
+        op: Op,
+        inputs: Vec<TensorId>,
+        shape_hint: Option<Vec<usize>>,
+    ) -> Result<TensorId, crate::PlanError> {
+        let id = self.nodes.len();
+        let name = name.into();
+        let info = infer::infer(self, id, &name, &op, &inputs, shape_hint.as_deref())?;
+        self.nodes.push(Node {
+            name,
+            op,
+            inputs,
+            info,
+        });
+        Ok(id as TensorId)
+    }
+
+    pub fn info(&self, t: TensorId) -> &TensorInfo {
+        &self.nodes[t as usize].info
+    }
+
+    /// Estimated constraint rows of node `i` (an estimate until the chips
+    /// give exact counts): operands and result are each laid out once, plus
+    /// the op's own work.
+    pub fn estimated_rows(&self, i: usize) -> usize {
+        let n = &self.nodes[i];
+        let out = n.info.len();
+        let ins: usize = n.inputs.iter().map(|&t| self.info(t).len()).sum();
+        match &n.op {
+            Op::Input { .. }
+            | Op::Const { .. }
+            | Op::Reshape
+            | Op::Transpose { .. }
+            | Op::Concat { .. } => 0,
+            Op::MatMul { .. } => ins + out,
+            Op::Conv { .. } => {
+                // im2col: every output position reads a full patch
+                let w = self.info(n.inputs[1]);
+                let patch: usize = w.shape[1..].iter().product();
+                let positions = out / w.shape[0].max(1);
+                positions * patch + ins + out
+            }
+            Op::MaxPool { kernel, .. } | Op::AvgPool { kernel, .. } => {
+                out * kernel[0] * kernel[1] + out
+            }
+            Op::Softmax { .. } => 3 * out,
+            _ => out,
+        }
+    }
+}

@@ -1,0 +1,197 @@
+//! `zkinf`: compile ONNX models to integer plans and run them.
+
+mod artifacts;
+
+use clap::{Parser, Subcommand};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use zkinf_circuits::{dequantize_output, execute, quantize_input};
+use zkinf_compiler::{compile_file, parse_inputs, CompileError, CompileOptions, InputError};
+
+#[derive(Parser)]
+#[command(
+    name = "zkinf",
+    version,
+    about = "Zero-knowledge verifiable inference for quantized ONNX models"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Lower an ONNX model to an integer plan (written atomically to --out).
+    Compile {
+        /// The ONNX model.
+        model: PathBuf,
+        /// Output folder for the compiled artifacts.
+        #[arg(long)]
+        out: PathBuf,
+        /// Calibration data for float models: {"input": [sample, ...]}.
+        #[arg(long)]
+        calibration: Option<PathBuf>,
+        /// Fix an input's shape, e.g. --input-shape x=1,64 (repeatable).
+        #[arg(long = "input-shape", value_name = "NAME=D1,D2,...")]
+        input_shape: Vec<String>,
+        /// Activation bits when quantizing a float model.
+        #[arg(long, default_value_t = 8)]
+        bits: u32,
+        /// Do not print the per-layer table.
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// Run a compiled plan on an input with the exact integer executor.
+    Infer {
+        /// A folder written by `zkinf compile`.
+        dir: PathBuf,
+        /// {"input name": nested array of the input's shape}.
+        #[arg(long)]
+        input: PathBuf,
+        /// Where to write {"output name": nested array} (floats).
+        #[arg(long)]
+        output: PathBuf,
+    },
+}
+
+#[derive(Debug, thiserror::Error)]
+enum CliError {
+    #[error(transparent)]
+    Compile(#[from] CompileError),
+    #[error(transparent)]
+    Artifact(#[from] artifacts::ArtifactError),
+    #[error("{path}: {source}")]
+    Input { path: String, source: InputError },
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("--input-shape '{0}': expected NAME=D1,D2,... with positive integers")]
+    ShapeArg(String),
+    #[error(transparent)]
+    Exec(#[from] zkinf_circuits::ExecError),
+}
+
+fn parse_shapes(args: &[String]) -> Result<BTreeMap<String, Vec<usize>>, CliError> {
+    let mut out = BTreeMap::new();
+    for a in args {
+        let (name, dims) = a
+            .split_once('=')
+            .ok_or_else(|| CliError::ShapeArg(a.clone()))?;
+        let dims = dims
+            .split(',')
+            .map(|d| d.trim().parse::<usize>().ok().filter(|&v| v > 0))
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| CliError::ShapeArg(a.clone()))?;
+        if name.is_empty() || dims.is_empty() {
+            return Err(CliError::ShapeArg(a.clone()));
+        }
+        out.insert(name.to_string(), dims);
+    }
+    Ok(out)
+}
+
+fn nested(values: &[f64], shape: &[usize]) -> serde_json::Value {
+    if shape.is_empty() {
+        return serde_json::json!(values.first().copied().unwrap_or(0.0));
+    }
+    let step = shape[1..].iter().product::<usize>().max(1);
+    serde_json::Value::Array(
+        (0..shape[0])
+            .map(|i| nested(&values[i * step..(i + 1) * step], &shape[1..]))
+            .collect(),
+    )
+}
+
+fn run(cli: Cli) -> Result<(), CliError> {
+    match cli.command {
+        Command::Compile {
+            model,
+            out,
+            calibration,
+            input_shape,
+            bits,
+            quiet,
+        } => {
+            let opts = CompileOptions {
+                input_shapes: parse_shapes(&input_shape)?,
+                calibration,
+                samples: None,
+                bits,
+            };
+            let started = std::time::Instant::now();
+            let compiled = compile_file(&model, &opts)?;
+            let report = &compiled.report;
+            let report_json = serde_json::to_vec_pretty(report).expect("report serializes");
+            artifacts::write_dir_atomic(
+                &out,
+                &[
+                    (artifacts::PLAN_FILE, compiled.plan.to_bytes()),
+                    (artifacts::REPORT_FILE, report_json),
+                ],
+            )?;
+            if !quiet {
+                print!("{}", report.table());
+            }
+            let q = &report.quantization;
+            println!(
+                "compiled {} in {:.2} s: {} ops, ~{} rows, model hash {}",
+                report.source,
+                started.elapsed().as_secs_f64(),
+                report.ops.len(),
+                report.total_rows,
+                &report.model_hash[..16]
+            );
+            println!("quantization: {} on {} sample(s) of {}: max |error| {:.6}, argmax agreement {:.1}%", q.mode, q.samples, q.data, q.max_abs_error, 100.0 * q.argmax_agreement);
+            println!("wrote {}", out.display());
+            Ok(())
+        }
+        Command::Infer { dir, input, output } => {
+            let plan = artifacts::load_plan(&dir)?;
+            let text = std::fs::read_to_string(&input).map_err(|source| CliError::Read {
+                path: input.display().to_string(),
+                source,
+            })?;
+            let expected: Vec<(String, Vec<usize>)> = plan
+                .inputs
+                .iter()
+                .map(|i| (i.name.clone(), i.shape.clone()))
+                .collect();
+            let values = parse_inputs(&text, &expected).map_err(|source| CliError::Input {
+                path: input.display().to_string(),
+                source,
+            })?;
+            let q = plan
+                .inputs
+                .iter()
+                .map(|pi| quantize_input(pi, &values[&pi.name]))
+                .collect::<Result<Vec<_>, _>>()?;
+            let trace = execute(&plan, q)?;
+            let mut obj = serde_json::Map::new();
+            for out in &plan.outputs {
+                let t = trace.get(out.tensor);
+                let vals: Vec<f64> = dequantize_output(out, t).iter().copied().collect();
+                obj.insert(out.name.clone(), nested(&vals, t.shape()));
+            }
+            let bytes =
+                serde_json::to_vec(&serde_json::Value::Object(obj)).expect("json serializes");
+            artifacts::write_file_atomic(&output, &bytes)?;
+            println!("wrote {}", output.display());
+            Ok(())
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let msg = e.to_string().replace('\n', " ");
+            eprintln!("error: {msg}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,312 @@
+//! The compiler's entry point: ONNX bytes -> checked Plan + report.
+
+use crate::error::{CompileError, Result};
+use crate::inputs::parse_samples;
+use crate::lower::{Lowerer, Mode};
+use crate::model::{load, LoadedModel, QUANTIZED_OPS};
+use crate::reference::{self, Tensor};
+use crate::report::{OpRow, QuantReport, Report, TensorRow};
+use ndarray::{ArrayD, IxDyn};
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use zkinf_circuits::{dequantize_output, execute, quantize_input, CheckedPlan, Op};
+
+/// Calibration data: one map (input name -> row-major values) per sample.
+pub type Samples = Vec<BTreeMap<String, Vec<f64>>>;
+
+#[derive(Clone, Debug)]
+pub struct CompileOptions {
+    /// Fixes symbolic input dimensions (`--input-shape`).
+    pub input_shapes: BTreeMap<String, Vec<usize>>,
+    /// Calibration file; default: `<model>.calibration.json` beside the
+    /// model if present, else a uniform sample.
+    pub calibration: Option<PathBuf>,
+    /// Or samples given directly (takes precedence over `calibration`).
+    pub samples: Option<Samples>,
+    /// Activation bits for float models.
+    pub bits: u32,
+}
+
+impl Default for CompileOptions {
+    fn default() -> Self {
+        CompileOptions {
+            input_shapes: BTreeMap::new(),
+            calibration: None,
+            samples: None,
+            bits: 8,
+        }
+    }
+}
+
+pub struct Compiled {
+    pub plan: CheckedPlan,
+    pub report: Report,
+}
+
+/// Reads and compiles an ONNX file.
+pub fn compile_file(path: &Path, opts: &CompileOptions) -> Result<Compiled> {
+    let what = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|source| CompileError::Io {
+        path: what.clone(),
+        source,
+    })?;
+    let mut opts = opts.clone();
+    if opts.calibration.is_none() && opts.samples.is_none() {
+        let stem = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let bundled = path.with_file_name(format!("{stem}.calibration.json"));
+        if bundled.is_file() {
+            opts.calibration = Some(bundled);
+        }
+    }
+    compile(&bytes, &what, path.parent(), &opts)
+}
+
+/// A deterministic uniform sample in [0, 1) (integers: the type's range).
+fn uniform_samples(model: &LoadedModel, count: usize) -> Samples {
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state >> 11) as f64 / (1u64 << 53) as f64
+    };
+    (0..count)
+        .map(|_| {
+            model
+                .inputs
+                .iter()
+                .map(|gi| {
+                    let n: usize = gi.shape.iter().product();
+                    let v = match gi.dtype.int_range() {
+                        Some((lo, hi)) if !gi.dtype.is_float() => (0..n)
+                            .map(|_| {
+                                (lo as f64 + (next() * (hi - lo + 1) as f64).floor()).min(hi as f64)
+                            })
+                            .collect(),
+                        _ => (0..n).map(|_| next()).collect(),
+                    };
+                    (gi.name.clone(), v)
+                })
+                .collect()
+        })
+        .collect()
+}
+
+fn to_tensors(model: &LoadedModel, s: &BTreeMap<String, Vec<f64>>) -> HashMap<String, Tensor> {
+    model
+        .inputs
+        .iter()
+        .map(|gi| {
+            (
+                gi.name.clone(),
+                ArrayD::from_shape_vec(IxDyn(&gi.shape), s[&gi.name].clone())
+                    .expect("checked shape"),
+            )
+        })
+        .collect()
+}
+
+fn argmax(v: &[f64]) -> usize {
+    v.iter()
+        .enumerate()
+        .fold((0, f64::NEG_INFINITY), |(bi, bv), (i, &x)| {
+            if x > bv {
+                (i, x)
+            } else {
+                (bi, bv)
+            }
+        })
+        .0
+}
+
+/// Compiles ONNX bytes. `base` is the folder of external data files.
+pub fn compile(
+    bytes: &[u8],
+    what: &str,
+    base: Option<&Path>,
+    opts: &CompileOptions,
+) -> Result<Compiled> {
+    if !(2..=16).contains(&opts.bits) {
+        return Err(CompileError::Calibration(format!(
+            "{} activation bits are not supported (2 to 16)",
+            opts.bits
+        )));
+    }
+    let model = load(bytes, what, base, &opts.input_shapes)?;
+    let exact = model
+        .nodes
+        .iter()
+        .any(|n| QUANTIZED_OPS.contains(&n.op_type.as_str()));
+    let expected: Vec<(String, Vec<usize>)> = model
+        .inputs
+        .iter()
+        .map(|i| (i.name.clone(), i.shape.clone()))
+        .collect();
+    let (samples, data) = match (&opts.samples, &opts.calibration) {
+        (Some(s), _) => (s.clone(), "given samples".to_string()),
+        (None, Some(p)) => {
+            let text = std::fs::read_to_string(p).map_err(|e| {
+                CompileError::Calibration(format!("cannot read {}: {e}", p.display()))
+            })?;
+            let s = parse_samples(&text, &expected)
+                .map_err(|e| CompileError::Calibration(format!("{}: {e}", p.display())))?;
+            (
+                s,
+                p.file_name()
+                    .map(|f| f.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+            )
+        }
+        (None, None) => (
+            uniform_samples(&model, 16),
+            "uniform random sample (16)".to_string(),
+        ),
+    };
+
+    // float reference runs: ranges for calibration, outputs for the report
+    let mut ref_outputs = Vec::with_capacity(samples.len());
+    let mut ranges: HashMap<String, (f64, f64)> = HashMap::new();
+    for s in &samples {
+        let env = reference::run(&model, &to_tensors(&model, s)).map_err(CompileError::Calibration);
+        let env = match (env, exact) {
+            (Ok(env), _) => env,
+            (Err(e), false) => return Err(e),
+            (Err(_), true) => {
+                ref_outputs.clear();
+                break;
+            }
+        };
+        if !exact {
+            for (name, t) in &env {
+                let lo = t.iter().cloned().fold(f64::INFINITY, f64::min);
+                let hi = t.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+                if !(lo.is_finite() && hi.is_finite()) {
+                    if t.is_empty() {
+                        continue;
+                    }
+                    return Err(CompileError::Calibration(format!(
+                        "tensor '{name}' is not finite on the calibration data"
+                    )));
+                }
+                let e = ranges.entry(name.clone()).or_insert((lo, hi));
+                e.0 = e.0.min(lo);
+                e.1 = e.1.max(hi);
+            }
+        }
+        ref_outputs.push(
+            model
+                .outputs
+                .iter()
+                .map(|(o, _)| env[o].iter().copied().collect::<Vec<f64>>())
+                .collect::<Vec<_>>(),
+        );
+    }
+
+    let mode = if exact {
+        Mode::Exact
+    } else {
+        Mode::Calibrated {
+            ranges,
+            bits: opts.bits,
+        }
+    };
+    let plan = Lowerer::new(&model, mode).run()?;
+    let plan = CheckedPlan::new(plan)?;
+
+    // integer runs on the same samples
+    let (mut max_err, mut agree, mut measured) = (0f64, 0usize, 0usize);
+    for (s, refs) in samples.iter().zip(&ref_outputs) {
+        let q = plan
+            .inputs
+            .iter()
+            .map(|pi| quantize_input(pi, &s[&pi.name]))
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        let trace = execute(&plan, q)?;
+        for (k, out) in plan.outputs.iter().enumerate() {
+            let got: Vec<f64> = dequantize_output(out, trace.get(out.tensor))
+                .iter()
+                .copied()
+                .collect();
+            for (g, r) in got.iter().zip(&refs[k]) {
+                max_err = max_err.max((g - r).abs());
+            }
+            if k == 0 {
+                let rows = plan
+                    .info(out.tensor)
+                    .shape
+                    .last()
+                    .copied()
+                    .unwrap_or(1)
+                    .max(1);
+                let all = got
+                    .chunks(rows)
+                    .zip(refs[0].chunks(rows))
+                    .all(|(g, r)| argmax(g) == argmax(r));
+                agree += all as usize;
+            }
+        }
+        measured += 1;
+    }
+
+    let ops = plan
+        .nodes
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| !matches!(n.op, Op::Input { .. } | Op::Const { .. }))
+        .map(|(i, n)| OpRow {
+            node: n.name.clone(),
+            op: n.op.kind().to_string(),
+            shape: n.info.shape.clone(),
+            rows: plan.estimated_rows(i),
+        })
+        .collect::<Vec<_>>();
+    let total_rows = ops.iter().map(|o| o.rows).sum();
+    let report = Report {
+        model_hash: plan.hash_hex(),
+        plan_format_version: zkinf_circuits::PLAN_FORMAT_VERSION,
+        source: Path::new(what)
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_else(|| what.to_string()),
+        opset: model.opset,
+        inputs: plan
+            .inputs
+            .iter()
+            .map(|i| TensorRow {
+                name: i.name.clone(),
+                shape: i.shape.clone(),
+            })
+            .collect(),
+        outputs: plan
+            .outputs
+            .iter()
+            .map(|o| TensorRow {
+                name: o.name.clone(),
+                shape: plan.info(o.tensor).shape.clone(),
+            })
+            .collect(),
+        ops,
+        total_rows,
+        quantization: QuantReport {
+            mode: if exact { "exact-int8" } else { "calibrated" }.to_string(),
+            data,
+            samples: measured,
+            max_abs_error: max_err,
+            argmax_agreement: if measured == 0 {
+                0.0
+            } else {
+                agree as f64 / measured as f64
+            },
+            reference: if exact {
+                "the model's own QuantizeLinear/DequantizeLinear graph evaluated in float (onnxruntime's unfused path)".into()
+            } else {
+                "the float model".into()
+            },
+            bits: (!exact).then_some(opts.bits),
+        },
+    };
+    Ok(Compiled { plan, report })
+}

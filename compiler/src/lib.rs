@@ -1,0 +1,20 @@
+//! zkinf compiler: loads ONNX models (prost, vendored schema), lowers them to
+//! the integer Plan IR of `zkinf-circuits`, quantizes float models from
+//! calibration data and reports per-op cost and quantization error.
+
+mod compile;
+mod error;
+pub mod inputs;
+mod lower;
+pub mod model;
+pub mod onnx;
+pub mod reference;
+mod report;
+mod shapes;
+pub mod value;
+
+pub use compile::{compile, compile_file, CompileOptions, Compiled, Samples};
+pub use error::{CompileError, UnsupportedOp};
+pub use inputs::{parse_inputs, parse_samples, InputError};
+pub use lower::qparams_for_range;
+pub use report::{OpRow, QuantReport, Report, TensorRow};

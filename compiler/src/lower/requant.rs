@@ -1,0 +1,276 @@
+//! Requantization: turning a real value (an accumulator, an activation, or a
+//! pending float op) into integers with given output parameters. This is
+//! where every `QuantizeLinear` of an int8 model, and every calibrated
+//! quantization point of a float model, becomes one Plan op.
+
+use super::{Lowerer, QParams};
+use crate::error::Result;
+use crate::value::{Affine, Lazy, Src, Value};
+use zkinf_circuits::arith::{common_shift, Dyadic};
+use zkinf_circuits::{Op, TensorId};
+
+impl Lowerer<'_> {
+    /// Quantizes `v` to `q` and returns it as a narrow activation.
+    pub(crate) fn requant_to_affine(&mut self, v: Value, q: QParams) -> Result<Affine> {
+        let id = self.requant(v, q)?;
+        Ok(Affine {
+            src: Src::Plan(id),
+            scales: vec![q.scale],
+            zeros: vec![q.zero],
+            axis: 0,
+            clip: None,
+            wide: false,
+        })
+    }
+
+    /// Output bounds after folding a pending real clip into `[q.lo, q.hi]`.
+    fn clip_bounds(&self, clip: Option<(f64, f64)>, q: QParams) -> (i64, i64) {
+        let (mut lo, mut hi) = (q.lo, q.hi);
+        if let Some((rlo, rhi)) = clip {
+            // quantization is monotone, so clip-then-quantize = quantize-then-clamp
+            let quant = |r: f64| q.zero as f64 + self.round_real(r / q.scale);
+            if rlo.is_finite() {
+                lo = lo.max(quant(rlo).clamp(i64::MIN as f64 / 4.0, i64::MAX as f64 / 4.0) as i64);
+            }
+            if rhi.is_finite() {
+                hi = hi.min(quant(rhi).clamp(i64::MIN as f64 / 4.0, i64::MAX as f64 / 4.0) as i64);
+            }
+        }
+        (lo, hi.max(lo))
+    }
+
+    fn round_real(&self, x: f64) -> f64 {
+        if self.exact() {
+            (x as f32).round_ties_even() as f64
+        } else {
+            x.round_ties_even()
+        }
+    }
+
+    /// Signed dyadic for a possibly negative real multiplier.
+    fn signed_ratio(&self, num: f64, den: f64) -> Result<(i64, Dyadic)> {
+        let d = self.ratio(num.abs(), den)?;
+        Ok((if num < 0.0 { -1 } else { 1 }, d))
+    }
+
+    pub(crate) fn requant(&mut self, v: Value, q: QParams) -> Result<TensorId> {
+        match v {
+            Value::Real(a) => self.requant_affine(a, q),
+            Value::Lazy(l) => self.requant_lazy(l, q),
+            Value::Const(c) => {
+                let a = self.const_affine(&c)?;
+                self.requant_affine(a, q)
+            }
+            Value::Int { .. } | Value::FloatInput { .. } => {
+                Err(self.malformed("cannot requantize this value"))
+            }
+        }
+    }
+
+    fn requant_affine(&mut self, a: Affine, q: QParams) -> Result<TensorId> {
+        let (lo, hi) = self.clip_bounds(a.clip, q);
+        let ds = a
+            .scales
+            .iter()
+            .map(|&s| self.ratio(s, q.scale))
+            .collect::<Result<Vec<_>>>()?;
+        let (mults, shift) = common_shift(&ds)
+            .ok_or_else(|| self.unsupported("scale ratios span too many powers of two"))?;
+        let x = self.src_id(&a.src)?;
+        let r = self.plan.info(x).range;
+        // identity: same scale and zero point, nothing to clip
+        if mults == [1] && shift == 0 && a.zero() == q.zero && lo <= r.lo && r.hi <= hi {
+            return Ok(x);
+        }
+        let (in_zero, bias) = if a.zeros.len() > 1 && a.zeros.iter().any(|&z| z != a.zeros[0]) {
+            (
+                0,
+                a.zeros.iter().zip(&mults).map(|(&z, &m)| -z * m).collect(),
+            )
+        } else {
+            (a.zero(), vec![])
+        };
+        self.push(
+            Op::Rescale {
+                in_zero,
+                mult: mults,
+                bias,
+                shift,
+                axis: a.axis as u32,
+                out_zero: q.zero,
+                lo,
+                hi,
+            },
+            vec![x],
+            None,
+        )
+    }
+
+    fn requant_lazy(&mut self, l: Lazy, q: QParams) -> Result<TensorId> {
+        let (lo, hi) = (q.lo, q.hi);
+        match l {
+            Lazy::Sum { a, b, b_sign, .. } => {
+                let (da, db) = (
+                    self.ratio(a.scale(), q.scale)?,
+                    self.ratio(b.scale(), q.scale)?,
+                );
+                let (m, shift) = common_shift(&[da, db])
+                    .ok_or_else(|| self.unsupported("scale ratios span too many powers of two"))?;
+                let (x, y) = (self.src_id(&a.src)?, self.src_id(&b.src)?);
+                self.push(
+                    Op::Add {
+                        a_zero: a.zero(),
+                        b_zero: b.zero(),
+                        a_mult: m[0],
+                        b_mult: b_sign * m[1],
+                        shift,
+                        out_zero: q.zero,
+                        lo,
+                        hi,
+                    },
+                    vec![x, y],
+                    None,
+                )
+            }
+            Lazy::Prod { a, b, .. } => {
+                let d = self.ratio(self.scale_mul(a.scale(), b.scale()), q.scale)?;
+                let (x, y) = (self.src_id(&a.src)?, self.src_id(&b.src)?);
+                self.push(
+                    Op::Mul {
+                        a_zero: a.zero(),
+                        b_zero: b.zero(),
+                        mult: d.mult,
+                        shift: d.shift,
+                        out_zero: q.zero,
+                        lo,
+                        hi,
+                    },
+                    vec![x, y],
+                    None,
+                )
+            }
+            Lazy::Unary { x, f } => {
+                let id = self.src_id(&x.src)?;
+                let r = self.plan.info(id).range;
+                if r.hi - r.lo >= 1 << 16 {
+                    return Err(self.unsupported("lookup tables need an input of at most 16 bits"));
+                }
+                let table = (r.lo..=r.hi)
+                    .map(|v| {
+                        let real = if self.exact() {
+                            ((v - x.zero()) as f32 * x.scale() as f32) as f64
+                        } else {
+                            (v - x.zero()) as f64 * x.scale()
+                        };
+                        let y = f.apply(real);
+                        let y = if self.exact() {
+                            (y as f32 / q.scale as f32) as f64
+                        } else {
+                            y / q.scale
+                        };
+                        (y.round_ties_even() + q.zero as f64).clamp(lo as f64, hi as f64) as i64
+                    })
+                    .collect();
+                self.push(Op::Lookup { in_lo: r.lo, table }, vec![id], None)
+            }
+            Lazy::Softmax { x, axis } => {
+                let id = self.src_id(&x.src)?;
+                let r = self.plan.info(id).range;
+                let span = r.hi - r.lo;
+                if span >= 1 << 16 {
+                    return Err(self.unsupported("softmax needs an input of at most 16 bits"));
+                }
+                let exp_table = (0..=span)
+                    .map(|d| ((-(d as f64) * x.scale()).exp() * 65536.0).round() as i64)
+                    .collect();
+                let out_mult = (1.0 / q.scale).round() as i64;
+                self.push(
+                    Op::Softmax {
+                        axis: axis as u32,
+                        exp_table,
+                        out_mult,
+                        out_zero: q.zero,
+                        lo,
+                        hi,
+                    },
+                    vec![id],
+                    None,
+                )
+            }
+            Lazy::AvgPool {
+                x,
+                kernel,
+                strides,
+                pads,
+                count_include_pad,
+            } => {
+                let d = self.ratio(x.scale(), q.scale)?;
+                let id = self.src_id(&x.src)?;
+                self.push(
+                    Op::AvgPool {
+                        kernel,
+                        strides,
+                        pads,
+                        count_include_pad,
+                        in_zero: x.zero(),
+                        mult: d.mult,
+                        shift: d.shift,
+                        out_zero: q.zero,
+                        lo,
+                        hi,
+                    },
+                    vec![id],
+                    None,
+                )
+            }
+            Lazy::ChannelAffine { x, mul, add } => {
+                let mut signs = Vec::new();
+                let mut ds = Vec::new();
+                if x.clip.is_some() || (x.scales.len() > 1 && x.axis != 1) {
+                    return Err(self.unsupported(
+                        "BatchNormalization of a clipped or differently laid out tensor",
+                    ));
+                }
+                for (c, &m) in mul.iter().enumerate() {
+                    let sx = if x.scales.len() > 1 {
+                        x.scales[c]
+                    } else {
+                        x.scale()
+                    };
+                    let (s, d) = self.signed_ratio(self.scale_mul(sx, m), q.scale)?;
+                    signs.push(s);
+                    ds.push(d);
+                }
+                let (mults, shift) = common_shift(&ds)
+                    .ok_or_else(|| self.unsupported("scale ratios span too many powers of two"))?;
+                let mults: Vec<i64> = mults.iter().zip(&signs).map(|(m, s)| m * s).collect();
+                let bias = add
+                    .iter()
+                    .map(|&b| (b / q.scale * 2f64.powi(shift as i32)).round() as i64)
+                    .collect();
+                let id = self.src_id(&x.src)?;
+                self.push(
+                    Op::Rescale {
+                        in_zero: x.zero(),
+                        mult: mults,
+                        bias,
+                        shift,
+                        axis: 1,
+                        out_zero: q.zero,
+                        lo,
+                        hi,
+                    },
+                    vec![id],
+                    None,
+                )
+            }
+            Lazy::Concat { parts, axis } => {
+                let mut ids = Vec::new();
+                for p in parts {
+                    ids.push(self.requant_affine(p, q)?);
+                }
+                self.push(Op::Concat { axis: axis as u32 }, ids, None)
+            }
+        }
+    }
+}

@@ -1,0 +1,274 @@
+//! Elementwise ops (Relu, Clip, Add, Sub, Mul, Div, Sigmoid, Tanh), pooling,
+//! Softmax and BatchNormalization.
+
+use super::Lowerer;
+use crate::error::Result;
+use crate::model::Attrs;
+use crate::onnx::NodeProto;
+use crate::value::{ConstTensor, Lazy, Unary, Value};
+use ndarray::{ArrayD, IxDyn, Zip};
+use zkinf_circuits::plan::infer::broadcast;
+use zkinf_circuits::Op;
+
+fn arr(c: &ConstTensor) -> ArrayD<f64> {
+    ArrayD::from_shape_vec(IxDyn(&c.shape), c.data.clone()).expect("const shape")
+}
+
+fn fold_binary(
+    a: &ConstTensor,
+    b: &ConstTensor,
+    shape: &[usize],
+    f: impl Fn(f64, f64) -> f64,
+) -> ConstTensor {
+    let (x, y) = (arr(a), arr(b));
+    let d = IxDyn(shape);
+    let (xv, yv) = (
+        x.broadcast(d.clone()).expect("broadcast"),
+        y.broadcast(d.clone()).expect("broadcast"),
+    );
+    let mut out = ArrayD::zeros(d);
+    Zip::from(&mut out)
+        .and(&xv)
+        .and(&yv)
+        .for_each(|o, &p, &q| *o = f(p, q));
+    ConstTensor {
+        dtype: a.dtype,
+        shape: shape.to_vec(),
+        data: out.iter().copied().collect(),
+    }
+}
+
+impl Lowerer<'_> {
+    pub(crate) fn clip(
+        &mut self,
+        n: &NodeProto,
+        lo: Option<f64>,
+        hi: Option<f64>,
+    ) -> Result<Vec<Value>> {
+        let (lo, hi) = (lo.unwrap_or(f64::NEG_INFINITY), hi.unwrap_or(f64::INFINITY));
+        Ok(vec![match self.required(n, 0)? {
+            Value::Const(mut c) => {
+                c.data.iter_mut().for_each(|v| *v = v.max(lo).min(hi));
+                Value::Const(c)
+            }
+            Value::Real(mut a) => {
+                let (olo, ohi) = a.clip.unwrap_or((f64::NEG_INFINITY, f64::INFINITY));
+                a.clip = Some((olo.max(lo), ohi.min(hi)));
+                Value::Real(a)
+            }
+            Value::Int { id, dtype } => {
+                let r = self.plan.info(id).range;
+                let l = if lo.is_finite() {
+                    lo.ceil().max(r.lo as f64) as i64
+                } else {
+                    r.lo
+                };
+                let h = if hi.is_finite() {
+                    hi.floor().min(r.hi as f64) as i64
+                } else {
+                    r.hi
+                };
+                Value::Int {
+                    id: self.push(
+                        Op::Clamp {
+                            lo: l,
+                            hi: h.max(l),
+                        },
+                        vec![id],
+                        None,
+                    )?,
+                    dtype,
+                }
+            }
+            _ => return Err(self.unsupported("clip of this value")),
+        }])
+    }
+
+    fn kernel(&self, at: &Attrs) -> Result<[usize; 2]> {
+        match at.ints("kernel_shape") {
+            Some(k) if k.len() == 2 && k.iter().all(|&v| v >= 1) => {
+                Ok([k[0] as usize, k[1] as usize])
+            }
+            Some(k) => Err(self.unsupported(format!("kernel_shape {k:?} (2-D pooling only)"))),
+            None => Err(self.malformed("kernel_shape is required")),
+        }
+    }
+
+    pub(crate) fn max_pool(&mut self, n: &NodeProto, at: &Attrs) -> Result<Vec<Value>> {
+        if at.int("storage_order", 0) != 0 {
+            return Err(self.unsupported("storage_order"));
+        }
+        let x = self.required(n, 0)?;
+        let shape = self.shape_of(&x);
+        if shape.len() != 4 {
+            return Err(self.unsupported(format!(
+                "{}-D pooling (2-D only)",
+                shape.len().saturating_sub(2)
+            )));
+        }
+        let kernel = self.kernel(at)?;
+        let (strides, pads, dilations) = self.window_attrs(at, kernel, &shape)?;
+        let op = Op::MaxPool {
+            kernel,
+            strides,
+            pads,
+            dilations,
+            ceil_mode: at.int("ceil_mode", 0) != 0,
+        };
+        Ok(vec![match x {
+            Value::Int { id, dtype } => Value::Int {
+                id: self.push(op, vec![id], None)?,
+                dtype,
+            },
+            Value::Real(mut a) => {
+                let id = self.src_id(&a.src)?;
+                a.src = crate::value::Src::Plan(self.push(op, vec![id], None)?);
+                Value::Real(a)
+            }
+            _ => return Err(self.unsupported("MaxPool of this value")),
+        }])
+    }
+
+    pub(crate) fn avg_pool(&mut self, n: &NodeProto, at: &Attrs) -> Result<Vec<Value>> {
+        let x = self.required(n, 0)?;
+        let shape = self.shape_of(&x);
+        if shape.len() != 4 {
+            return Err(self.unsupported(format!(
+                "{}-D pooling (2-D only)",
+                shape.len().saturating_sub(2)
+            )));
+        }
+        let (kernel, strides, pads, include) = if n.op_type == "GlobalAveragePool" {
+            ([shape[2], shape[3]], [1, 1], [0; 4], false)
+        } else {
+            if at.int("ceil_mode", 0) != 0 {
+                return Err(self.unsupported("AveragePool with ceil_mode"));
+            }
+            if at
+                .ints("dilations")
+                .is_some_and(|d| d.iter().any(|&v| v != 1))
+            {
+                return Err(self.unsupported("AveragePool with dilations"));
+            }
+            let kernel = self.kernel(at)?;
+            let (strides, pads, _) = self.window_attrs(at, kernel, &shape)?;
+            (kernel, strides, pads, at.int("count_include_pad", 0) != 0)
+        };
+        let x = self.activation(x, &n.input[0])?;
+        Ok(vec![Value::Lazy(Lazy::AvgPool {
+            x,
+            kernel,
+            strides,
+            pads,
+            count_include_pad: include,
+        })])
+    }
+
+    pub(crate) fn binary(&mut self, n: &NodeProto) -> Result<Vec<Value>> {
+        let (a, b) = (self.required(n, 0)?, self.required(n, 1)?);
+        let shape = broadcast(&self.shape_of(&a), &self.shape_of(&b))
+            .ok_or_else(|| self.malformed("operands do not broadcast"))?;
+        if let (Value::Const(x), Value::Const(y)) = (&a, &b) {
+            let f: fn(f64, f64) -> f64 = match n.op_type.as_str() {
+                "Add" => |p, q| p + q,
+                "Sub" => |p, q| p - q,
+                "Mul" => |p, q| p * q,
+                _ => |p, q| p / q,
+            };
+            return Ok(vec![Value::Const(fold_binary(x, y, &shape, f))]);
+        }
+        if matches!(a, Value::Int { .. }) || matches!(b, Value::Int { .. }) {
+            return Err(self.unsupported(format!("{} on integer tensors", n.op_type)));
+        }
+        let (op, b) = match (n.op_type.as_str(), b) {
+            ("Div", Value::Const(mut c)) => {
+                if c.data.iter().any(|&v| v == 0.0) {
+                    return Err(self.malformed("division by zero"));
+                }
+                c.data.iter_mut().for_each(|v| *v = 1.0 / *v);
+                ("Mul", Value::Const(c))
+            }
+            ("Div", _) => return Err(self.unsupported("division by a computed tensor")),
+            (op, b) => (op, b),
+        };
+        let a = self.activation(a, &n.input[0])?;
+        let b = self.activation(b, &n.input[1])?;
+        Ok(vec![Value::Lazy(match op {
+            "Mul" => Lazy::Prod { a, b, shape },
+            _ => Lazy::Sum {
+                a,
+                b,
+                b_sign: if op == "Sub" { -1 } else { 1 },
+                shape,
+            },
+        })])
+    }
+
+    pub(crate) fn unary(&mut self, n: &NodeProto) -> Result<Vec<Value>> {
+        let f = match n.op_type.as_str() {
+            "Sigmoid" => Unary::Sigmoid,
+            _ => Unary::Tanh,
+        };
+        Ok(vec![match self.required(n, 0)? {
+            Value::Const(mut c) => {
+                c.data.iter_mut().for_each(|v| *v = f.apply(*v));
+                Value::Const(c)
+            }
+            v => {
+                let x = self.activation(v, &n.input[0])?;
+                Value::Lazy(Lazy::Unary { x, f })
+            }
+        }])
+    }
+
+    pub(crate) fn softmax(&mut self, n: &NodeProto, at: &Attrs) -> Result<Vec<Value>> {
+        let x = self.required(n, 0)?;
+        let rank = self.shape_of(&x).len() as i64;
+        let default = if self.model_opset() >= 13 { -1 } else { 1 };
+        let ax = at.int("axis", default);
+        let ax = if ax < 0 { ax + rank } else { ax };
+        if ax < 0 || ax >= rank {
+            return Err(self.malformed("softmax axis out of range"));
+        }
+        if self.model_opset() < 13 && ax != rank - 1 {
+            return Err(self.unsupported("opset < 13 Softmax over flattened trailing axes"));
+        }
+        let x = self.activation(x, &n.input[0])?;
+        Ok(vec![Value::Lazy(Lazy::Softmax {
+            x,
+            axis: ax as usize,
+        })])
+    }
+
+    pub(crate) fn batch_norm(&mut self, n: &NodeProto, at: &Attrs) -> Result<Vec<Value>> {
+        if at.int("training_mode", 0) != 0 {
+            return Err(self.unsupported("BatchNormalization in training mode"));
+        }
+        let eps = at.float("epsilon", 1e-5) as f64;
+        let mut p = Vec::new();
+        for k in 1..5 {
+            p.push(self.const_input(n, k)?.ok_or_else(|| {
+                self.malformed("BatchNormalization needs scale, bias, mean and var")
+            })?);
+        }
+        let x = self.required(n, 0)?;
+        let shape = self.shape_of(&x);
+        let ch = *shape
+            .get(1)
+            .ok_or_else(|| self.malformed("BatchNormalization needs a channel axis"))?;
+        if p.iter().any(|t| t.data.len() != ch) {
+            return Err(self.malformed("BatchNormalization parameters do not match the channels"));
+        }
+        let mul: Vec<f64> = (0..ch)
+            .map(|c| p[0].data[c] / (p[3].data[c] + eps).sqrt())
+            .collect();
+        let add: Vec<f64> = (0..ch)
+            .map(|c| p[1].data[c] - p[2].data[c] * mul[c])
+            .collect();
+        let x = match x {
+            Value::Real(a) if a.wide && a.clip.is_none() && (a.per_tensor() || a.axis == 1) => a,
+            v => self.activation(v, &n.input[0])?,
+        };
+        Ok(vec![Value::Lazy(Lazy::ChannelAffine { x, mul, add })])
+    }
+}

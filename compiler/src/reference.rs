@@ -1,0 +1,537 @@
+//! A float reference executor for ONNX graphs (f64): the calibration pass of
+//! float models runs it to find tensor ranges, and the compile report
+//! compares the integer plan with it. For QDQ/QOperator models it evaluates
+//! DequantizeLinear -> float op -> QuantizeLinear literally.
+
+use crate::model::{Attrs, LoadedModel};
+use crate::onnx::NodeProto;
+use crate::value::{DType, Unary};
+use ndarray::{ArrayD, Axis, Ix2, IxDyn, Zip};
+use std::collections::HashMap;
+
+pub type Tensor = ArrayD<f64>;
+
+/// Every tensor's values after one run, by ONNX name.
+pub type Env = HashMap<String, Tensor>;
+
+fn bcast(a: &Tensor, b: &Tensor, f: impl Fn(f64, f64) -> f64) -> Result<Tensor, String> {
+    let shape = zkinf_circuits::plan::infer::broadcast(a.shape(), b.shape())
+        .ok_or("shapes do not broadcast")?;
+    let d = IxDyn(&shape);
+    let (x, y) = (
+        a.broadcast(d.clone()).ok_or("broadcast")?,
+        b.broadcast(d.clone()).ok_or("broadcast")?,
+    );
+    let mut out = ArrayD::zeros(d);
+    Zip::from(&mut out)
+        .and(&x)
+        .and(&y)
+        .for_each(|o, &p, &q| *o = f(p, q));
+    Ok(out)
+}
+
+fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor, String> {
+    if a.ndim() < 2 || b.ndim() < 2 {
+        return Err("MatMul needs rank >= 2".into());
+    }
+    let (m, k) = (a.shape()[a.ndim() - 2], a.shape()[a.ndim() - 1]);
+    let n = b.shape()[b.ndim() - 1];
+    if b.shape()[b.ndim() - 2] != k {
+        return Err("inner dimensions differ".into());
+    }
+    let batch: usize = a.shape()[..a.ndim() - 2].iter().product();
+    let a3 = a.to_shape((batch, m, k)).map_err(|e| e.to_string())?;
+    let bb: usize = b.shape()[..b.ndim() - 2].iter().product();
+    let b3 = b.to_shape((bb, k, n)).map_err(|e| e.to_string())?;
+    let mut out = Vec::with_capacity(batch * m * n);
+    for i in 0..batch {
+        let bi = if bb == 1 { 0 } else { i };
+        let p = a3.index_axis(Axis(0), i).dot(&b3.index_axis(Axis(0), bi));
+        out.extend(p.iter().copied());
+    }
+    let mut shape = a.shape()[..a.ndim() - 2].to_vec();
+    shape.extend([m, n]);
+    ArrayD::from_shape_vec(IxDyn(&shape), out).map_err(|e| e.to_string())
+}
+
+fn window(
+    at: &Attrs,
+    kernel: [usize; 2],
+    xs: &[usize],
+) -> Result<([usize; 2], [usize; 4], [usize; 2]), String> {
+    let two = |name: &str| match at.ints(name) {
+        None => Ok([1, 1]),
+        Some(v) if v.len() == 2 => Ok([v[0] as usize, v[1] as usize]),
+        Some(v) => Err(format!("{name} {v:?}")),
+    };
+    let (strides, dil) = (two("strides")?, two("dilations")?);
+    let auto = at.string("auto_pad").unwrap_or_default();
+    let mut pads = [0usize; 4];
+    match auto.as_str() {
+        "" | "NOTSET" => {
+            if let Some(p) = at.ints("pads") {
+                for (i, v) in p.iter().take(4).enumerate() {
+                    pads[i] = *v as usize;
+                }
+            }
+        }
+        "VALID" => {}
+        _ => {
+            for d in 0..2 {
+                let out = xs[2 + d].div_ceil(strides[d]);
+                let total = ((out - 1) * strides[d] + (kernel[d] - 1) * dil[d] + 1)
+                    .saturating_sub(xs[2 + d]);
+                let small = total / 2;
+                let (b, e) = if auto == "SAME_UPPER" {
+                    (small, total - small)
+                } else {
+                    (total - small, small)
+                };
+                pads[d] = b;
+                pads[d + 2] = e;
+            }
+        }
+    }
+    Ok((strides, pads, dil))
+}
+
+fn conv(x: &Tensor, w: &Tensor, b: Option<&Tensor>, at: &Attrs) -> Result<Tensor, String> {
+    if x.ndim() != 4 || w.ndim() != 4 {
+        return Err("2-D convolutions only".into());
+    }
+    let (n, c_in, h, wd) = (x.shape()[0], x.shape()[1], x.shape()[2], x.shape()[3]);
+    let (c_out, c_in_g, kh, kw) = (w.shape()[0], w.shape()[1], w.shape()[2], w.shape()[3]);
+    let group = at.int("group", 1).max(1) as usize;
+    let (s, p, d) = window(at, [kh, kw], x.shape())?;
+    let oh = zkinf_circuits::plan::infer::window_out(h, kh, s[0], p[0] + p[2], d[0], p[0], false)
+        .ok_or("window")?;
+    let ow = zkinf_circuits::plan::infer::window_out(wd, kw, s[1], p[1] + p[3], d[1], p[1], false)
+        .ok_or("window")?;
+    if c_in != c_in_g * group {
+        return Err("channels do not match".into());
+    }
+    let per_g = c_out / group;
+    let mut out = ArrayD::zeros(IxDyn(&[n, c_out, oh, ow]));
+    for bn in 0..n {
+        for o in 0..c_out {
+            let g = o / per_g;
+            for y in 0..oh {
+                for xx in 0..ow {
+                    let mut acc = b.map_or(0.0, |b| b[[o]]);
+                    for ci in 0..c_in_g {
+                        for ky in 0..kh {
+                            let iy = (y * s[0] + ky * d[0]) as isize - p[0] as isize;
+                            if iy < 0 || iy as usize >= h {
+                                continue;
+                            }
+                            for kx in 0..kw {
+                                let ix = (xx * s[1] + kx * d[1]) as isize - p[1] as isize;
+                                if ix >= 0 && (ix as usize) < wd {
+                                    acc += x[[bn, g * c_in_g + ci, iy as usize, ix as usize]]
+                                        * w[[o, ci, ky, kx]];
+                                }
+                            }
+                        }
+                    }
+                    out[[bn, o, y, xx]] = acc;
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn pool(x: &Tensor, at: &Attrs, max: bool, global: bool) -> Result<Tensor, String> {
+    if x.ndim() != 4 {
+        return Err("2-D pooling only".into());
+    }
+    let (n, c, h, w) = (x.shape()[0], x.shape()[1], x.shape()[2], x.shape()[3]);
+    let kernel = if global {
+        [h, w]
+    } else {
+        match at.ints("kernel_shape") {
+            Some(k) if k.len() == 2 => [k[0] as usize, k[1] as usize],
+            _ => return Err("kernel_shape".into()),
+        }
+    };
+    let (s, p, d) = if global {
+        ([1, 1], [0; 4], [1, 1])
+    } else {
+        window(at, kernel, x.shape())?
+    };
+    let ceil = at.int("ceil_mode", 0) != 0 && !global;
+    let oh =
+        zkinf_circuits::plan::infer::window_out(h, kernel[0], s[0], p[0] + p[2], d[0], p[0], ceil)
+            .ok_or("window")?;
+    let ow =
+        zkinf_circuits::plan::infer::window_out(w, kernel[1], s[1], p[1] + p[3], d[1], p[1], ceil)
+            .ok_or("window")?;
+    let include = at.int("count_include_pad", 0) != 0;
+    let mut out = ArrayD::zeros(IxDyn(&[n, c, oh, ow]));
+    for b in 0..n {
+        for ch in 0..c {
+            for y in 0..oh {
+                for xx in 0..ow {
+                    let (mut m, mut sum, mut cnt) = (f64::NEG_INFINITY, 0.0, 0usize);
+                    for ky in 0..kernel[0] {
+                        for kx in 0..kernel[1] {
+                            let iy = (y * s[0] + ky * d[0]) as isize - p[0] as isize;
+                            let ix = (xx * s[1] + kx * d[1]) as isize - p[1] as isize;
+                            if iy >= 0 && (iy as usize) < h && ix >= 0 && (ix as usize) < w {
+                                let v = x[[b, ch, iy as usize, ix as usize]];
+                                m = m.max(v);
+                                sum += v;
+                                cnt += 1;
+                            }
+                        }
+                    }
+                    out[[b, ch, y, xx]] = if max {
+                        m
+                    } else {
+                        sum / if include {
+                            (kernel[0] * kernel[1]) as f64
+                        } else {
+                            cnt.max(1) as f64
+                        }
+                    };
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Broadcasts per-axis parameters (scale, zero point) along `axis`.
+fn along(p: &Tensor, axis: usize, rank: usize) -> Tensor {
+    if p.len() <= 1 || rank == 0 {
+        return p.clone();
+    }
+    let mut shape = vec![1; rank];
+    shape[axis] = p.len();
+    p.to_shape(IxDyn(&shape))
+        .expect("per-axis shape")
+        .to_owned()
+}
+
+fn quantize(x: &Tensor, s: &Tensor, z: &Tensor, dt: DType, axis: usize) -> Result<Tensor, String> {
+    let (lo, hi) = dt.int_range().ok_or("quantized type")?;
+    let s = along(s, axis, x.ndim());
+    let z = along(z, axis, x.ndim());
+    let q = bcast(x, &s, |v, s| {
+        ((v as f32) / (s as f32)).round_ties_even() as f64
+    })?;
+    bcast(&q, &z, |q, z| (q + z).clamp(lo as f64, hi as f64))
+}
+
+fn dequantize(x: &Tensor, s: &Tensor, z: &Tensor, axis: usize) -> Result<Tensor, String> {
+    let s = along(s, axis, x.ndim());
+    let z = along(z, axis, x.ndim());
+    let d = bcast(x, &z, |q, z| q - z)?;
+    bcast(&d, &s, |d, s| ((d as f32) * (s as f32)) as f64)
+}
+
+fn softmax(x: &Tensor, axis: usize) -> Tensor {
+    let mut out = x.clone();
+    for mut lane in out.lanes_mut(Axis(axis)) {
+        let m = lane.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+        lane.mapv_inplace(|v| (v - m).exp());
+        let s: f64 = lane.sum();
+        lane.mapv_inplace(|v| v / s);
+    }
+    out
+}
+
+fn transpose2(a: &Tensor) -> Result<Tensor, String> {
+    Ok(a.view()
+        .into_dimensionality::<Ix2>()
+        .map_err(|e| e.to_string())?
+        .t()
+        .to_owned()
+        .into_dyn())
+}
+
+/// Runs the model on float inputs; returns every tensor by name.
+pub fn run(model: &LoadedModel, inputs: &HashMap<String, Tensor>) -> Result<Env, String> {
+    let mut env: Env = HashMap::new();
+    for (k, c) in &model.consts {
+        env.insert(
+            k.clone(),
+            ArrayD::from_shape_vec(IxDyn(&c.shape), c.data.clone()).map_err(|e| e.to_string())?,
+        );
+    }
+    let mut dtypes: HashMap<String, DType> = model
+        .consts
+        .iter()
+        .map(|(k, c)| (k.clone(), c.dtype))
+        .collect();
+    for gi in &model.inputs {
+        let v = inputs
+            .get(&gi.name)
+            .ok_or_else(|| format!("missing input '{}'", gi.name))?;
+        env.insert(gi.name.clone(), v.clone());
+        dtypes.insert(gi.name.clone(), gi.dtype);
+    }
+    for (i, n) in model.nodes.iter().enumerate() {
+        let outs = eval(model, n, &env, &dtypes).map_err(|e| {
+            format!(
+                "node '{}' ({}): {e}",
+                crate::lower::node_name(n, i),
+                n.op_type
+            )
+        })?;
+        for (name, (v, dt)) in n.output.iter().zip(outs) {
+            env.insert(name.clone(), v);
+            dtypes.insert(name.clone(), dt);
+        }
+    }
+    Ok(env)
+}
+
+fn eval(
+    model: &LoadedModel,
+    n: &NodeProto,
+    env: &Env,
+    dtypes: &HashMap<String, DType>,
+) -> Result<Vec<(Tensor, DType)>, String> {
+    let at = Attrs(n);
+    let get = |k: usize| -> Option<&Tensor> {
+        n.input
+            .get(k)
+            .filter(|s| !s.is_empty())
+            .and_then(|s| env.get(s))
+    };
+    let req = |k: usize| get(k).ok_or_else(|| format!("input {k} missing"));
+    let dt = |k: usize| {
+        n.input
+            .get(k)
+            .and_then(|s| dtypes.get(s))
+            .copied()
+            .unwrap_or(DType::F32)
+    };
+    let zero = ArrayD::from_elem(IxDyn(&[]), 0.0);
+    let f = |t: Tensor| Ok(vec![(t, DType::F32)]);
+    let axis_of = |rank: usize, default: i64| {
+        let a = at.int("axis", default);
+        (if a < 0 { a + rank as i64 } else { a }).max(0) as usize
+    };
+    match n.op_type.as_str() {
+        "Gemm" => {
+            let (mut a, mut b) = (req(0)?.clone(), req(1)?.clone());
+            if at.int("transA", 0) != 0 {
+                a = transpose2(&a)?;
+            }
+            if at.int("transB", 0) != 0 {
+                b = transpose2(&b)?;
+            }
+            let mut y = matmul(&a, &b)?.mapv(|v| v * at.float("alpha", 1.0) as f64);
+            if let Some(c) = get(2) {
+                let beta = at.float("beta", 1.0) as f64;
+                y = bcast(&y, c, |p, q| p + beta * q)?;
+            }
+            f(y)
+        }
+        "MatMul" => f(matmul(req(0)?, req(1)?)?),
+        "Conv" => f(conv(req(0)?, req(1)?, get(2), &at)?),
+        "Relu" => f(req(0)?.mapv(|v| v.max(0.0))),
+        "Clip" => {
+            let (lo, hi) = if model.opset < 11 {
+                (
+                    at.float("min", f32::MIN) as f64,
+                    at.float("max", f32::MAX) as f64,
+                )
+            } else {
+                (
+                    get(1).map_or(f64::NEG_INFINITY, |t| {
+                        t.iter().next().copied().unwrap_or(0.0)
+                    }),
+                    get(2).map_or(f64::INFINITY, |t| t.iter().next().copied().unwrap_or(0.0)),
+                )
+            };
+            f(req(0)?.mapv(|v| v.max(lo).min(hi)))
+        }
+        "MaxPool" => f(pool(req(0)?, &at, true, false)?),
+        "AveragePool" => f(pool(req(0)?, &at, false, false)?),
+        "GlobalAveragePool" => f(pool(req(0)?, &at, false, true)?),
+        "Add" => Ok(vec![(bcast(req(0)?, req(1)?, |p, q| p + q)?, dt(0))]),
+        "Sub" => Ok(vec![(bcast(req(0)?, req(1)?, |p, q| p - q)?, dt(0))]),
+        "Mul" => Ok(vec![(bcast(req(0)?, req(1)?, |p, q| p * q)?, dt(0))]),
+        "Div" => Ok(vec![(bcast(req(0)?, req(1)?, |p, q| p / q)?, dt(0))]),
+        "Sigmoid" => f(req(0)?.mapv(|v| Unary::Sigmoid.apply(v))),
+        "Tanh" => f(req(0)?.mapv(|v| Unary::Tanh.apply(v))),
+        "Softmax" => {
+            let x = req(0)?;
+            f(softmax(
+                x,
+                axis_of(x.ndim(), if model.opset >= 13 { -1 } else { 1 }),
+            ))
+        }
+        "BatchNormalization" => {
+            let x = req(0)?;
+            let eps = at.float("epsilon", 1e-5) as f64;
+            let (s, b, m, v) = (req(1)?, req(2)?, req(3)?, req(4)?);
+            let mut out = x.clone();
+            for (c, mut lane) in out.axis_iter_mut(Axis(1)).enumerate() {
+                let k = s[[c]] / (v[[c]] + eps).sqrt();
+                lane.mapv_inplace(|x| (x - m[[c]]) * k + b[[c]]);
+            }
+            f(out)
+        }
+        "Flatten" | "Reshape" | "Squeeze" | "Unsqueeze" | "Identity" => {
+            let x = req(0)?;
+            let second = if at.has("axes") {
+                None
+            } else {
+                get(1).map(|t| t.iter().copied().collect::<Vec<_>>())
+            };
+            let shape = crate::shapes::layout_shape(&n.op_type, &at, x.shape(), second.as_deref())?;
+            let flat: Vec<f64> = x.iter().copied().collect();
+            Ok(vec![(
+                ArrayD::from_shape_vec(IxDyn(&shape), flat).map_err(|e| e.to_string())?,
+                dt(0),
+            )])
+        }
+        "Transpose" => {
+            let x = req(0)?;
+            let perm: Vec<usize> = at
+                .ints("perm")
+                .map(|p| p.iter().map(|&v| v as usize).collect())
+                .unwrap_or_else(|| (0..x.ndim()).rev().collect());
+            Ok(vec![(
+                x.clone()
+                    .permuted_axes(IxDyn(&perm))
+                    .as_standard_layout()
+                    .into_owned(),
+                dt(0),
+            )])
+        }
+        "Concat" => {
+            let parts: Vec<&Tensor> = (0..n.input.len()).map(req).collect::<Result<_, _>>()?;
+            let axis = axis_of(parts[0].ndim(), 0);
+            let views: Vec<_> = parts.iter().map(|p| p.view()).collect();
+            Ok(vec![(
+                ndarray::concatenate(Axis(axis), &views).map_err(|e| e.to_string())?,
+                dt(0),
+            )])
+        }
+        "Constant" => {
+            let t = at.tensor("value").ok_or("only tensor constants")?;
+            let c = crate::onnx::decode_tensor(t, None).map_err(|e| e.to_string())?;
+            Ok(vec![(
+                ArrayD::from_shape_vec(IxDyn(&c.shape), c.data).map_err(|e| e.to_string())?,
+                c.dtype,
+            )])
+        }
+        "Shape" => {
+            let s: Vec<f64> = req(0)?.shape().iter().map(|&d| d as f64).collect();
+            Ok(vec![(
+                ArrayD::from_shape_vec(IxDyn(&[s.len()]), s).map_err(|e| e.to_string())?,
+                DType::I64,
+            )])
+        }
+        "QuantizeLinear" => {
+            let x = req(0)?;
+            let out_dt = if get(2).is_some() { dt(2) } else { DType::U8 };
+            let axis = axis_of(x.ndim(), 1);
+            Ok(vec![(
+                quantize(x, req(1)?, get(2).unwrap_or(&zero), out_dt, axis)?,
+                out_dt,
+            )])
+        }
+        "DequantizeLinear" => {
+            let x = req(0)?;
+            f(dequantize(
+                x,
+                req(1)?,
+                get(2).unwrap_or(&zero),
+                axis_of(x.ndim(), 1),
+            )?)
+        }
+        "QLinearMatMul" | "QLinearConv" | "QGemm" => {
+            let a = dequantize(req(0)?, req(1)?, req(2)?, 0)?;
+            let wq = req(3)?;
+            let w_axis = if n.op_type == "QLinearMatMul" {
+                wq.ndim().saturating_sub(1)
+            } else {
+                0
+            };
+            let w_axis = if n.op_type == "QGemm" && at.int("transB", 0) == 0 {
+                1
+            } else {
+                w_axis
+            };
+            let w = dequantize(wq, req(4)?, req(5)?, w_axis)?;
+            let (y, ys, yz) = match n.op_type.as_str() {
+                "QLinearMatMul" => (matmul(&a, &w)?, 6, 7),
+                "QLinearConv" => {
+                    let b = match get(8) {
+                        Some(b) => Some(dequantize(
+                            b,
+                            &bcast(&along(req(1)?, 0, 1), &along(req(4)?, 0, 1), |p, q| {
+                                ((p as f32) * (q as f32)) as f64
+                            })?,
+                            &zero,
+                            0,
+                        )?),
+                        None => None,
+                    };
+                    (conv(&a, &w, b.as_ref(), &at)?, 6, 7)
+                }
+                _ => {
+                    let w = if at.int("transB", 0) != 0 {
+                        transpose2(&w)?
+                    } else {
+                        w
+                    };
+                    let mut y = matmul(&a, &w)?.mapv(|v| v * at.float("alpha", 1.0) as f64);
+                    if let Some(c) = get(6) {
+                        let s = bcast(req(1)?, req(4)?, |p, q| p * q)?;
+                        let c = bcast(c, &s, |c, s| c * s)?;
+                        y = bcast(&y, &c, |p, q| p + q)?;
+                    }
+                    (y, 7, 8)
+                }
+            };
+            match get(ys) {
+                Some(s) => {
+                    let out_dt = dt(yz);
+                    Ok(vec![(
+                        quantize(&y, s, get(yz).unwrap_or(&zero), out_dt, 1)?,
+                        out_dt,
+                    )])
+                }
+                None => f(y),
+            }
+        }
+        "QLinearAdd" => {
+            let a = dequantize(req(0)?, req(1)?, req(2)?, 0)?;
+            let b = dequantize(req(3)?, req(4)?, req(5)?, 0)?;
+            let out_dt = dt(7);
+            Ok(vec![(
+                quantize(
+                    &bcast(&a, &b, |p, q| p + q)?,
+                    req(6)?,
+                    get(7).unwrap_or(&zero),
+                    out_dt,
+                    0,
+                )?,
+                out_dt,
+            )])
+        }
+        "MatMulInteger" => {
+            let a = bcast(req(0)?, get(2).unwrap_or(&zero), |p, q| p - q)?;
+            let b = bcast(req(1)?, get(3).unwrap_or(&zero), |p, q| p - q)?;
+            Ok(vec![(matmul(&a, &b)?, DType::I32)])
+        }
+        "ConvInteger" => {
+            let x = req(0)?;
+            let zx = get(2).and_then(|z| z.iter().next().copied()).unwrap_or(0.0);
+            let w = req(1)?;
+            let zw = along(get(3).unwrap_or(&zero), 0, w.ndim());
+            let w = bcast(w, &zw, |p, q| p - q)?;
+            // padding must contribute zero after the zero point is removed
+            let xs = x.mapv(|v| v - zx);
+            Ok(vec![(conv(&xs, &w, None, &at)?, DType::I32)])
+        }
+        other => Err(format!("no reference implementation of {other}")),
+    }
+}
