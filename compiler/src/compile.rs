@@ -4,7 +4,7 @@ use crate::error::{CompileError, Result};
 use crate::inputs::parse_samples;
 use crate::lower::{Lowerer, Mode};
 use crate::model::{load, LoadedModel, QUANTIZED_OPS};
-use crate::reference::{self, Tensor};
+use crate::reference::{self, RefError, Tensor};
 use crate::report::{OpRow, QuantReport, Report, TensorRow};
 use ndarray::{ArrayD, IxDyn};
 use std::collections::{BTreeMap, HashMap};
@@ -100,13 +100,32 @@ fn to_tensors(model: &LoadedModel, s: &BTreeMap<String, Vec<f64>>) -> HashMap<St
         .inputs
         .iter()
         .map(|gi| {
-            (
-                gi.name.clone(),
-                ArrayD::from_shape_vec(IxDyn(&gi.shape), s[&gi.name].clone())
-                    .expect("checked shape"),
-            )
+            let v = ArrayD::from_shape_vec(IxDyn(&gi.shape), s[&gi.name].clone());
+            (gi.name.clone(), v.expect("samples are checked against the input shapes"))
         })
         .collect()
+}
+
+/// Every sample must give every input with the input's number of values.
+fn check_samples(model: &LoadedModel, samples: &Samples) -> Result<()> {
+    for (i, s) in samples.iter().enumerate() {
+        for gi in &model.inputs {
+            let n: usize = gi.shape.iter().product();
+            match s.get(&gi.name) {
+                Some(v) if v.len() == n => {}
+                Some(v) => {
+                    return Err(CompileError::Calibration(format!(
+                        "sample {i} gives {} values for input '{}' of shape {:?}",
+                        v.len(),
+                        gi.name,
+                        gi.shape
+                    )))
+                }
+                None => return Err(CompileError::Calibration(format!("sample {i} has no input '{}'", gi.name))),
+            }
+        }
+    }
+    Ok(())
 }
 
 fn argmax(v: &[f64]) -> usize {
@@ -166,14 +185,16 @@ pub fn compile(
         ),
     };
 
+    check_samples(&model, &samples)?;
     // float reference runs: ranges for calibration, outputs for the report
     let mut ref_outputs = Vec::with_capacity(samples.len());
     let mut ranges: HashMap<String, (f64, f64)> = HashMap::new();
     for s in &samples {
-        let env = reference::run(&model, &to_tensors(&model, s)).map_err(CompileError::Calibration);
-        let env = match (env, exact) {
+        let env = match (reference::run(&model, &to_tensors(&model, s)), exact) {
             (Ok(env), _) => env,
-            (Err(e), false) => return Err(e),
+            (Err(RefError::Unsupported { node, op, reason }), false) => return Err(CompileError::Unsupported { node, op, reason }),
+            (Err(e), false) => return Err(CompileError::Calibration(e.to_string())),
+            // int8 models do not need the reference; the report then has no error figures
             (Err(_), true) => {
                 ref_outputs.clear();
                 break;
@@ -196,13 +217,12 @@ pub fn compile(
                 e.1 = e.1.max(hi);
             }
         }
-        ref_outputs.push(
-            model
-                .outputs
-                .iter()
-                .map(|(o, _)| env[o].iter().copied().collect::<Vec<f64>>())
-                .collect::<Vec<_>>(),
-        );
+        let mut outs = Vec::new();
+        for (o, _) in &model.outputs {
+            let t = env.get(o).ok_or_else(|| CompileError::Calibration(format!("the float reference does not compute output '{o}'")))?;
+            outs.push(t.iter().copied().collect::<Vec<f64>>());
+        }
+        ref_outputs.push(outs);
     }
 
     let mode = if exact {

@@ -14,6 +14,23 @@ pub type Tensor = ArrayD<f64>;
 /// Every tensor's values after one run, by ONNX name.
 pub type Env = HashMap<String, Tensor>;
 
+/// Why the reference could not run a model.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RefError {
+    /// The model uses something the reference (and zkinf) does not support.
+    Unsupported { node: String, op: String, reason: String },
+    /// The model or its inputs are malformed.
+    Failed { node: String, op: String, reason: String },
+}
+
+impl std::fmt::Display for RefError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RefError::Unsupported { node, op, reason } | RefError::Failed { node, op, reason } => write!(f, "node '{node}' ({op}): {reason}"),
+        }
+    }
+}
+
 fn bcast(a: &Tensor, b: &Tensor, f: impl Fn(f64, f64) -> f64) -> Result<Tensor, String> {
     let shape = zkinf_circuits::plan::infer::broadcast(a.shape(), b.shape())
         .ok_or("shapes do not broadcast")?;
@@ -32,7 +49,7 @@ fn bcast(a: &Tensor, b: &Tensor, f: impl Fn(f64, f64) -> f64) -> Result<Tensor, 
 
 fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor, String> {
     if a.ndim() < 2 || b.ndim() < 2 {
-        return Err("MatMul needs rank >= 2".into());
+        return Err("unsupported: MatMul with a 1-D operand".into());
     }
     let (m, k) = (a.shape()[a.ndim() - 2], a.shape()[a.ndim() - 1]);
     let n = b.shape()[b.ndim() - 1];
@@ -42,6 +59,9 @@ fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor, String> {
     let batch: usize = a.shape()[..a.ndim() - 2].iter().product();
     let a3 = a.to_shape((batch, m, k)).map_err(|e| e.to_string())?;
     let bb: usize = b.shape()[..b.ndim() - 2].iter().product();
+    if bb != 1 && (bb != batch || a.shape()[..a.ndim() - 2] != b.shape()[..b.ndim() - 2]) {
+        return Err("unsupported: MatMul with broadcast batch dimensions".into());
+    }
     let b3 = b.to_shape((bb, k, n)).map_err(|e| e.to_string())?;
     let mut out = Vec::with_capacity(batch * m * n);
     for i in 0..batch {
@@ -97,7 +117,7 @@ fn window(
 
 fn conv(x: &Tensor, w: &Tensor, b: Option<&Tensor>, at: &Attrs) -> Result<Tensor, String> {
     if x.ndim() != 4 || w.ndim() != 4 {
-        return Err("2-D convolutions only".into());
+        return Err("unsupported: 2-D convolutions only".into());
     }
     let (n, c_in, h, wd) = (x.shape()[0], x.shape()[1], x.shape()[2], x.shape()[3]);
     let (c_out, c_in_g, kh, kw) = (w.shape()[0], w.shape()[1], w.shape()[2], w.shape()[3]);
@@ -143,7 +163,7 @@ fn conv(x: &Tensor, w: &Tensor, b: Option<&Tensor>, at: &Attrs) -> Result<Tensor
 
 fn pool(x: &Tensor, at: &Attrs, max: bool, global: bool) -> Result<Tensor, String> {
     if x.ndim() != 4 {
-        return Err("2-D pooling only".into());
+        return Err("unsupported: 2-D pooling only".into());
     }
     let (n, c, h, w) = (x.shape()[0], x.shape()[1], x.shape()[2], x.shape()[3]);
     let kernel = if global {
@@ -251,12 +271,16 @@ fn transpose2(a: &Tensor) -> Result<Tensor, String> {
 }
 
 /// Runs the model on float inputs; returns every tensor by name.
-pub fn run(model: &LoadedModel, inputs: &HashMap<String, Tensor>) -> Result<Env, String> {
+pub fn run(model: &LoadedModel, inputs: &HashMap<String, Tensor>) -> Result<Env, RefError> {
     let mut env: Env = HashMap::new();
     for (k, c) in &model.consts {
         env.insert(
             k.clone(),
-            ArrayD::from_shape_vec(IxDyn(&c.shape), c.data.clone()).map_err(|e| e.to_string())?,
+            ArrayD::from_shape_vec(IxDyn(&c.shape), c.data.clone()).map_err(|e| RefError::Failed {
+                node: k.clone(),
+                op: "initializer".into(),
+                reason: e.to_string(),
+            })?,
         );
     }
     let mut dtypes: HashMap<String, DType> = model
@@ -267,18 +291,21 @@ pub fn run(model: &LoadedModel, inputs: &HashMap<String, Tensor>) -> Result<Env,
     for gi in &model.inputs {
         let v = inputs
             .get(&gi.name)
-            .ok_or_else(|| format!("missing input '{}'", gi.name))?;
+            .ok_or_else(|| RefError::Failed { node: gi.name.clone(), op: "input".into(), reason: "missing".into() })?;
         env.insert(gi.name.clone(), v.clone());
         dtypes.insert(gi.name.clone(), gi.dtype);
     }
     for (i, n) in model.nodes.iter().enumerate() {
-        let outs = eval(model, n, &env, &dtypes).map_err(|e| {
-            format!(
-                "node '{}' ({}): {e}",
-                crate::lower::node_name(n, i),
-                n.op_type
-            )
+        let outs = eval(model, n, &env, &dtypes).map_err(|reason| {
+            let (node, op) = (crate::lower::node_name(n, i), n.op_type.clone());
+            match reason.strip_prefix("unsupported: ") {
+                Some(r) => RefError::Unsupported { node, op, reason: r.to_string() },
+                None => RefError::Failed { node, op, reason },
+            }
         })?;
+        if n.output.iter().skip(outs.len()).any(|o| !o.is_empty()) {
+            return Err(RefError::Unsupported { node: crate::lower::node_name(n, i), op: n.op_type.clone(), reason: "optional outputs are not supported".into() });
+        }
         for (name, (v, dt)) in n.output.iter().zip(outs) {
             env.insert(name.clone(), v);
             dtypes.insert(name.clone(), dt);
@@ -414,7 +441,7 @@ fn eval(
             )])
         }
         "Constant" => {
-            let t = at.tensor("value").ok_or("only tensor constants")?;
+            let t = at.tensor("value").ok_or("unsupported: only tensor constants")?;
             let c = crate::onnx::decode_tensor(t, None).map_err(|e| e.to_string())?;
             Ok(vec![(
                 ArrayD::from_shape_vec(IxDyn(&c.shape), c.data).map_err(|e| e.to_string())?,
@@ -532,6 +559,6 @@ fn eval(
             let xs = x.mapv(|v| v - zx);
             Ok(vec![(conv(&xs, &w, None, &at)?, DType::I32)])
         }
-        other => Err(format!("no reference implementation of {other}")),
+        other => Err(format!("unsupported: no reference implementation of {other}")),
     }
 }

@@ -64,3 +64,5 @@ pub fn argmax(v: &[f64]) -> usize {
         })
         .0
 }
+
+pub mod conformance;
