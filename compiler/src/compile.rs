@@ -101,7 +101,10 @@ fn to_tensors(model: &LoadedModel, s: &BTreeMap<String, Vec<f64>>) -> HashMap<St
         .iter()
         .map(|gi| {
             let v = ArrayD::from_shape_vec(IxDyn(&gi.shape), s[&gi.name].clone());
-            (gi.name.clone(), v.expect("samples are checked against the input shapes"))
+            (
+                gi.name.clone(),
+                v.expect("samples are checked against the input shapes"),
+            )
         })
         .collect()
 }
@@ -121,7 +124,12 @@ fn check_samples(model: &LoadedModel, samples: &Samples) -> Result<()> {
                         gi.shape
                     )))
                 }
-                None => return Err(CompileError::Calibration(format!("sample {i} has no input '{}'", gi.name))),
+                None => {
+                    return Err(CompileError::Calibration(format!(
+                        "sample {i} has no input '{}'",
+                        gi.name
+                    )))
+                }
             }
         }
     }
@@ -192,7 +200,9 @@ pub fn compile(
     for s in &samples {
         let env = match (reference::run(&model, &to_tensors(&model, s)), exact) {
             (Ok(env), _) => env,
-            (Err(RefError::Unsupported { node, op, reason }), false) => return Err(CompileError::Unsupported { node, op, reason }),
+            (Err(RefError::Unsupported { node, op, reason }), false) => {
+                return Err(CompileError::Unsupported { node, op, reason })
+            }
             (Err(e), false) => return Err(CompileError::Calibration(e.to_string())),
             // int8 models do not need the reference; the report then has no error figures
             (Err(_), true) => {
@@ -219,7 +229,11 @@ pub fn compile(
         }
         let mut outs = Vec::new();
         for (o, _) in &model.outputs {
-            let t = env.get(o).ok_or_else(|| CompileError::Calibration(format!("the float reference does not compute output '{o}'")))?;
+            let t = env.get(o).ok_or_else(|| {
+                CompileError::Calibration(format!(
+                    "the float reference does not compute output '{o}'"
+                ))
+            })?;
             outs.push(t.iter().copied().collect::<Vec<f64>>());
         }
         ref_outputs.push(outs);

@@ -18,15 +18,25 @@ pub type Env = HashMap<String, Tensor>;
 #[derive(Debug, Clone, PartialEq)]
 pub enum RefError {
     /// The model uses something the reference (and zkinf) does not support.
-    Unsupported { node: String, op: String, reason: String },
+    Unsupported {
+        node: String,
+        op: String,
+        reason: String,
+    },
     /// The model or its inputs are malformed.
-    Failed { node: String, op: String, reason: String },
+    Failed {
+        node: String,
+        op: String,
+        reason: String,
+    },
 }
 
 impl std::fmt::Display for RefError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            RefError::Unsupported { node, op, reason } | RefError::Failed { node, op, reason } => write!(f, "node '{node}' ({op}): {reason}"),
+            RefError::Unsupported { node, op, reason } | RefError::Failed { node, op, reason } => {
+                write!(f, "node '{node}' ({op}): {reason}")
+            }
         }
     }
 }
@@ -74,47 +84,6 @@ fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor, String> {
     ArrayD::from_shape_vec(IxDyn(&shape), out).map_err(|e| e.to_string())
 }
 
-fn window(
-    at: &Attrs,
-    kernel: [usize; 2],
-    xs: &[usize],
-) -> Result<([usize; 2], [usize; 4], [usize; 2]), String> {
-    let two = |name: &str| match at.ints(name) {
-        None => Ok([1, 1]),
-        Some(v) if v.len() == 2 => Ok([v[0] as usize, v[1] as usize]),
-        Some(v) => Err(format!("{name} {v:?}")),
-    };
-    let (strides, dil) = (two("strides")?, two("dilations")?);
-    let auto = at.string("auto_pad").unwrap_or_default();
-    let mut pads = [0usize; 4];
-    match auto.as_str() {
-        "" | "NOTSET" => {
-            if let Some(p) = at.ints("pads") {
-                for (i, v) in p.iter().take(4).enumerate() {
-                    pads[i] = *v as usize;
-                }
-            }
-        }
-        "VALID" => {}
-        _ => {
-            for d in 0..2 {
-                let out = xs[2 + d].div_ceil(strides[d]);
-                let total = ((out - 1) * strides[d] + (kernel[d] - 1) * dil[d] + 1)
-                    .saturating_sub(xs[2 + d]);
-                let small = total / 2;
-                let (b, e) = if auto == "SAME_UPPER" {
-                    (small, total - small)
-                } else {
-                    (total - small, small)
-                };
-                pads[d] = b;
-                pads[d + 2] = e;
-            }
-        }
-    }
-    Ok((strides, pads, dil))
-}
-
 fn conv(x: &Tensor, w: &Tensor, b: Option<&Tensor>, at: &Attrs) -> Result<Tensor, String> {
     if x.ndim() != 4 || w.ndim() != 4 {
         return Err("unsupported: 2-D convolutions only".into());
@@ -122,7 +91,7 @@ fn conv(x: &Tensor, w: &Tensor, b: Option<&Tensor>, at: &Attrs) -> Result<Tensor
     let (n, c_in, h, wd) = (x.shape()[0], x.shape()[1], x.shape()[2], x.shape()[3]);
     let (c_out, c_in_g, kh, kw) = (w.shape()[0], w.shape()[1], w.shape()[2], w.shape()[3]);
     let group = at.int("group", 1).max(1) as usize;
-    let (s, p, d) = window(at, [kh, kw], x.shape())?;
+    let (s, p, d) = crate::shapes::window_attrs(at, [kh, kw], x.shape())?;
     let oh = zkinf_circuits::plan::infer::window_out(h, kh, s[0], p[0] + p[2], d[0], p[0], false)
         .ok_or("window")?;
     let ow = zkinf_circuits::plan::infer::window_out(wd, kw, s[1], p[1] + p[3], d[1], p[1], false)
@@ -177,7 +146,7 @@ fn pool(x: &Tensor, at: &Attrs, max: bool, global: bool) -> Result<Tensor, Strin
     let (s, p, d) = if global {
         ([1, 1], [0; 4], [1, 1])
     } else {
-        window(at, kernel, x.shape())?
+        crate::shapes::window_attrs(at, kernel, x.shape())?
     };
     let ceil = at.int("ceil_mode", 0) != 0 && !global;
     let oh =
@@ -276,10 +245,12 @@ pub fn run(model: &LoadedModel, inputs: &HashMap<String, Tensor>) -> Result<Env,
     for (k, c) in &model.consts {
         env.insert(
             k.clone(),
-            ArrayD::from_shape_vec(IxDyn(&c.shape), c.data.clone()).map_err(|e| RefError::Failed {
-                node: k.clone(),
-                op: "initializer".into(),
-                reason: e.to_string(),
+            ArrayD::from_shape_vec(IxDyn(&c.shape), c.data.clone()).map_err(|e| {
+                RefError::Failed {
+                    node: k.clone(),
+                    op: "initializer".into(),
+                    reason: e.to_string(),
+                }
             })?,
         );
     }
@@ -289,9 +260,11 @@ pub fn run(model: &LoadedModel, inputs: &HashMap<String, Tensor>) -> Result<Env,
         .map(|(k, c)| (k.clone(), c.dtype))
         .collect();
     for gi in &model.inputs {
-        let v = inputs
-            .get(&gi.name)
-            .ok_or_else(|| RefError::Failed { node: gi.name.clone(), op: "input".into(), reason: "missing".into() })?;
+        let v = inputs.get(&gi.name).ok_or_else(|| RefError::Failed {
+            node: gi.name.clone(),
+            op: "input".into(),
+            reason: "missing".into(),
+        })?;
         env.insert(gi.name.clone(), v.clone());
         dtypes.insert(gi.name.clone(), gi.dtype);
     }
@@ -299,12 +272,20 @@ pub fn run(model: &LoadedModel, inputs: &HashMap<String, Tensor>) -> Result<Env,
         let outs = eval(model, n, &env, &dtypes).map_err(|reason| {
             let (node, op) = (crate::lower::node_name(n, i), n.op_type.clone());
             match reason.strip_prefix("unsupported: ") {
-                Some(r) => RefError::Unsupported { node, op, reason: r.to_string() },
+                Some(r) => RefError::Unsupported {
+                    node,
+                    op,
+                    reason: r.to_string(),
+                },
                 None => RefError::Failed { node, op, reason },
             }
         })?;
         if n.output.iter().skip(outs.len()).any(|o| !o.is_empty()) {
-            return Err(RefError::Unsupported { node: crate::lower::node_name(n, i), op: n.op_type.clone(), reason: "optional outputs are not supported".into() });
+            return Err(RefError::Unsupported {
+                node: crate::lower::node_name(n, i),
+                op: n.op_type.clone(),
+                reason: "optional outputs are not supported".into(),
+            });
         }
         for (name, (v, dt)) in n.output.iter().zip(outs) {
             env.insert(name.clone(), v);
@@ -441,7 +422,9 @@ fn eval(
             )])
         }
         "Constant" => {
-            let t = at.tensor("value").ok_or("unsupported: only tensor constants")?;
+            let t = at
+                .tensor("value")
+                .ok_or("unsupported: only tensor constants")?;
             let c = crate::onnx::decode_tensor(t, None).map_err(|e| e.to_string())?;
             Ok(vec![(
                 ArrayD::from_shape_vec(IxDyn(&c.shape), c.data).map_err(|e| e.to_string())?,
@@ -559,6 +542,8 @@ fn eval(
             let xs = x.mapv(|v| v - zx);
             Ok(vec![(conv(&xs, &w, None, &at)?, DType::I32)])
         }
-        other => Err(format!("unsupported: no reference implementation of {other}")),
+        other => Err(format!(
+            "unsupported: no reference implementation of {other}"
+        )),
     }
 }

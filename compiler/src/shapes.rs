@@ -102,3 +102,66 @@ pub fn layout_shape(
         other => return Err(format!("{other} is not a layout op")),
     })
 }
+
+/// Strides, pads (`[top, left, bottom, right]`) and dilations of a 2-D window.
+pub type Window = ([usize; 2], [usize; 4], [usize; 2]);
+
+/// Resolves the window attributes of Conv and pooling ops (auto_pad
+/// included) for a 4-D input of shape `xs`. Errors starting with
+/// "unsupported: " name features zkinf does not implement.
+pub fn window_attrs(at: &Attrs, kernel: [usize; 2], xs: &[usize]) -> Result<Window, String> {
+    let two = |name: &str| -> Result<[usize; 2], String> {
+        match at.ints(name) {
+            None => Ok([1, 1]),
+            Some(v) if v.len() == 2 && v.iter().all(|&x| x >= 1) => {
+                Ok([v[0] as usize, v[1] as usize])
+            }
+            Some(v) => Err(format!("unsupported: {name} {v:?} (2-D windows only)")),
+        }
+    };
+    let strides = two("strides")?;
+    let dilations = two("dilations")?;
+    let auto_pad = at.string("auto_pad").unwrap_or_default();
+    let pads = match auto_pad.as_str() {
+        "" | "NOTSET" => match at.ints("pads") {
+            None => [0; 4],
+            Some(p) if p.len() == 4 && p.iter().all(|&x| x >= 0) => {
+                [p[0] as usize, p[1] as usize, p[2] as usize, p[3] as usize]
+            }
+            Some(p) => return Err(format!("unsupported: pads {p:?}")),
+        },
+        "VALID" => [0; 4],
+        "SAME_UPPER" | "SAME_LOWER" => {
+            let mut p = [0; 4];
+            for d in 0..2 {
+                let input = xs[2 + d];
+                let out = input.div_ceil(strides[d]);
+                let eff = (kernel[d] - 1) * dilations[d] + 1;
+                let total = ((out - 1) * strides[d] + eff).saturating_sub(input);
+                let small = total / 2;
+                let (b, e) = if auto_pad == "SAME_UPPER" {
+                    (small, total - small)
+                } else {
+                    (total - small, small)
+                };
+                p[d] = b;
+                p[d + 2] = e;
+            }
+            p
+        }
+        other => return Err(format!("auto_pad {other}")),
+    };
+    for d in 0..2 {
+        zkinf_circuits::plan::infer::window_out(
+            xs[2 + d],
+            kernel[d],
+            strides[d],
+            pads[d] + pads[d + 2],
+            dilations[d],
+            pads[d],
+            false,
+        )
+        .ok_or("window larger than the padded input")?;
+    }
+    Ok((strides, pads, dilations))
+}

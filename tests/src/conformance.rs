@@ -27,7 +27,18 @@ fn read_tensor(p: &Path) -> Result<ConstTensor, String> {
 }
 
 fn data_sets(dir: &Path) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(dir).map(|r| r.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.is_dir() && p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("test_data_set_"))).collect()).unwrap_or_default();
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|r| {
+            r.filter_map(|e| e.ok())
+                .map(|e| e.path())
+                .filter(|p| {
+                    p.is_dir()
+                        && p.file_name()
+                            .is_some_and(|n| n.to_string_lossy().starts_with("test_data_set_"))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     v.sort();
     v
 }
@@ -50,8 +61,14 @@ fn numbered(dir: &Path, prefix: &str) -> Result<Vec<ConstTensor>, String> {
 fn with_constant_operands(model: &[u8], set: &Path) -> Option<Vec<u8>> {
     let mut m = ModelProto::decode(model).ok()?;
     let g = m.graph.as_mut()?;
-    let init: std::collections::HashSet<String> = g.initializer.iter().map(|t| t.name.clone()).collect();
-    let names: Vec<String> = g.input.iter().map(|i| i.name.clone()).filter(|n| !init.contains(n)).collect();
+    let init: std::collections::HashSet<String> =
+        g.initializer.iter().map(|t| t.name.clone()).collect();
+    let names: Vec<String> = g
+        .input
+        .iter()
+        .map(|i| i.name.clone())
+        .filter(|n| !init.contains(n))
+        .collect();
     if names.len() < 2 {
         return None;
     }
@@ -103,55 +120,95 @@ fn run_set(model: &[u8], dir: &Path, set: &Path, constant_operands: bool) -> Out
         inputs.truncate(1);
     }
     {
-        let model = model;
         // names of the graph inputs in order, from a first load
-        let names = match zkinf_compiler::model::load(model, "model.onnx", Some(dir), &BTreeMap::new()) {
-            Ok(m) => m.inputs.iter().map(|i| i.name.clone()).collect::<Vec<_>>(),
-            Err(e) if e.is_unsupported() => return Outcome::Skipped(e.to_string()),
-            Err(e) => return Outcome::Skipped(format!("not loadable: {e}")),
-        };
+        let names =
+            match zkinf_compiler::model::load(model, "model.onnx", Some(dir), &BTreeMap::new()) {
+                Ok(m) => m.inputs.iter().map(|i| i.name.clone()).collect::<Vec<_>>(),
+                Err(e) if e.is_unsupported() => return Outcome::Skipped(e.to_string()),
+                Err(e) => return Outcome::Skipped(format!("not loadable: {e}")),
+            };
         if names.len() != inputs.len() {
             return Outcome::Skipped("optional inputs".into());
         }
-        let sample: BTreeMap<String, Vec<f64>> = names.iter().cloned().zip(inputs.iter().map(|t| t.data.clone())).collect();
-        let opts = CompileOptions { samples: Some(vec![sample.clone()]), ..CompileOptions::default() };
+        let sample: BTreeMap<String, Vec<f64>> = names
+            .iter()
+            .cloned()
+            .zip(inputs.iter().map(|t| t.data.clone()))
+            .collect();
+        let opts = CompileOptions {
+            samples: Some(vec![sample.clone()]),
+            ..CompileOptions::default()
+        };
         let compiled = match compile(model, "model.onnx", Some(dir), &opts) {
             Ok(c) => c,
             Err(e) if e.is_unsupported() => return Outcome::Skipped(e.to_string()),
             Err(e) => return Outcome::Failed(format!("compile: {e}")),
         };
         let plan = &compiled.plan;
-        let q: Result<Vec<_>, _> = plan.inputs.iter().map(|pi| quantize_input(pi, &sample[&pi.name])).collect();
+        let q: Result<Vec<_>, _> = plan
+            .inputs
+            .iter()
+            .map(|pi| quantize_input(pi, &sample[&pi.name]))
+            .collect();
         let trace = match q.map(|q| execute(plan, q)) {
             Ok(Ok(t)) => t,
             Ok(Err(e)) | Err(e) => return Outcome::Failed(format!("execute: {e}")),
         };
         if plan.outputs.len() != outputs.len() {
-            return Outcome::Failed(format!("{} outputs, expected {}", plan.outputs.len(), outputs.len()));
+            return Outcome::Failed(format!(
+                "{} outputs, expected {}",
+                plan.outputs.len(),
+                outputs.len()
+            ));
         }
         let tol = compiled.report.quantization.max_abs_error;
         for (out, want) in plan.outputs.iter().zip(&outputs) {
             let t = trace.get(out.tensor);
             if t.shape() != want.shape.as_slice() {
-                return Outcome::Failed(format!("output '{}' has shape {:?}, expected {:?}", out.name, t.shape(), want.shape));
+                return Outcome::Failed(format!(
+                    "output '{}' has shape {:?}, expected {:?}",
+                    out.name,
+                    t.shape(),
+                    want.shape
+                ));
             }
             let got = dequantize_output(out, t);
             for (i, (g, w)) in got.iter().zip(&want.data).enumerate() {
-                let ok = if want.dtype.is_float() { (g - w).abs() <= tol + 1e-4 * (1.0 + w.abs()) } else { g == w };
+                let ok = if want.dtype.is_float() {
+                    (g - w).abs() <= tol + 1e-4 * (1.0 + w.abs())
+                } else {
+                    g == w
+                };
                 if !ok {
-                    return Outcome::Failed(format!("output '{}'[{i}] = {g}, expected {w} (tolerance {tol:.3e})", out.name));
+                    return Outcome::Failed(format!(
+                        "output '{}'[{i}] = {g}, expected {w} (tolerance {tol:.3e})",
+                        out.name
+                    ));
                 }
             }
         }
         // the compiler's float reference, which calibration relies on, must match ONNX closely
-        if let Ok(m) = zkinf_compiler::model::load(model, "model.onnx", Some(dir), &BTreeMap::new()) {
-            let feeds = m.inputs.iter().zip(&inputs).map(|(gi, t)| (gi.name.clone(), ndarray_of(t))).collect();
+        if let Ok(m) = zkinf_compiler::model::load(model, "model.onnx", Some(dir), &BTreeMap::new())
+        {
+            let feeds = m
+                .inputs
+                .iter()
+                .zip(&inputs)
+                .map(|(gi, t)| (gi.name.clone(), ndarray_of(t)))
+                .collect();
             if let Ok(env) = zkinf_compiler::reference::run(&m, &feeds) {
                 for ((name, _), want) in m.outputs.iter().zip(&outputs) {
                     if want.dtype.is_float() {
                         if let Some(got) = env.get(name) {
-                            if let Some((i, (g, w))) = got.iter().zip(&want.data).enumerate().find(|(_, (g, w))| (*g - *w).abs() > 1e-4 * (1.0 + w.abs())) {
-                                return Outcome::Failed(format!("float reference output '{name}'[{i}] = {g}, expected {w}"));
+                            if let Some((i, (g, w))) = got
+                                .iter()
+                                .zip(&want.data)
+                                .enumerate()
+                                .find(|(_, (g, w))| (*g - *w).abs() > 1e-4 * (1.0 + w.abs()))
+                            {
+                                return Outcome::Failed(format!(
+                                    "float reference output '{name}'[{i}] = {g}, expected {w}"
+                                ));
                             }
                         }
                     }
@@ -177,11 +234,21 @@ pub struct Totals {
 /// Runs every test folder under `root`, printing one line per test when
 /// `verbose`.
 pub fn run_all(root: &Path, verbose: bool) -> Totals {
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(root).map(|r| r.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.join("model.onnx").is_file()).collect()).unwrap_or_default();
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(root)
+        .map(|r| {
+            r.filter_map(|e| e.ok())
+                .map(|e| e.path())
+                .filter(|p| p.join("model.onnx").is_file())
+                .collect()
+        })
+        .unwrap_or_default();
     dirs.sort();
     let mut totals = Totals::default();
     for d in dirs {
-        let name = d.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = d
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         match run_test(&d) {
             Outcome::Passed => {
                 if verbose {

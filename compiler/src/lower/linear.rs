@@ -6,7 +6,6 @@ use crate::error::Result;
 use crate::model::Attrs;
 use crate::onnx::NodeProto;
 use crate::value::{Affine, ConstTensor, Src, Value};
-use zkinf_circuits::plan::infer::window_out;
 use zkinf_circuits::{Op, TensorId};
 
 impl Lowerer<'_> {
@@ -267,60 +266,12 @@ impl Lowerer<'_> {
         at: &Attrs,
         kernel: [usize; 2],
         xs: &[usize],
-    ) -> Result<([usize; 2], [usize; 4], [usize; 2])> {
-        let two = |name: &str| -> Result<[usize; 2]> {
-            match at.ints(name) {
-                None => Ok([1, 1]),
-                Some(v) if v.len() == 2 && v.iter().all(|&x| x >= 1) => {
-                    Ok([v[0] as usize, v[1] as usize])
-                }
-                Some(v) => Err(self.unsupported(format!("{name} {v:?} (2-D windows only)"))),
+    ) -> Result<crate::shapes::Window> {
+        crate::shapes::window_attrs(at, kernel, xs).map_err(|e| {
+            match e.strip_prefix("unsupported: ") {
+                Some(r) => self.unsupported(r),
+                None => self.malformed(e),
             }
-        };
-        let strides = two("strides")?;
-        let dilations = two("dilations")?;
-        let auto_pad = at.string("auto_pad").unwrap_or_default();
-        let pads = match auto_pad.as_str() {
-            "" | "NOTSET" => match at.ints("pads") {
-                None => [0; 4],
-                Some(p) if p.len() == 4 && p.iter().all(|&x| x >= 0) => {
-                    [p[0] as usize, p[1] as usize, p[2] as usize, p[3] as usize]
-                }
-                Some(p) => return Err(self.unsupported(format!("pads {p:?}"))),
-            },
-            "VALID" => [0; 4],
-            "SAME_UPPER" | "SAME_LOWER" => {
-                let mut p = [0; 4];
-                for d in 0..2 {
-                    let input = xs[2 + d];
-                    let out = input.div_ceil(strides[d]);
-                    let eff = (kernel[d] - 1) * dilations[d] + 1;
-                    let total = ((out - 1) * strides[d] + eff).saturating_sub(input);
-                    let small = total / 2;
-                    let (b, e) = if auto_pad == "SAME_UPPER" {
-                        (small, total - small)
-                    } else {
-                        (total - small, small)
-                    };
-                    p[d] = b;
-                    p[d + 2] = e;
-                }
-                p
-            }
-            other => return Err(self.malformed(format!("auto_pad {other}"))),
-        };
-        for d in 0..2 {
-            window_out(
-                xs[2 + d],
-                kernel[d],
-                strides[d],
-                pads[d] + pads[d + 2],
-                dilations[d],
-                pads[d],
-                false,
-            )
-            .ok_or_else(|| self.malformed("window larger than the padded input"))?;
-        }
-        Ok((strides, pads, dilations))
+        })
     }
 }

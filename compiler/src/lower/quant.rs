@@ -79,7 +79,11 @@ impl Lowerer<'_> {
         let (zeros, dtype) = self.zeros_input(n, 2, default)?;
         let (lo, hi) = self.int_range(dtype)?;
         let shape = self.shape_of(&x);
-        let axis = if scales.len() > 1 { self.axis_attr(a, shape.len(), 1)? } else { 0 };
+        let axis = if scales.len() > 1 {
+            self.axis_attr(a, shape.len(), 1)?
+        } else {
+            0
+        };
         if let Value::Const(c) = &x {
             let inner: usize = shape.get(axis + 1..).map_or(1, |s| s.iter().product());
             let ch = scales.len();

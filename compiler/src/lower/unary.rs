@@ -182,7 +182,7 @@ impl Lowerer<'_> {
         }
         let (op, b) = match (n.op_type.as_str(), b) {
             ("Div", Value::Const(mut c)) => {
-                if c.data.iter().any(|&v| v == 0.0) {
+                if c.data.contains(&0.0) {
                     return Err(self.malformed("division by zero"));
                 }
                 c.data.iter_mut().for_each(|v| *v = 1.0 / *v);

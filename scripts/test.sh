@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The project's test command (README): fetches ONNX's conformance data,
+# checks formatting, builds the circuits crate for wasm32, runs every test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/fetch-onnx-conformance.sh
+cargo fmt --all -- --check
+rustup target add wasm32-unknown-unknown >/dev/null 2>&1 || rustup target add wasm32-unknown-unknown
+cargo build --locked -p zkinf-circuits --target wasm32-unknown-unknown
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+cargo test --locked --workspace 2>&1 | tee "$log"
+awk '/^test result:/ { p += $4; f += $6 } END { printf "all tests: %d passed, %d failed\n", p, f }' "$log"
