@@ -185,10 +185,12 @@ pub enum Lazy {
         count_include_pad: bool,
     },
     /// Per-channel `x * mul[c] + add[c]` along axis 1 (BatchNormalization).
+    /// `clip` is a ReLU/Clip that follows, folded into the requantization.
     ChannelAffine {
         x: Affine,
         mul: Vec<f64>,
         add: Vec<f64>,
+        clip: Option<(f64, f64)>,
     },
     Concat {
         parts: Vec<Affine>,

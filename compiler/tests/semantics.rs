@@ -316,3 +316,78 @@ fn calibrated_float_model_quantizes_within_its_reported_error() {
         "sigmoid is a table"
     );
 }
+
+#[test]
+fn batch_norm_folds_into_the_convolution_requantization() {
+    let attr_ints = |name: &str, v: &[i64]| AttributeProto {
+        name: name.into(),
+        ints: v.to_vec(),
+        r#type: 7,
+        ..Default::default()
+    };
+    let m = model(
+        vec![
+            node(
+                "Conv",
+                &["x", "w"],
+                "c",
+                vec![
+                    attr_ints("kernel_shape", &[3, 3]),
+                    attr_ints("pads", &[1, 1, 1, 1]),
+                ],
+            ),
+            node(
+                "BatchNormalization",
+                &["c", "g", "bb", "mu", "var"],
+                "n",
+                vec![],
+            ),
+            node("Relu", &["n"], "y", vec![]),
+        ],
+        vec![
+            tensor(
+                "w",
+                F32,
+                &[2, 1, 3, 3],
+                &(0..18).map(|i| (i as f64 - 9.0) / 10.0).collect::<Vec<_>>(),
+            ),
+            tensor("g", F32, &[2], &[1.5, -0.5]),
+            tensor("bb", F32, &[2], &[0.1, 0.2]),
+            tensor("mu", F32, &[2], &[0.05, -0.1]),
+            tensor("var", F32, &[2], &[2.0, 0.5]),
+        ],
+        vec![vi("x", F32, &[1, 1, 4, 4])],
+        vec![vi("y", F32, &[1, 2, 4, 4])],
+    );
+    let samples: Vec<BTreeMap<String, Vec<f64>>> = (0..4)
+        .map(|k| {
+            BTreeMap::from([(
+                "x".to_string(),
+                (0..16)
+                    .map(|i| ((i * 7 + k * 3) % 11) as f64 / 11.0)
+                    .collect(),
+            )])
+        })
+        .collect();
+    let c = compile(
+        &m,
+        "t.onnx",
+        None,
+        &CompileOptions {
+            samples: Some(samples),
+            ..CompileOptions::default()
+        },
+    )
+    .unwrap();
+    let kinds: Vec<&str> = c.plan.nodes.iter().map(|n| n.op.kind()).collect();
+    assert_eq!(
+        kinds,
+        ["Input", "Const", "Conv", "Rescale"],
+        "BN and ReLU fold into one requantization"
+    );
+    assert!(
+        c.report.quantization.max_abs_error < 0.05,
+        "{}",
+        c.report.quantization.max_abs_error
+    );
+}

@@ -511,11 +511,13 @@ impl<'m> Lowerer<'m> {
         if self.exact() {
             return Ok(v);
         }
-        let clip_only = self
-            .consumers
-            .get(name)
-            .is_some_and(|c| c.iter().all(|op| op == "Relu" || op == "Clip"));
+        let readers = self.consumers.get(name);
+        let clip_only = readers.is_some_and(|c| c.iter().all(|op| op == "Relu" || op == "Clip"));
+        // a convolution/product read only by BatchNormalization folds into it
+        let bn_only = readers.is_some_and(|c| c.iter().all(|op| op == "BatchNormalization"));
         match v {
+            Value::Lazy(crate::value::Lazy::ChannelAffine { .. }) if clip_only => Ok(v),
+            Value::Real(ref a) if a.wide && a.clip.is_none() && bn_only => Ok(v),
             Value::Lazy(crate::value::Lazy::Softmax { .. }) => {
                 // probabilities in [0, 1]: 1/255 steps keep the integer softmax exact in its output
                 let q = QParams {

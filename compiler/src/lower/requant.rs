@@ -223,7 +223,8 @@ impl Lowerer<'_> {
                     None,
                 )
             }
-            Lazy::ChannelAffine { x, mul, add } => {
+            Lazy::ChannelAffine { x, mul, add, clip } => {
+                let (lo, hi) = self.clip_bounds(clip, q);
                 let mut signs = Vec::new();
                 let mut ds = Vec::new();
                 if x.clip.is_some() || (x.scales.len() > 1 && x.axis != 1) {

@@ -56,6 +56,15 @@ impl Lowerer<'_> {
                 a.clip = Some((olo.max(lo), ohi.min(hi)));
                 Value::Real(a)
             }
+            Value::Lazy(Lazy::ChannelAffine { x, mul, add, clip }) => {
+                let (olo, ohi) = clip.unwrap_or((f64::NEG_INFINITY, f64::INFINITY));
+                Value::Lazy(Lazy::ChannelAffine {
+                    x,
+                    mul,
+                    add,
+                    clip: Some((olo.max(lo), ohi.min(hi))),
+                })
+            }
             Value::Int { id, dtype } => {
                 let r = self.plan.info(id).range;
                 let l = if lo.is_finite() {
@@ -269,6 +278,11 @@ impl Lowerer<'_> {
             Value::Real(a) if a.wide && a.clip.is_none() && (a.per_tensor() || a.axis == 1) => a,
             v => self.activation(v, &n.input[0])?,
         };
-        Ok(vec![Value::Lazy(Lazy::ChannelAffine { x, mul, add })])
+        Ok(vec![Value::Lazy(Lazy::ChannelAffine {
+            x,
+            mul,
+            add,
+            clip: None,
+        })])
     }
 }
