@@ -7,6 +7,8 @@ bash scripts/fetch-onnx-conformance.sh
 cargo fmt --all -- --check
 rustup target add wasm32-unknown-unknown >/dev/null 2>&1 || rustup target add wasm32-unknown-unknown
 cargo build --locked -p zkinf-circuits --target wasm32-unknown-unknown
+# ONNX's node tests: prints "onnx conformance: N passed, N failed, N skipped"
+cargo run --locked -q -p zkinf-tests --bin onnx-conformance
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 cargo test --locked --workspace 2>&1 | tee "$log"
