@@ -96,8 +96,11 @@ fn conv(x: &Tensor, w: &Tensor, b: Option<&Tensor>, at: &Attrs) -> Result<Tensor
         .ok_or("window")?;
     let ow = zkinf_circuits::plan::infer::window_out(wd, kw, s[1], p[1] + p[3], d[1], p[1], false)
         .ok_or("window")?;
-    if c_in != c_in_g * group {
+    if c_in != c_in_g * group || c_out % group != 0 {
         return Err("channels do not match".into());
+    }
+    if b.is_some_and(|b| b.shape() != [c_out]) {
+        return Err(format!("bias must have shape [{c_out}]"));
     }
     let per_g = c_out / group;
     let mut out = ArrayD::zeros(IxDyn(&[n, c_out, oh, ow]));
@@ -191,21 +194,24 @@ fn pool(x: &Tensor, at: &Attrs, max: bool, global: bool) -> Result<Tensor, Strin
 }
 
 /// Broadcasts per-axis parameters (scale, zero point) along `axis`.
-fn along(p: &Tensor, axis: usize, rank: usize) -> Tensor {
+fn along(p: &Tensor, axis: usize, rank: usize) -> Result<Tensor, String> {
     if p.len() <= 1 || rank == 0 {
-        return p.clone();
+        return Ok(p.clone());
+    }
+    if axis >= rank {
+        return Err(format!("axis {axis} out of range for rank {rank}"));
     }
     let mut shape = vec![1; rank];
     shape[axis] = p.len();
-    p.to_shape(IxDyn(&shape))
-        .expect("per-axis shape")
-        .to_owned()
+    Ok(p.to_shape(IxDyn(&shape))
+        .map_err(|e| e.to_string())?
+        .to_owned())
 }
 
 fn quantize(x: &Tensor, s: &Tensor, z: &Tensor, dt: DType, axis: usize) -> Result<Tensor, String> {
     let (lo, hi) = dt.int_range().ok_or("quantized type")?;
-    let s = along(s, axis, x.ndim());
-    let z = along(z, axis, x.ndim());
+    let s = along(s, axis, x.ndim())?;
+    let z = along(z, axis, x.ndim())?;
     let q = bcast(x, &s, |v, s| {
         ((v as f32) / (s as f32)).round_ties_even() as f64
     })?;
@@ -213,8 +219,8 @@ fn quantize(x: &Tensor, s: &Tensor, z: &Tensor, dt: DType, axis: usize) -> Resul
 }
 
 fn dequantize(x: &Tensor, s: &Tensor, z: &Tensor, axis: usize) -> Result<Tensor, String> {
-    let s = along(s, axis, x.ndim());
-    let z = along(z, axis, x.ndim());
+    let s = along(s, axis, x.ndim())?;
+    let z = along(z, axis, x.ndim())?;
     let d = bcast(x, &z, |q, z| q - z)?;
     bcast(&d, &s, |d, s| ((d as f32) * (s as f32)) as f64)
 }
@@ -318,9 +324,13 @@ fn eval(
     };
     let zero = ArrayD::from_elem(IxDyn(&[]), 0.0);
     let f = |t: Tensor| Ok(vec![(t, DType::F32)]);
-    let axis_of = |rank: usize, default: i64| {
+    let axis_of = |rank: usize, default: i64| -> Result<usize, String> {
         let a = at.int("axis", default);
-        (if a < 0 { a + rank as i64 } else { a }).max(0) as usize
+        let b = if a < 0 { a + rank as i64 } else { a };
+        if b < 0 || b as usize >= rank.max(1) {
+            return Err(format!("axis {a} out of range for rank {rank}"));
+        }
+        Ok(b as usize)
     };
     match n.op_type.as_str() {
         "Gemm" => {
@@ -370,13 +380,20 @@ fn eval(
             let x = req(0)?;
             f(softmax(
                 x,
-                axis_of(x.ndim(), if model.opset >= 13 { -1 } else { 1 }),
+                axis_of(x.ndim(), if model.opset >= 13 { -1 } else { 1 })?,
             ))
         }
         "BatchNormalization" => {
             let x = req(0)?;
             let eps = at.float("epsilon", 1e-5) as f64;
             let (s, b, m, v) = (req(1)?, req(2)?, req(3)?, req(4)?);
+            let ch = *x
+                .shape()
+                .get(1)
+                .ok_or("BatchNormalization needs a channel axis")?;
+            if [s, b, m, v].iter().any(|t| t.shape() != [ch]) {
+                return Err("BatchNormalization parameters must have one value per channel".into());
+            }
             let mut out = x.clone();
             for (c, mut lane) in out.axis_iter_mut(Axis(1)).enumerate() {
                 let k = s[[c]] / (v[[c]] + eps).sqrt();
@@ -414,7 +431,11 @@ fn eval(
         }
         "Concat" => {
             let parts: Vec<&Tensor> = (0..n.input.len()).map(req).collect::<Result<_, _>>()?;
-            let axis = axis_of(parts[0].ndim(), 0);
+            let rank = parts.first().ok_or("Concat needs inputs")?.ndim();
+            let axis = axis_of(rank, 0)?;
+            if axis >= rank || parts.iter().any(|p| p.ndim() != rank) {
+                return Err("Concat operands need one rank and a valid axis".into());
+            }
             let views: Vec<_> = parts.iter().map(|p| p.view()).collect();
             Ok(vec![(
                 ndarray::concatenate(Axis(axis), &views).map_err(|e| e.to_string())?,
@@ -441,7 +462,11 @@ fn eval(
         "QuantizeLinear" => {
             let x = req(0)?;
             let out_dt = if get(2).is_some() { dt(2) } else { DType::U8 };
-            let axis = axis_of(x.ndim(), 1);
+            let axis = if req(1)?.len() > 1 {
+                axis_of(x.ndim(), 1)?
+            } else {
+                0
+            };
             Ok(vec![(
                 quantize(x, req(1)?, get(2).unwrap_or(&zero), out_dt, axis)?,
                 out_dt,
@@ -453,7 +478,11 @@ fn eval(
                 x,
                 req(1)?,
                 get(2).unwrap_or(&zero),
-                axis_of(x.ndim(), 1),
+                if req(1)?.len() > 1 {
+                    axis_of(x.ndim(), 1)?
+                } else {
+                    0
+                },
             )?)
         }
         "QLinearMatMul" | "QLinearConv" | "QGemm" => {
@@ -476,7 +505,7 @@ fn eval(
                     let b = match get(8) {
                         Some(b) => Some(dequantize(
                             b,
-                            &bcast(&along(req(1)?, 0, 1), &along(req(4)?, 0, 1), |p, q| {
+                            &bcast(&along(req(1)?, 0, 1)?, &along(req(4)?, 0, 1)?, |p, q| {
                                 ((p as f32) * (q as f32)) as f64
                             })?,
                             &zero,
@@ -536,7 +565,7 @@ fn eval(
             let x = req(0)?;
             let zx = get(2).and_then(|z| z.iter().next().copied()).unwrap_or(0.0);
             let w = req(1)?;
-            let zw = along(get(3).unwrap_or(&zero), 0, w.ndim());
+            let zw = along(get(3).unwrap_or(&zero), 0, w.ndim())?;
             let w = bcast(w, &zw, |p, q| p - q)?;
             // padding must contribute zero after the zero point is removed
             let xs = x.mapv(|v| v - zx);

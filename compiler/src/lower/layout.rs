@@ -8,22 +8,28 @@ use crate::onnx::{decode_tensor, NodeProto};
 use crate::value::{Affine, ConstTensor, DType, Lazy, Src, Value};
 use zkinf_circuits::Op;
 
-/// Transposes a constant.
-pub(crate) fn transpose_const(c: &ConstTensor, perm: &[usize]) -> ConstTensor {
-    let arr = ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(&c.shape), c.data.clone())
-        .expect("const shape");
+/// Transposes a constant; `None` unless `perm` permutes its axes.
+pub(crate) fn transpose_const(c: &ConstTensor, perm: &[usize]) -> Option<ConstTensor> {
+    let mut sorted = perm.to_vec();
+    sorted.sort_unstable();
+    if sorted != (0..c.shape.len()).collect::<Vec<_>>() {
+        return None;
+    }
+    let arr = ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(&c.shape), c.data.clone()).ok()?;
     let t = arr.permuted_axes(ndarray::IxDyn(perm));
-    ConstTensor {
+    Some(ConstTensor {
         dtype: c.dtype,
         shape: t.shape().to_vec(),
         data: t.iter().copied().collect(),
-    }
+    })
 }
 
 impl Lowerer<'_> {
     pub(crate) fn transpose_affine(&mut self, mut a: Affine, perm: &[usize]) -> Result<Affine> {
         a.src = match a.src {
-            Src::Const(c) => Src::Const(transpose_const(&c, perm)),
+            Src::Const(c) => Src::Const(transpose_const(&c, perm).ok_or_else(|| {
+                self.malformed(format!("cannot transpose {:?} by {perm:?}", c.shape))
+            })?),
             Src::Plan(id) => Src::Plan(self.push(
                 Op::Transpose {
                     perm: perm.iter().map(|&p| p as u32).collect(),
@@ -67,7 +73,9 @@ impl Lowerer<'_> {
                 return Err(self.malformed(format!("perm {perm:?} is not a permutation")));
             }
             return Ok(vec![match x {
-                Value::Const(c) => Value::Const(transpose_const(&c, &perm)),
+                Value::Const(c) => Value::Const(
+                    transpose_const(&c, &perm).ok_or_else(|| self.malformed("bad permutation"))?,
+                ),
                 Value::Int { id, dtype } => Value::Int {
                     id: self.push(
                         Op::Transpose {
@@ -123,13 +131,19 @@ impl Lowerer<'_> {
         for k in 0..n.input.len() {
             vals.push(self.required(n, k)?);
         }
-        let rank = self.shape_of(&vals[0]).len() as i64;
+        let first = vals
+            .first()
+            .ok_or_else(|| self.malformed("Concat needs inputs"))?;
+        let rank = self.shape_of(first).len() as i64;
         let ax = at.int("axis", 0);
         let ax = if ax < 0 { ax + rank } else { ax };
         if ax < 0 || ax >= rank {
             return Err(self.malformed("concat axis out of range"));
         }
         let axis = ax as usize;
+        if vals.iter().any(|v| self.shape_of(v).len() != rank as usize) {
+            return Err(self.malformed("Concat operands have different ranks"));
+        }
         if vals.iter().all(|v| matches!(v, Value::Const(_))) {
             let arrs: Vec<ndarray::ArrayD<f64>> = vals
                 .iter()

@@ -271,7 +271,8 @@ impl Lowerer<'_> {
         let a_id = self.int_operand(a)?;
         let b_id = match (b, at.int("transB", 0) != 0) {
             (Value::Const(c), true) => {
-                let t = super::layout::transpose_const(&c, &[1, 0]);
+                let t = super::layout::transpose_const(&c, &[1, 0])
+                    .ok_or_else(|| self.malformed("QGemm weights must be a matrix"))?;
                 self.push_const(&t)?
             }
             (v, true) => {
