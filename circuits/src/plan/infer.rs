@@ -9,6 +9,17 @@ use crate::PlanError;
 /// field elements in circuits never wrap.
 pub const VALUE_LIMIT: i128 = 1 << 62;
 
+/// The most elements one tensor may have (checked before anything is allocated).
+pub const MAX_ELEMENTS: usize = 1 << 32;
+
+/// Number of elements of a shape, `None` past [`MAX_ELEMENTS`].
+pub fn numel(shape: &[usize]) -> Option<usize> {
+    shape
+        .iter()
+        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+        .filter(|&n| n <= MAX_ELEMENTS)
+}
+
 fn bad(node: usize, name: &str, reason: impl Into<String>) -> PlanError {
     PlanError::BadNode {
         node,
@@ -27,8 +38,10 @@ pub fn window_out(
     pad_begin: usize,
     ceil: bool,
 ) -> Option<usize> {
-    let eff = dilation.checked_mul(kernel.checked_sub(1)?)? + 1;
-    let padded = input + pad_total;
+    let eff = dilation
+        .checked_mul(kernel.checked_sub(1)?)?
+        .checked_add(1)?;
+    let padded = input.checked_add(pad_total)?;
     if padded < eff || stride == 0 {
         return None;
     }
@@ -132,7 +145,7 @@ pub fn infer(
             let shape = hint
                 .ok_or_else(|| bad(id, name, "a constant needs its shape"))?
                 .to_vec();
-            if shape.iter().product::<usize>() != values.len() {
+            if numel(&shape) != Some(values.len()) {
                 return Err(bad(
                     id,
                     name,
@@ -229,7 +242,7 @@ pub fn infer(
                         x.shape[2 + d],
                         w.shape[2 + d],
                         strides[d],
-                        pads[d] + pads[d + 2],
+                        pads[d].saturating_add(pads[d + 2]),
                         dilations[d],
                         pads[d],
                         false,
@@ -391,7 +404,7 @@ pub fn infer(
             let shape = hint
                 .ok_or_else(|| bad(id, name, "a reshape needs its shape"))?
                 .to_vec();
-            if shape.iter().product::<usize>() != x.len() {
+            if numel(&shape) != Some(x.len()) {
                 return Err(bad(
                     id,
                     name,
@@ -459,6 +472,13 @@ pub fn infer(
             (shape, r)
         }
     };
+    if numel(&shape).is_none() {
+        return Err(bad(
+            id,
+            name,
+            format!("shape {shape:?} has more than 2^32 elements"),
+        ));
+    }
     if let Some(h) = hint {
         if h != shape.as_slice() {
             return Err(bad(
@@ -516,7 +536,7 @@ fn pool_shape(
             x[2 + d],
             kernel[d],
             strides[d],
-            pads[d] + pads[d + 2],
+            pads[d].saturating_add(pads[d + 2]),
             dil[d],
             pads[d],
             ceil,
