@@ -218,3 +218,58 @@ fn mutated_models_never_panic() {
     println!("mutants: {accepted} accepted, {rejected} rejected with an error");
     assert!(rejected > 0 && accepted > 0);
 }
+
+#[test]
+fn mutated_plan_files_never_panic() {
+    use zkinf_circuits::{CheckedPlan, Plan};
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../models/digits");
+    let c =
+        zkinf_compiler::compile_file(&root.join("cnn_int8_qdq.onnx"), &CompileOptions::default())
+            .unwrap();
+    let bytes = c.plan.to_bytes();
+    let mut rng = Rng(std::env::var("ZKINF_FUZZ_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0xfeed_beef_0000_0001)
+        | 1);
+    let (mut accepted, mut rejected) = (0, 0);
+    for _ in 0..3000 {
+        let mut b = bytes.clone();
+        for _ in 0..1 + rng.below(4) {
+            let i = rng.below(b.len());
+            match rng.below(3) {
+                0 => b[i] ^= 1 << rng.below(8),
+                1 => b[i] = [0x00, 0xff, 0x7f, 0x80][rng.below(4)],
+                _ => b.truncate(i.max(12)),
+            }
+        }
+        let outcome = catch_unwind(AssertUnwindSafe(|| {
+            match Plan::from_bytes(&b).map(CheckedPlan::new) {
+                Ok(Ok(plan)) => {
+                    let q: Result<Vec<_>, _> = plan
+                        .inputs
+                        .iter()
+                        .map(|pi| {
+                            quantize_input(
+                                pi,
+                                &vec![0.5; pi.shape.iter().product::<usize>().min(1 << 16)],
+                            )
+                        })
+                        .collect();
+                    if let Ok(q) = q {
+                        let _ = execute(&plan, q);
+                    }
+                    true
+                }
+                _ => false,
+            }
+        }));
+        match outcome {
+            Ok(true) => accepted += 1,
+            Ok(false) => rejected += 1,
+            Err(_) => panic!("a mutated plan panicked"),
+        }
+    }
+    println!("plan mutants: {accepted} accepted, {rejected} rejected");
+    assert!(rejected > 0);
+}
