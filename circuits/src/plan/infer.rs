@@ -10,7 +10,7 @@ use crate::PlanError;
 pub const VALUE_LIMIT: i128 = 1 << 62;
 
 /// The most elements one tensor may have (checked before anything is allocated).
-pub const MAX_ELEMENTS: usize = 1 << 32;
+pub const MAX_ELEMENTS: usize = u32::MAX as usize;
 
 /// Number of elements of a shape, `None` past [`MAX_ELEMENTS`].
 pub fn numel(shape: &[usize]) -> Option<usize> {
