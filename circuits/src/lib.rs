@@ -8,8 +8,10 @@
 pub mod arith;
 mod error;
 mod exec;
+pub mod field;
 pub mod ops;
 pub mod plan;
+pub mod poseidon;
 
 pub use error::{ExecError, PlanError};
 pub use exec::{dequantize_output, execute, quantize_input, Trace};
