@@ -6,6 +6,7 @@
 //! threads, no native-only dependencies.
 
 pub mod arith;
+pub mod chips;
 mod error;
 mod exec;
 pub mod field;
