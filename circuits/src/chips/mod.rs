@@ -3,3 +3,4 @@
 //! chips) and assigns rows whose values follow the native semantics.
 
 pub mod poseidon;
+pub mod range;

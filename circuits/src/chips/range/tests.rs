@@ -1,0 +1,163 @@
+//! Range chip: boundary values accepted, values one past the bound (and
+//! negative values) rejected by the lookup, a forged running sum rejected.
+
+use super::*;
+use crate::field::fe;
+use halo2_proofs::circuit::SimpleFloorPlanner;
+use halo2_proofs::dev::{MockProver, VerifyFailure};
+use halo2_proofs::plonk::Circuit;
+
+#[derive(Clone, Default)]
+struct RangeCircuit {
+    /// (value, bits) pairs to check
+    checks: Vec<(Fr, u32)>,
+    /// overwrite z at this row with this value (a forged decomposition)
+    forge: Option<(usize, Fr)>,
+}
+
+impl Circuit<Fr> for RangeCircuit {
+    type Config = RangeConfig;
+    type FloorPlanner = SimpleFloorPlanner;
+    type Params = ();
+
+    fn without_witnesses(&self) -> Self {
+        RangeCircuit {
+            checks: self.checks.iter().map(|&(_, b)| (Fr::ZERO, b)).collect(),
+            forge: None,
+        }
+    }
+
+    fn configure(meta: &mut ConstraintSystem<Fr>) -> RangeConfig {
+        let z = meta.advice_column();
+        let m = meta.fixed_column();
+        RangeConfig::configure(meta, z, m)
+    }
+
+    fn synthesize(
+        &self,
+        config: RangeConfig,
+        mut layouter: impl Layouter<Fr>,
+    ) -> Result<(), Error> {
+        config.load_table(&mut layouter)?;
+        layouter.assign_region(
+            || "checks",
+            |mut region| {
+                let mut row = 0;
+                for &(v, bits) in &self.checks {
+                    config.check_bits(&mut region, row, Value::known(v), bits)?;
+                    row += rows_for(bits);
+                }
+                if let Some((r, v)) = self.forge {
+                    region.assign_advice(config.z, r, Value::known(v));
+                }
+                Ok(())
+            },
+        )
+    }
+}
+
+const K: u32 = 9;
+
+fn run(checks: Vec<(Fr, u32)>) -> Result<(), Vec<VerifyFailure>> {
+    MockProver::run(
+        K,
+        &RangeCircuit {
+            checks,
+            forge: None,
+        },
+        vec![],
+    )
+    .unwrap()
+    .verify()
+}
+
+/// Rejected by the limb lookup or by the zero-end gate (a full-width top
+/// limb that overflows leaves a non-zero remainder).
+fn lookup_failed(r: Result<(), Vec<VerifyFailure>>) -> bool {
+    matches!(r, Err(errs) if errs.iter().all(|e| match e {
+        VerifyFailure::Lookup { name, .. } => name.contains("range limb"),
+        VerifyFailure::ConstraintNotSatisfied { constraint, .. } => format!("{constraint}").contains("range running sum ends at zero"),
+        _ => false,
+    }))
+}
+
+#[test]
+fn boundary_values_pass() {
+    let mut checks = vec![];
+    for bits in [1u32, 7, 8, 9, 12, 16, 31, 40, 64] {
+        checks.push((Fr::ZERO, bits));
+        checks.push((fe((1i128 << bits) - 1), bits));
+    }
+    assert_eq!(run(checks), Ok(()));
+}
+
+#[test]
+fn one_past_the_bound_is_rejected() {
+    for bits in [1u32, 7, 8, 12, 31, 64] {
+        assert!(
+            lookup_failed(run(vec![(fe(1i128 << bits), bits)])),
+            "{bits} bits"
+        );
+    }
+}
+
+#[test]
+fn negative_values_are_rejected() {
+    for bits in [8u32, 32, 64] {
+        assert!(lookup_failed(run(vec![(fe(-1), bits)])), "{bits} bits");
+    }
+}
+
+#[test]
+fn a_forged_running_sum_is_rejected() {
+    // claim 300 (9 bits) passes as 8 bits by forging z_1 = 0
+    let forged = RangeCircuit {
+        checks: vec![(fe(300), 8)],
+        forge: Some((1, Fr::ZERO)),
+    };
+    assert!(MockProver::run(K, &forged, vec![])
+        .unwrap()
+        .verify()
+        .is_err());
+    // forging the top of the sum to a non-zero value breaks the final gate
+    let forged = RangeCircuit {
+        checks: vec![(fe(5), 8)],
+        forge: Some((1, Fr::ONE)),
+    };
+    let errs = MockProver::run(K, &forged, vec![])
+        .unwrap()
+        .verify()
+        .unwrap_err();
+    assert!(
+        errs.iter().any(
+            |e| matches!(e, VerifyFailure::ConstraintNotSatisfied { .. })
+                || matches!(e, VerifyFailure::Lookup { .. })
+        ),
+        "{errs:?}"
+    );
+}
+
+#[test]
+fn verifying_key_is_pinned() {
+    use halo2_proofs::halo2curves::bn256::Bn256;
+    use halo2_proofs::plonk::keygen_vk;
+    use halo2_proofs::poly::kzg::commitment::ParamsKZG;
+    use halo2_proofs::SerdeFormat;
+    use rand::SeedableRng;
+    use sha2::Digest;
+    let params = ParamsKZG::<Bn256>::setup(K, rand::rngs::StdRng::seed_from_u64(7));
+    let circuit = RangeCircuit {
+        checks: vec![(Fr::ZERO, 12), (Fr::ZERO, 8)],
+        forge: None,
+    };
+    let vk = keygen_vk(&params, &circuit).unwrap();
+    let digest: String = sha2::Sha256::digest(vk.to_bytes(SerdeFormat::RawBytes))
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(
+        &digest[..16],
+        "49daa745113743d8",
+        "range chip verifying key changed"
+    );
+}
