@@ -4,3 +4,4 @@
 
 pub mod poseidon;
 pub mod range;
+pub mod rescale;

@@ -1,0 +1,301 @@
+//! Requantization: `y = clamp(rhe(((x - in_zero) m + b) / 2^s) + out_zero, lo, hi)`
+//! (the semantics of [`crate::ops::elementwise::rescale`]), one row per
+//! element plus range checks in the [`RangeConfig`] column.
+//!
+//! With `N = x m + c0` (`c0 = b - in_zero m`), the witness holds the rounded
+//! quotient `q = 2h + p` (`p` its parity bit) and `t = N - q 2^s + 2^(s-1) - p`.
+//! Requiring `0 <= t <= 2^s - 2p` says `|N - q 2^s| <= 2^(s-1)`, with equality
+//! (a tie) only when `q` is even: exactly round-half-to-even. `h` is range
+//! checked so that `p` is the true parity. The clamp uses flags `sl`, `sh`:
+//! `y = sl lo + sh hi + (1 - sl - sh)(q + out_zero)`, with `y - lo`, `hi - y`
+//! and the saturation distance `sl (lo - c) + sh (c - hi)` all range checked.
+
+#[cfg(test)]
+mod tests;
+
+use crate::arith::{saturate, shift_round_half_even};
+use crate::chips::poseidon::Wire;
+use crate::chips::range::{rows_for, RangeConfig};
+use crate::field::fe;
+use halo2_proofs::circuit::{Region, Value};
+use halo2_proofs::halo2curves::bn256::Fr;
+use halo2_proofs::halo2curves::ff::Field;
+use halo2_proofs::plonk::{Advice, Column, ConstraintSystem, Error, Expression, Fixed, Selector};
+use halo2_proofs::poly::Rotation;
+
+/// Advice columns of the chip's rows, in order:
+/// x, q, p, t, u, h, y, sl, sh, d, ylo, yhi.
+pub const ADVICE: usize = 12;
+/// Fixed columns: m, c0, 2^s, 2^(s-1), out_zero, lo, hi, 2^(hb-1) (the
+/// offset that makes `h` non-negative).
+pub const FIXED: usize = 8;
+
+#[derive(Clone, Debug)]
+pub struct RescaleConfig {
+    pub advice: [Column<Advice>; ADVICE],
+    fixed: [Column<Fixed>; FIXED],
+    q: Selector,
+    pub range: RangeConfig,
+}
+
+/// One requantization's parameters (per-channel `mult`/`bias` indexed by the
+/// element's channel), with the bound on `|x|` that sizes the range checks.
+#[derive(Clone, Debug)]
+pub struct RescaleParams {
+    pub in_zero: i64,
+    pub mult: Vec<i64>,
+    pub bias: Vec<i64>,
+    pub shift: u32,
+    pub out_zero: i64,
+    pub lo: i64,
+    pub hi: i64,
+    /// inclusive range of the inputs
+    pub x_lo: i64,
+    pub x_hi: i64,
+}
+
+fn bits_for(max_abs: i128) -> u32 {
+    (128 - (max_abs.max(1) as u128).leading_zeros()).max(1)
+}
+
+/// Witness of one element.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Row {
+    pub q: i128,
+    pub p: i128,
+    pub t: i128,
+    pub u: i128,
+    pub h: i128,
+    pub y: i64,
+    pub sl: i128,
+    pub sh: i128,
+    pub d: i128,
+}
+
+impl RescaleParams {
+    /// The chip's shift and per-channel (m, c0): shift 0 is written as
+    /// shift 1 with doubled constants (same value, never a tie).
+    fn normalized(&self, c: usize) -> (u32, i128, i128) {
+        let at = |v: &[i64]| {
+            if v.len() > 1 {
+                v[c]
+            } else {
+                v.first().copied().unwrap_or(0)
+            }
+        };
+        let (m, b) = (at(&self.mult) as i128, at(&self.bias) as i128);
+        let c0 = b - self.in_zero as i128 * m;
+        if self.shift == 0 {
+            (1, 2 * m, 2 * c0)
+        } else {
+            (self.shift, m, c0)
+        }
+    }
+
+    /// Bit widths of the range checks: t and u, h, d, y.
+    fn widths(&self) -> (u32, u32, u32, u32) {
+        let mut max_n = 0i128;
+        let channels = self.mult.len().max(self.bias.len()).max(1);
+        let mut s = self.shift;
+        for c in 0..channels {
+            let (sh, m, c0) = self.normalized(c);
+            s = sh;
+            for x in [self.x_lo as i128, self.x_hi as i128] {
+                max_n = max_n.max((x * m + c0).abs());
+            }
+        }
+        let max_q = (max_n >> s) + 1;
+        let h_bits = bits_for(max_q) + 1;
+        let max_c = max_q + self.out_zero.unsigned_abs() as i128;
+        let d_bits = bits_for(max_c + self.lo.unsigned_abs().max(self.hi.unsigned_abs()) as i128);
+        let y_bits = bits_for((self.hi as i128 - self.lo as i128).max(1));
+        (s + 1, h_bits, d_bits, y_bits)
+    }
+
+    /// Range-check rows one element needs.
+    pub fn range_rows(&self) -> usize {
+        let (tb, hb, db, yb) = self.widths();
+        2 * rows_for(tb) + rows_for(hb) + rows_for(db) + 2 * rows_for(yb)
+    }
+
+    /// The witness of `x` in channel `c`; `y` equals the executor's result.
+    pub fn witness(&self, x: i64, c: usize) -> Row {
+        let (s, m, c0) = self.normalized(c);
+        let q = shift_round_half_even(x as i128 * m + c0, s);
+        let y = saturate(q + self.out_zero as i128, self.lo, self.hi);
+        self.row_for(x, c, q, y)
+    }
+
+    /// The rest of a witness for a claimed quotient `q` and output `y`
+    /// (honest when they are the true ones; tests forge them).
+    pub fn row_for(&self, x: i64, c: usize, q: i128, y: i64) -> Row {
+        let (s, m, c0) = self.normalized(c);
+        let n = x as i128 * m + c0;
+        let p = q.rem_euclid(2);
+        let t = n - (q << s) + (1i128 << (s - 1)) - p;
+        let u = (1i128 << s) - 2 * p - t;
+        let (_, hb, _, _) = self.widths();
+        let h = (q - p) / 2 + (1i128 << (hb - 1));
+        let c = q + self.out_zero as i128;
+        let (sl, sh) = if y as i128 == c {
+            (0, 0)
+        } else if y == self.lo {
+            (1, 0)
+        } else {
+            (0, 1)
+        };
+        let d = sl * (self.lo as i128 - c) + sh * (c - self.hi as i128);
+        Row {
+            q,
+            p,
+            t,
+            u,
+            h,
+            y,
+            sl,
+            sh,
+            d,
+        }
+    }
+}
+
+impl RescaleConfig {
+    pub fn configure(
+        meta: &mut ConstraintSystem<Fr>,
+        advice: [Column<Advice>; ADVICE],
+        fixed: [Column<Fixed>; FIXED],
+        range: RangeConfig,
+    ) -> RescaleConfig {
+        let q = meta.selector();
+        for c in advice {
+            meta.enable_equality(c);
+        }
+        meta.create_gate("rescale", |meta| {
+            let s = meta.query_selector(q);
+            let a: Vec<Expression<Fr>> = advice
+                .iter()
+                .map(|c| meta.query_advice(*c, Rotation::cur()))
+                .collect();
+            let f: Vec<Expression<Fr>> = fixed
+                .iter()
+                .map(|c| meta.query_fixed(*c, Rotation::cur()))
+                .collect();
+            let (x, qq, p, t, u, h, y, sl, sh, d, ylo, yhi) = (
+                &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6], &a[7], &a[8], &a[9], &a[10],
+                &a[11],
+            );
+            let (m, c0, e1, e2, zo, lo, hi, hoff) =
+                (&f[0], &f[1], &f[2], &f[3], &f[4], &f[5], &f[6], &f[7]);
+            let one = Expression::Constant(Fr::ONE);
+            let two = Expression::Constant(Fr::from(2));
+            let c = qq.clone() + zo.clone();
+            let bool_ = |v: &Expression<Fr>| v.clone() * (one.clone() - v.clone());
+            vec![
+                // rounding: t = x m + c0 - q 2^s + 2^(s-1) - p, u = 2^s - 2p - t
+                s.clone()
+                    * (x.clone() * m.clone() + c0.clone() - qq.clone() * e1.clone() + e2.clone()
+                        - p.clone()
+                        - t.clone()),
+                s.clone() * (e1.clone() - two.clone() * p.clone() - t.clone() - u.clone()),
+                // parity: q = 2 (h - H) + p with h range checked, so p is q's parity
+                s.clone() * (qq.clone() - p.clone() - two.clone() * (h.clone() - hoff.clone())),
+                s.clone() * bool_(p),
+                s.clone() * bool_(sl),
+                s.clone() * bool_(sh),
+                s.clone() * sl.clone() * sh.clone(),
+                // clamp
+                s.clone()
+                    * (y.clone()
+                        - sl.clone() * lo.clone()
+                        - sh.clone() * hi.clone()
+                        - (one.clone() - sl.clone() - sh.clone()) * c.clone()),
+                s.clone()
+                    * (d.clone()
+                        - sl.clone() * (lo.clone() - c.clone())
+                        - sh.clone() * (c.clone() - hi.clone())),
+                s.clone() * (ylo.clone() - (y.clone() - lo.clone())),
+                s * (yhi.clone() - (hi.clone() - y.clone())),
+            ]
+        });
+        RescaleConfig {
+            advice,
+            fixed,
+            q,
+            range,
+        }
+    }
+
+    /// Assigns the elements `xs` (value wires and channels) at rows
+    /// `offset..`, their range checks in the range column from `range_offset`.
+    /// Returns the output wires and the next free range row.
+    pub fn assign(
+        &self,
+        region: &mut Region<'_, Fr>,
+        offset: usize,
+        mut range_offset: usize,
+        xs: &[(Wire, i64, usize)],
+        params: &RescaleParams,
+        tamper: impl Fn(usize, &mut Row),
+    ) -> Result<(Vec<Wire>, usize), Error> {
+        let (tb, hb, db, yb) = params.widths();
+        let mut ys = Vec::with_capacity(xs.len());
+        for (i, &(wire, x, c)) in xs.iter().enumerate() {
+            let row = offset + i;
+            self.q.enable(region, row)?;
+            let (s, m, c0) = params.normalized(c);
+            let consts = [
+                fe(m),
+                fe(c0),
+                fe(1i128 << s),
+                fe(1i128 << (s - 1)),
+                fe(params.out_zero as i128),
+                fe(params.lo as i128),
+                fe(params.hi as i128),
+                fe(1i128 << (hb - 1)),
+            ];
+            for (col, v) in self.fixed.iter().zip(consts) {
+                region.assign_fixed(*col, row, v);
+            }
+            let mut w = params.witness(x, c);
+            tamper(i, &mut w);
+            let vals = [
+                fe(x as i128),
+                fe(w.q),
+                fe(w.p),
+                fe(w.t),
+                fe(w.u),
+                fe(w.h),
+                fe(w.y as i128),
+                fe(w.sl),
+                fe(w.sh),
+                fe(w.d),
+                fe(w.y as i128 - params.lo as i128),
+                fe(params.hi as i128 - w.y as i128),
+            ];
+            let mut cells = Vec::with_capacity(ADVICE);
+            for (col, v) in self.advice.iter().zip(vals) {
+                cells.push(
+                    region
+                        .assign_advice(*col, row, wire.value.map(|_| v))
+                        .cell(),
+                );
+            }
+            region.constrain_equal(cells[0], wire.cell);
+            for (k, bits) in [(3usize, tb), (4, tb), (5, hb), (9, db), (10, yb), (11, yb)] {
+                let z0 = self.range.check_bits(
+                    region,
+                    range_offset,
+                    wire.value.map(|_| vals[k]),
+                    bits,
+                )?;
+                region.constrain_equal(z0.cell, cells[k]);
+                range_offset += rows_for(bits);
+            }
+            ys.push(Wire {
+                cell: cells[6],
+                value: wire.value.map(|_| vals[6]),
+            });
+        }
+        Ok((ys, range_offset))
+    }
+}

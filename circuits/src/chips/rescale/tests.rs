@@ -1,0 +1,281 @@
+//! Rescale chip: accepts exactly the executor's requantization; rejects
+//! half-up rounding at a tie, an off-by-one output, a missed saturation and
+//! a false saturation.
+
+use super::*;
+use crate::chips::range::RangeConfig;
+use crate::ops::elementwise::rescale;
+use halo2_proofs::circuit::{Layouter, SimpleFloorPlanner};
+use halo2_proofs::dev::{MockProver, VerifyFailure};
+use halo2_proofs::plonk::Circuit;
+use ndarray::{ArrayD, IxDyn};
+
+type Tamper = fn(&RescaleParams, i64, usize, &mut Row);
+
+#[derive(Clone)]
+struct RescaleCircuit {
+    params: RescaleParams,
+    /// (x, channel)
+    xs: Vec<(i64, usize)>,
+    /// forge the witness of element `.0`
+    tamper: Option<(usize, Tamper)>,
+}
+
+#[derive(Clone)]
+struct TestConfig {
+    src: Column<Advice>,
+    rescale: RescaleConfig,
+}
+
+impl Circuit<Fr> for RescaleCircuit {
+    type Config = TestConfig;
+    type FloorPlanner = SimpleFloorPlanner;
+    type Params = ();
+
+    fn without_witnesses(&self) -> Self {
+        self.clone()
+    }
+
+    fn configure(meta: &mut ConstraintSystem<Fr>) -> TestConfig {
+        let src = meta.advice_column();
+        meta.enable_equality(src);
+        let (z, mult) = (meta.advice_column(), meta.fixed_column());
+        let range = RangeConfig::configure(meta, z, mult);
+        let advice = std::array::from_fn(|_| meta.advice_column());
+        let fixed = std::array::from_fn(|_| meta.fixed_column());
+        TestConfig {
+            src,
+            rescale: RescaleConfig::configure(meta, advice, fixed, range),
+        }
+    }
+
+    fn synthesize(&self, config: TestConfig, mut layouter: impl Layouter<Fr>) -> Result<(), Error> {
+        config.rescale.range.load_table(&mut layouter)?;
+        layouter.assign_region(
+            || "rescale",
+            |mut region| {
+                let mut xs = Vec::new();
+                for (i, &(x, c)) in self.xs.iter().enumerate() {
+                    let v = Value::known(fe(x as i128));
+                    let cell = region.assign_advice(config.src, i, v).cell();
+                    xs.push((Wire { cell, value: v }, x, c));
+                }
+                let tamper = |i: usize, row: &mut Row| {
+                    if let Some((k, f)) = self.tamper {
+                        if k == i {
+                            f(&self.params, self.xs[i].0, self.xs[i].1, row);
+                        }
+                    }
+                };
+                config
+                    .rescale
+                    .assign(&mut region, 0, 0, &xs, &self.params, tamper)?;
+                Ok(())
+            },
+        )
+    }
+}
+
+const K: u32 = 11;
+
+fn params(mult: Vec<i64>, shift: u32) -> RescaleParams {
+    RescaleParams {
+        in_zero: 3,
+        bias: vec![5; mult.len()],
+        mult,
+        shift,
+        out_zero: -10,
+        lo: -128,
+        hi: 127,
+        x_lo: -1000,
+        x_hi: 1000,
+    }
+}
+
+fn prove(c: &RescaleCircuit) -> Result<(), Vec<VerifyFailure>> {
+    MockProver::run(K, c, vec![]).unwrap().verify()
+}
+
+fn failures(r: Result<(), Vec<VerifyFailure>>) -> Vec<String> {
+    r.unwrap_err()
+        .iter()
+        .map(|e| match e {
+            VerifyFailure::ConstraintNotSatisfied { constraint, .. } => {
+                format!("gate {constraint}")
+            }
+            VerifyFailure::Lookup { name, .. } => format!("lookup {name}"),
+            other => format!("{other:?}"),
+        })
+        .collect()
+}
+
+#[test]
+fn honest_witness_equals_the_executor() {
+    let p = params(vec![37, 91], 6);
+    let xs: Vec<(i64, usize)> = (-20i64..20)
+        .map(|i| (i * 47 % 1000, (i.rem_euclid(2)) as usize))
+        .collect();
+    let c = RescaleCircuit {
+        params: p.clone(),
+        xs: xs.clone(),
+        tamper: None,
+    };
+    assert_eq!(prove(&c), Ok(()));
+    // chip witnesses equal the executor's per-channel rescale (channels on axis 1)
+    let arr =
+        ArrayD::from_shape_vec(IxDyn(&[20, 2]), xs.iter().map(|&(x, _)| x).collect()).unwrap();
+    let want = rescale(
+        &arr, p.in_zero, &p.mult, &p.bias, p.shift, 1, p.out_zero, p.lo, p.hi,
+    );
+    for (k, &(x, ch)) in xs.iter().enumerate() {
+        assert_eq!(p.witness(x, ch).y, want.as_slice().unwrap()[k], "x = {x}");
+    }
+}
+
+#[test]
+fn ties_round_to_even_and_half_up_is_rejected() {
+    // multiply by 1/2 exactly: odd inputs are ties
+    let p = RescaleParams {
+        in_zero: 0,
+        mult: vec![1],
+        bias: vec![],
+        shift: 1,
+        out_zero: 0,
+        lo: -128,
+        hi: 127,
+        x_lo: -9,
+        x_hi: 9,
+    };
+    let xs: Vec<(i64, usize)> = (-9..=9).map(|x| (x, 0)).collect();
+    assert_eq!(
+        prove(&RescaleCircuit {
+            params: p.clone(),
+            xs: xs.clone(),
+            tamper: None
+        }),
+        Ok(())
+    );
+    // x = 5: 2.5 rounds to 2; claiming 3 (half up) with a consistent witness fails a range check
+    let half_up: Tamper = |p, x, c, row| *row = p.row_for(x, c, 3, 3);
+    let idx = xs.iter().position(|&(x, _)| x == 5).unwrap();
+    let f = failures(prove(&RescaleCircuit {
+        params: p.clone(),
+        xs: xs.clone(),
+        tamper: Some((idx, half_up)),
+    }));
+    assert!(
+        f.iter()
+            .all(|m| m == "lookup range limb" || m.contains("range running sum")),
+        "{f:?}"
+    );
+    // and 2 is what the executor says
+    assert_eq!(p.witness(5, 0).y, 2);
+}
+
+#[test]
+fn off_by_one_output_is_rejected_by_the_gate() {
+    let p = params(vec![37], 6);
+    let bump: Tamper = |_, _, _, row| row.y += 1;
+    let f = failures(prove(&RescaleCircuit {
+        params: p,
+        xs: vec![(100, 0), (-100, 0)],
+        tamper: Some((1, bump)),
+    }));
+    assert!(
+        f.iter()
+            .any(|m| m.contains("gate") && m.contains("rescale")),
+        "{f:?}"
+    );
+}
+
+#[test]
+fn saturation_is_enforced_both_ways() {
+    let p = params(vec![4000], 6);
+    // 1000 * 4000 / 64 is far above 127: saturates
+    assert_eq!(p.witness(1000, 0).y, 127);
+    assert_eq!(p.witness(-1000, 0).y, -128);
+    assert_eq!(
+        prove(&RescaleCircuit {
+            params: p.clone(),
+            xs: vec![(1000, 0), (-1000, 0), (0, 0)],
+            tamper: None
+        }),
+        Ok(())
+    );
+    // claiming the unsaturated value (y = q + zo > hi) fails the y range checks
+    let no_clamp: Tamper = |p, x, c, row| {
+        let q = p.witness(x, c).q;
+        *row = p.row_for(x, c, q, (q + p.out_zero as i128) as i64);
+    };
+    let f = failures(prove(&RescaleCircuit {
+        params: p.clone(),
+        xs: vec![(1000, 0)],
+        tamper: Some((0, no_clamp)),
+    }));
+    assert!(f.iter().all(|m| m.contains("range")), "{f:?}");
+    // claiming saturation at lo for a value inside the range fails the distance check
+    let false_clamp: Tamper = |p, x, c, row| {
+        let q = p.witness(x, c).q;
+        *row = p.row_for(x, c, q, p.lo);
+    };
+    assert_eq!(p.witness(3, 0).y, -10, "x = 3 is inside the output range");
+    let f = failures(prove(&RescaleCircuit {
+        params: p,
+        xs: vec![(3, 0)],
+        tamper: Some((0, false_clamp)),
+    }));
+    assert!(f.iter().all(|m| m.contains("range")), "{f:?}");
+}
+
+#[test]
+fn boundary_inputs_and_zero_shift() {
+    for shift in [0u32, 1, 20] {
+        let p = RescaleParams {
+            in_zero: -128,
+            mult: vec![1 << 10],
+            bias: vec![-7],
+            shift,
+            out_zero: 0,
+            lo: 0,
+            hi: 255,
+            x_lo: -128,
+            x_hi: 127,
+        };
+        let xs = vec![(-128, 0), (127, 0), (0, 0)];
+        assert_eq!(
+            prove(&RescaleCircuit {
+                params: p,
+                xs,
+                tamper: None
+            }),
+            Ok(()),
+            "shift {shift}"
+        );
+    }
+}
+
+#[test]
+fn verifying_key_is_pinned() {
+    use halo2_proofs::halo2curves::bn256::Bn256;
+    use halo2_proofs::plonk::keygen_vk;
+    use halo2_proofs::poly::kzg::commitment::ParamsKZG;
+    use halo2_proofs::SerdeFormat;
+    use rand::SeedableRng;
+    use sha2::Digest;
+    let params_kzg = ParamsKZG::<Bn256>::setup(K, rand::rngs::StdRng::seed_from_u64(7));
+    let circuit = RescaleCircuit {
+        params: params(vec![37], 6),
+        xs: vec![(1, 0), (2, 0)],
+        tamper: None,
+    };
+    let vk = keygen_vk(&params_kzg, &circuit).unwrap();
+    let digest: String = sha2::Sha256::digest(vk.to_bytes(SerdeFormat::RawBytes))
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(
+        &digest[..16],
+        "73f7f9f67e48a809",
+        "rescale chip verifying key changed"
+    );
+}
