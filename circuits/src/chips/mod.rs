@@ -2,6 +2,7 @@
 //! over columns handed to it (so a shard circuit can share columns between
 //! chips) and assigns rows whose values follow the native semantics.
 
+pub mod matmul;
 pub mod poseidon;
 pub mod range;
 pub mod rescale;

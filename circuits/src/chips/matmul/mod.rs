@@ -1,0 +1,270 @@
+//! Matrix products checked with Freivalds' method: for `C = (A - a_zero)(B -
+//! b_zero) + bias` with `A: [M, K]` witnessed, `B: [K, N]` fixed (weights,
+//! bound by the verifying key) and `C: [M, N]` witnessed, a challenge `r`
+//! drawn after A and C are committed gives `v = (1, r, ..., r^(N-1))`, and the
+//! chip checks `C v = (A - a_zero)(B' v) + bias . v` row by row with Horner
+//! chains in a second-phase column (`B' = B - b_zero`). A wrong C passes with
+//! probability at most N / |F|. Cost: K N + M N + M K + N rows, instead of
+//! M K N multiplications.
+//!
+//! Assignment has two phases: [`MatMulConfig::assign_phase1`] places A and C
+//! (before the challenge), [`MatMulConfig::assign_phase2`] the chains.
+
+#[cfg(test)]
+mod tests;
+
+use crate::chips::poseidon::Wire;
+use crate::field::fe;
+use halo2_proofs::circuit::{Cell, Region, Value};
+use halo2_proofs::halo2curves::bn256::Fr;
+use halo2_proofs::halo2curves::ff::Field;
+use halo2_proofs::plonk::{Advice, Challenge, Column, ConstraintSystem, Error, Fixed, Selector};
+use halo2_proofs::poly::Rotation;
+
+#[derive(Clone, Debug)]
+pub struct MatMulConfig {
+    /// phase 1: copies of A and C entries
+    pub val: Column<Advice>,
+    /// phase 2: Horner / dot-product accumulators
+    pub acc: Column<Advice>,
+    /// phase 2: copies of (B' v)_k next to A's entries
+    pub w: Column<Advice>,
+    /// weights minus zero points, bias, a_zero
+    pub fixed: Column<Fixed>,
+    start: Selector,
+    horner_fixed: Selector,
+    horner_val: Selector,
+    dot: Selector,
+    pub r: Challenge,
+}
+
+/// A weight matrix (row-major `[K, N]`) with its zero points and bias.
+#[derive(Clone, Debug)]
+pub struct Weights {
+    pub k: usize,
+    pub n: usize,
+    pub b: Vec<i64>,
+    pub b_zero: Vec<i64>,
+    pub bias: Vec<i64>,
+}
+
+impl Weights {
+    fn b_prime(&self, k: usize, n: usize) -> i128 {
+        let z = if self.b_zero.len() > 1 {
+            self.b_zero[n]
+        } else {
+            self.b_zero[0]
+        };
+        self.b[k * self.n + n] as i128 - z as i128
+    }
+}
+
+/// Phase-1 cells of one product.
+pub struct MatMulPhase1 {
+    pub a: Vec<Wire>,
+    pub c: Vec<Wire>,
+}
+
+/// Rows a product of `M x K` by `K x N` uses (in `val`, `acc`, `w` alike).
+pub fn rows_for(m: usize, k: usize, n: usize) -> usize {
+    // w chains: K (N + 1); bias chain: N + 1; C chains: M (N + 1); dots: M (K + 1)
+    k * (n + 1) + (n + 1) + m * (n + 1) + m * (k + 1)
+}
+
+impl MatMulConfig {
+    pub fn configure(
+        meta: &mut ConstraintSystem<Fr>,
+        val: Column<Advice>,
+        acc: Column<Advice>,
+        w: Column<Advice>,
+        fixed: Column<Fixed>,
+        r: Challenge,
+    ) -> MatMulConfig {
+        for c in [val, acc, w] {
+            meta.enable_equality(c);
+        }
+        let (start, horner_fixed, horner_val, dot) = (
+            meta.selector(),
+            meta.selector(),
+            meta.selector(),
+            meta.selector(),
+        );
+        meta.create_gate("freivalds chain start", |meta| {
+            let q = meta.query_selector(start);
+            vec![q * meta.query_advice(acc, Rotation::cur())]
+        });
+        meta.create_gate("freivalds horner (fixed)", |meta| {
+            let q = meta.query_selector(horner_fixed);
+            let (cur, next) = (
+                meta.query_advice(acc, Rotation::cur()),
+                meta.query_advice(acc, Rotation::next()),
+            );
+            let r = meta.query_challenge(r);
+            vec![q * (next - (cur * r + meta.query_fixed(fixed, Rotation::cur())))]
+        });
+        meta.create_gate("freivalds horner (witness)", |meta| {
+            let q = meta.query_selector(horner_val);
+            let (cur, next) = (
+                meta.query_advice(acc, Rotation::cur()),
+                meta.query_advice(acc, Rotation::next()),
+            );
+            let r = meta.query_challenge(r);
+            vec![q * (next - (cur * r + meta.query_advice(val, Rotation::cur())))]
+        });
+        meta.create_gate("freivalds dot", |meta| {
+            let q = meta.query_selector(dot);
+            let (cur, next) = (
+                meta.query_advice(acc, Rotation::cur()),
+                meta.query_advice(acc, Rotation::next()),
+            );
+            let a =
+                meta.query_advice(val, Rotation::cur()) - meta.query_fixed(fixed, Rotation::cur());
+            vec![q * (next - (cur + a * meta.query_advice(w, Rotation::cur())))]
+        });
+        MatMulConfig {
+            val,
+            acc,
+            w,
+            fixed,
+            start,
+            horner_fixed,
+            horner_val,
+            dot,
+            r,
+        }
+    }
+
+    /// Layout (relative to `offset`): the K weight chains, the bias chain,
+    /// the M chains over C's rows, the M dot products over A's rows.
+    fn layout(m: usize, k: usize, n: usize) -> (usize, usize, usize) {
+        let c_base = k * (n + 1) + (n + 1);
+        let a_base = c_base + m * (n + 1);
+        (c_base, a_base, a_base + m * (k + 1))
+    }
+
+    /// Phase 1: A (`[M, K]`, copied from `a`) and C (`[M, N]`, the claimed
+    /// product, returned for the next op) in the `val` column.
+    pub fn assign_phase1(
+        &self,
+        region: &mut Region<'_, Fr>,
+        offset: usize,
+        a: &[Wire],
+        c: &[Value<Fr>],
+        w: &Weights,
+    ) -> Result<MatMulPhase1, Error> {
+        let (k, n) = (w.k, w.n);
+        let m = a.len() / k;
+        let (c_base, a_base, _) = Self::layout(m, k, n);
+        let mut a_cells = Vec::new();
+        for i in 0..m {
+            for j in 0..k {
+                let row = offset + a_base + i * (k + 1) + j;
+                let cell = region
+                    .assign_advice(self.val, row, a[i * k + j].value)
+                    .cell();
+                region.constrain_equal(cell, a[i * k + j].cell);
+                a_cells.push(Wire {
+                    cell,
+                    value: a[i * k + j].value,
+                });
+            }
+        }
+        let mut c_cells = Vec::new();
+        for i in 0..m {
+            // Horner runs from the highest power down: the first value is C[i, N-1]
+            for (step, j) in (0..n).rev().enumerate() {
+                let row = offset + c_base + i * (n + 1) + step;
+                let cell = region.assign_advice(self.val, row, c[i * n + j]).cell();
+                c_cells.push((
+                    i * n + j,
+                    Wire {
+                        cell,
+                        value: c[i * n + j],
+                    },
+                ));
+            }
+        }
+        c_cells.sort_by_key(|(idx, _)| *idx);
+        Ok(MatMulPhase1 {
+            a: a_cells,
+            c: c_cells.into_iter().map(|(_, w)| w).collect(),
+        })
+    }
+
+    /// Phase 2: the chains and the final equalities. `a_zero` is A's zero point.
+    pub fn assign_phase2(
+        &self,
+        region: &mut Region<'_, Fr>,
+        offset: usize,
+        p1: &MatMulPhase1,
+        w: &Weights,
+        a_zero: i64,
+    ) -> Result<(), Error> {
+        let (k, n) = (w.k, w.n);
+        let m = p1.a.len() / k;
+        let (c_base, a_base, _) = Self::layout(m, k, n);
+        let r = region.get_challenge(self.r);
+        // a Horner chain over fixed values, returning the final accumulator cell
+        let fixed_chain = |region: &mut Region<'_, Fr>,
+                           base: usize,
+                           vals: &[Fr]|
+         -> Result<(Cell, Value<Fr>), Error> {
+            self.start.enable(region, base)?;
+            let mut acc = Value::known(Fr::ZERO);
+            region.assign_advice(self.acc, base, acc);
+            for (step, v) in vals.iter().enumerate() {
+                self.horner_fixed.enable(region, base + step)?;
+                region.assign_fixed(self.fixed, base + step, *v);
+                acc = acc * r + Value::known(*v);
+                region.assign_advice(self.acc, base + step + 1, acc);
+            }
+            let cell = region
+                .assign_advice(self.acc, base + vals.len(), acc)
+                .cell();
+            Ok((cell, acc))
+        };
+        // (B' v)_k for every k
+        let mut wv = Vec::with_capacity(k);
+        for kk in 0..k {
+            let vals: Vec<Fr> = (0..n).rev().map(|j| fe(w.b_prime(kk, j))).collect();
+            wv.push(fixed_chain(region, offset + kk * (n + 1), &vals)?);
+        }
+        // bias . v
+        let bias_vals: Vec<Fr> = (0..n)
+            .rev()
+            .map(|j| fe(w.bias.get(j).copied().unwrap_or(0) as i128))
+            .collect();
+        let (bias_cell, bias_val) = fixed_chain(region, offset + k * (n + 1), &bias_vals)?;
+        for i in 0..m {
+            // C_i . v
+            let base = offset + c_base + i * (n + 1);
+            self.start.enable(region, base)?;
+            let mut acc = Value::known(Fr::ZERO);
+            region.assign_advice(self.acc, base, acc);
+            for step in 0..n {
+                self.horner_val.enable(region, base + step)?;
+                let j = n - 1 - step;
+                acc = acc * r + p1.c[i * n + j].value;
+                region.assign_advice(self.acc, base + step + 1, acc);
+            }
+            let lhs = region.assign_advice(self.acc, base + n, acc).cell();
+            // (A_i - a_zero) . (B' v) + bias . v, starting from bias . v
+            let base = offset + a_base + i * (k + 1);
+            let start = region.assign_advice(self.acc, base, bias_val).cell();
+            region.constrain_equal(start, bias_cell);
+            let mut acc = bias_val;
+            for kk in 0..k {
+                let row = base + kk;
+                self.dot.enable(region, row)?;
+                region.assign_fixed(self.fixed, row, fe(a_zero as i128));
+                let wc = region.assign_advice(self.w, row, wv[kk].1).cell();
+                region.constrain_equal(wc, wv[kk].0);
+                acc = acc + (p1.a[i * k + kk].value - Value::known(fe(a_zero as i128))) * wv[kk].1;
+                region.assign_advice(self.acc, row + 1, acc);
+            }
+            let rhs = region.assign_advice(self.acc, base + k, acc).cell();
+            region.constrain_equal(lhs, rhs);
+        }
+        Ok(())
+    }
+}

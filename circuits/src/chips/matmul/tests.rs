@@ -1,0 +1,234 @@
+//! Freivalds chip: the executor's product is accepted, any changed entry of
+//! C is rejected (also by a real verifier), extremes of int8/uint8 with
+//! their zero points work.
+
+use super::*;
+use crate::ops::linear::matmul;
+use halo2_proofs::circuit::{Layouter, SimpleFloorPlanner};
+use halo2_proofs::dev::{MockProver, VerifyFailure};
+use halo2_proofs::plonk::{Circuit, FirstPhase, SecondPhase};
+use ndarray::{ArrayD, IxDyn};
+
+#[derive(Clone)]
+struct MatMulCircuit {
+    a: Vec<i64>,
+    m: usize,
+    weights: Weights,
+    a_zero: i64,
+    /// added to C's entry `.0`
+    wrong: Option<(usize, i64)>,
+}
+
+#[derive(Clone)]
+struct TestConfig {
+    src: Column<Advice>,
+    mm: MatMulConfig,
+}
+
+impl MatMulCircuit {
+    fn product(&self) -> Vec<i64> {
+        let w = &self.weights;
+        let a = ArrayD::from_shape_vec(IxDyn(&[self.m, w.k]), self.a.clone()).unwrap();
+        let b = ArrayD::from_shape_vec(IxDyn(&[w.k, w.n]), w.b.clone()).unwrap();
+        let bias = ArrayD::from_shape_vec(IxDyn(&[w.n]), w.bias.clone()).unwrap();
+        matmul(&a, &b, Some(&bias), self.a_zero, &w.b_zero)
+            .iter()
+            .copied()
+            .collect()
+    }
+}
+
+impl Circuit<Fr> for MatMulCircuit {
+    type Config = TestConfig;
+    type FloorPlanner = SimpleFloorPlanner;
+    type Params = ();
+
+    fn without_witnesses(&self) -> Self {
+        self.clone()
+    }
+
+    fn configure(meta: &mut ConstraintSystem<Fr>) -> TestConfig {
+        let src = meta.advice_column_in(FirstPhase);
+        meta.enable_equality(src);
+        let val = meta.advice_column_in(FirstPhase);
+        let r = meta.challenge_usable_after(FirstPhase);
+        let acc = meta.advice_column_in(SecondPhase);
+        let w = meta.advice_column_in(SecondPhase);
+        let fixed = meta.fixed_column();
+        TestConfig {
+            src,
+            mm: MatMulConfig::configure(meta, val, acc, w, fixed, r),
+        }
+    }
+
+    fn synthesize(&self, config: TestConfig, mut layouter: impl Layouter<Fr>) -> Result<(), Error> {
+        let mut c: Vec<i64> = self.product();
+        if let Some((i, d)) = self.wrong {
+            c[i] += d;
+        }
+        layouter.assign_region(
+            || "matmul",
+            |mut region| {
+                let a: Vec<Wire> = self
+                    .a
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &v)| {
+                        let value = Value::known(fe(v as i128));
+                        Wire {
+                            cell: region.assign_advice(config.src, i, value).cell(),
+                            value,
+                        }
+                    })
+                    .collect();
+                let cv: Vec<Value<Fr>> = c.iter().map(|&v| Value::known(fe(v as i128))).collect();
+                let p1 = config
+                    .mm
+                    .assign_phase1(&mut region, 0, &a, &cv, &self.weights)?;
+                region.next_phase();
+                config
+                    .mm
+                    .assign_phase2(&mut region, 0, &p1, &self.weights, self.a_zero)
+            },
+        )
+    }
+}
+
+fn circuit(m: usize, k: usize, n: usize, seed: i64) -> MatMulCircuit {
+    let a = (0..(m * k) as i64).map(|i| (i * 37 + seed) % 256).collect();
+    let b = (0..(k * n) as i64)
+        .map(|i| ((i * 91 + seed) % 256) - 128)
+        .collect();
+    let weights = Weights {
+        k,
+        n,
+        b,
+        b_zero: (0..n as i64).map(|j| j - 2).collect(),
+        bias: (0..n as i64).map(|j| 1000 * j - 3000).collect(),
+    };
+    MatMulCircuit {
+        a,
+        m,
+        weights,
+        a_zero: 128,
+        wrong: None,
+    }
+}
+
+const K: u32 = 8;
+
+#[test]
+fn honest_product_is_accepted() {
+    for (m, k, n) in [(1, 64, 8), (3, 4, 5), (5, 9, 1)] {
+        let c = circuit(m, k, n, 11);
+        let rows = rows_for(m, k, n).max(c.a.len());
+        let kk = (rows + 10).next_power_of_two().trailing_zeros();
+        assert_eq!(
+            MockProver::run(kk, &c, vec![]).unwrap().verify(),
+            Ok(()),
+            "{m}x{k}x{n}"
+        );
+    }
+}
+
+#[test]
+fn a_wrong_product_entry_is_rejected() {
+    for (idx, d) in [(0usize, 1i64), (7, -1), (14, 1 << 20)] {
+        let mut c = circuit(3, 4, 5, 11);
+        c.wrong = Some((idx, d));
+        let errs = MockProver::run(K, &c, vec![])
+            .unwrap()
+            .verify()
+            .unwrap_err();
+        assert!(
+            errs.iter()
+                .all(|e| matches!(e, VerifyFailure::Permutation { .. })),
+            "{errs:?}"
+        );
+    }
+}
+
+#[test]
+fn extremes_with_zero_points() {
+    let weights = Weights {
+        k: 3,
+        n: 2,
+        b: vec![-128, 127, -128, 127, -128, 127],
+        b_zero: vec![127, -128],
+        bias: vec![i32::MAX as i64, i32::MIN as i64],
+    };
+    for (a, a_zero) in [
+        (vec![0, 255, 0, 255, 0, 255], 255),
+        (vec![-128, 127, -128, 127, -128, 127], -128),
+    ] {
+        let c = MatMulCircuit {
+            a,
+            m: 2,
+            weights: weights.clone(),
+            a_zero,
+            wrong: None,
+        };
+        assert_eq!(MockProver::run(K, &c, vec![]).unwrap().verify(), Ok(()));
+    }
+}
+
+#[test]
+fn real_proof_with_a_second_phase_challenge() {
+    use halo2_proofs::halo2curves::bn256::{Bn256, G1Affine};
+    use halo2_proofs::plonk::{create_proof, keygen_pk, keygen_vk, verify_proof};
+    use halo2_proofs::poly::commitment::ParamsProver;
+    use halo2_proofs::poly::kzg::commitment::{KZGCommitmentScheme, ParamsKZG};
+    use halo2_proofs::poly::kzg::multiopen::{ProverSHPLONK, VerifierSHPLONK};
+    use halo2_proofs::poly::kzg::strategy::SingleStrategy;
+    use halo2_proofs::transcript::{
+        Blake2bRead, Blake2bWrite, Challenge255, TranscriptReadBuffer, TranscriptWriterBuffer,
+    };
+    use halo2_proofs::SerdeFormat;
+    use rand::SeedableRng;
+    use sha2::Digest;
+
+    let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+    let params = ParamsKZG::<Bn256>::setup(K, &mut rng);
+    let honest = circuit(3, 4, 5, 11);
+    let vk = keygen_vk(&params, &honest).unwrap();
+    let digest: String = sha2::Sha256::digest(vk.to_bytes(SerdeFormat::RawBytes))
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(
+        &digest[..16],
+        "f824ee93762fba2c",
+        "matmul chip verifying key changed"
+    );
+    let pk = keygen_pk(&params, vk, &honest).unwrap();
+    let prove = |c: MatMulCircuit, rng: &mut rand::rngs::StdRng| {
+        let mut t = Blake2bWrite::<_, G1Affine, Challenge255<_>>::init(vec![]);
+        create_proof::<KZGCommitmentScheme<Bn256>, ProverSHPLONK<'_, Bn256>, _, _, _, _>(
+            &params,
+            &pk,
+            &[c],
+            &[&[]],
+            rng,
+            &mut t,
+        )
+        .unwrap();
+        t.finalize()
+    };
+    let verify = |proof: &[u8]| {
+        let mut t = Blake2bRead::<_, G1Affine, Challenge255<_>>::init(proof);
+        verify_proof::<KZGCommitmentScheme<Bn256>, VerifierSHPLONK<'_, Bn256>, _, _, _>(
+            params.verifier_params(),
+            pk.get_vk(),
+            SingleStrategy::new(&params),
+            &[&[]],
+            &mut t,
+        )
+    };
+    assert!(verify(&prove(honest.clone(), &mut rng)).is_ok());
+    let mut cheat = honest;
+    cheat.wrong = Some((3, 1));
+    assert!(
+        verify(&prove(cheat, &mut rng)).is_err(),
+        "a wrong product does not verify"
+    );
+}
