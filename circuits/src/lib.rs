@@ -13,6 +13,7 @@ pub mod field;
 pub mod ops;
 pub mod plan;
 pub mod poseidon;
+pub mod shard;
 
 pub use error::{ExecError, PlanError};
 pub use exec::{dequantize_output, execute, quantize_input, Trace};

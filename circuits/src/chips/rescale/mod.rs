@@ -17,7 +17,7 @@ use crate::arith::{saturate, shift_round_half_even};
 use crate::chips::poseidon::Wire;
 use crate::chips::range::{rows_for, RangeConfig};
 use crate::field::fe;
-use halo2_proofs::circuit::{Region, Value};
+use halo2_proofs::circuit::Region;
 use halo2_proofs::halo2curves::bn256::Fr;
 use halo2_proofs::halo2curves::ff::Field;
 use halo2_proofs::plonk::{Advice, Column, ConstraintSystem, Error, Expression, Fixed, Selector};

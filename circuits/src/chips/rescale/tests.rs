@@ -5,7 +5,7 @@
 use super::*;
 use crate::chips::range::RangeConfig;
 use crate::ops::elementwise::rescale;
-use halo2_proofs::circuit::{Layouter, SimpleFloorPlanner};
+use halo2_proofs::circuit::{Layouter, SimpleFloorPlanner, Value};
 use halo2_proofs::dev::{MockProver, VerifyFailure};
 use halo2_proofs::plonk::Circuit;
 use ndarray::{ArrayD, IxDyn};

@@ -1,0 +1,569 @@
+//! `ShardCircuit`: a checked plan (all of it, for now one shard) as one
+//! halo2 circuit. Public instances: the model identity, the shard index and
+//! Poseidon commitments to the shard's input and output tensors.
+//!
+//! Supported ops so far: Input, Const (as weights and biases), MatMul with
+//! constant weights, Rescale, Reshape. Everything else is reported as
+//! unsupported by [`ShardCircuit::new`].
+
+use crate::chips::matmul::{MatMulConfig, MatMulPhase1, Weights};
+use crate::chips::poseidon::{PoseidonConfig, Wire};
+use crate::chips::range::{rows_for as range_rows, RangeConfig};
+use crate::chips::rescale::{RescaleConfig, RescaleParams};
+use crate::field::fe;
+use crate::plan::{CheckedPlan, Op, TensorId};
+use crate::poseidon::{commit_tensor, Packing};
+use crate::Trace;
+use halo2_proofs::circuit::{Layouter, Region, SimpleFloorPlanner, Value};
+use halo2_proofs::halo2curves::bn256::Fr;
+use halo2_proofs::halo2curves::ff::Field;
+use halo2_proofs::plonk::{
+    Advice, Circuit, Column, ConstraintSystem, Error, FirstPhase, Fixed, Instance, SecondPhase,
+    Selector,
+};
+use halo2_proofs::poly::Rotation;
+use std::collections::HashMap;
+use thiserror::Error;
+
+#[derive(Debug, Error, PartialEq)]
+pub enum ShardError {
+    #[error("node {node} ({name}): {op} is not supported by the shard circuit yet")]
+    Unsupported {
+        node: usize,
+        name: String,
+        op: String,
+    },
+    #[error("node {node} ({name}): {reason}")]
+    Shape {
+        node: usize,
+        name: String,
+        reason: String,
+    },
+    #[error("the plan has {0} inputs and outputs; shard circuits take one of each")]
+    Arity(usize),
+}
+
+/// Columns of the shard circuit.
+#[derive(Clone, Debug)]
+pub struct ShardConfig {
+    src: Column<Advice>,
+    consts: Column<Fixed>,
+    instance: Column<Instance>,
+    pack_val: Column<Advice>,
+    pack_u: Column<Advice>,
+    pack_acc: Column<Advice>,
+    pack_base: Column<Fixed>,
+    pack_lo: Column<Fixed>,
+    pack_step: Selector,
+    pack_start: Selector,
+    range: RangeConfig,
+    rescale: RescaleConfig,
+    matmul: MatMulConfig,
+    poseidon: PoseidonConfig,
+}
+
+/// Row counters of each column group inside the one region.
+#[derive(Default)]
+struct Cursor {
+    src: usize,
+    pack: usize,
+    range: usize,
+    rescale: usize,
+    matmul: usize,
+    poseidon: usize,
+}
+
+/// The identity of a plan as a field element (its SHA-256, top byte dropped).
+pub fn model_id(plan: &CheckedPlan) -> Fr {
+    let hex = plan.hash_hex();
+    let mut bytes = [0u8; 32];
+    for (i, b) in bytes.iter_mut().take(31).enumerate() {
+        *b = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap_or(0);
+    }
+    bytes.reverse();
+    bytes[31] = 0;
+    let mut repr = [0u8; 32];
+    repr.copy_from_slice(&bytes);
+    use halo2_proofs::halo2curves::ff::PrimeField;
+    Option::<Fr>::from(Fr::from_repr(repr)).unwrap_or(Fr::ZERO)
+}
+
+#[derive(Clone, Debug)]
+pub struct ShardCircuit {
+    plan: CheckedPlan,
+    index: u32,
+    values: Option<Vec<Vec<i64>>>,
+}
+
+impl ShardCircuit {
+    /// The circuit of the whole plan as shard `index`; `trace` carries the
+    /// witness (None for key generation).
+    pub fn new(
+        plan: CheckedPlan,
+        index: u32,
+        trace: Option<&Trace>,
+    ) -> Result<ShardCircuit, ShardError> {
+        if plan.inputs.len() != 1 || plan.outputs.len() != 1 {
+            return Err(ShardError::Arity(plan.inputs.len() + plan.outputs.len()));
+        }
+        for (i, n) in plan.nodes.iter().enumerate() {
+            let ok = match &n.op {
+                Op::Input { .. } | Op::Const { .. } | Op::Reshape | Op::Rescale { .. } => true,
+                Op::MatMul { .. } => {
+                    let b = &plan.nodes[n.inputs[1] as usize];
+                    let bias_const = n
+                        .inputs
+                        .get(2)
+                        .is_none_or(|&t| matches!(plan.nodes[t as usize].op, Op::Const { .. }));
+                    matches!(b.op, Op::Const { .. }) && b.info.shape.len() == 2 && bias_const
+                }
+                _ => false,
+            };
+            if !ok {
+                return Err(ShardError::Unsupported {
+                    node: i,
+                    name: n.name.clone(),
+                    op: n.op.kind().to_string(),
+                });
+            }
+        }
+        let values = trace.map(|t| {
+            t.values
+                .iter()
+                .map(|a| a.iter().copied().collect())
+                .collect()
+        });
+        Ok(ShardCircuit {
+            plan,
+            index,
+            values,
+        })
+    }
+
+    fn tensor_values(&self, t: TensorId) -> Vec<Value<Fr>> {
+        let n = self.plan.info(t).len();
+        match &self.values {
+            Some(v) => v[t as usize]
+                .iter()
+                .map(|&x| Value::known(fe(x as i128)))
+                .collect(),
+            None => vec![Value::unknown(); n],
+        }
+    }
+
+    fn packing(&self, t: TensorId) -> Packing {
+        let r = self.plan.info(t).range;
+        Packing::for_range(r.lo, r.hi)
+    }
+
+    /// The public instances: model id, shard index, input and output
+    /// commitments (requires the witness).
+    pub fn instances(&self) -> Option<Vec<Fr>> {
+        let v = self.values.as_ref()?;
+        let (i, o) = (self.input_tensor(), self.plan.outputs[0].tensor);
+        Some(vec![
+            model_id(&self.plan),
+            Fr::from(self.index as u64),
+            commit_tensor(&v[i as usize], self.packing(i)),
+            commit_tensor(&v[o as usize], self.packing(o)),
+        ])
+    }
+
+    fn input_tensor(&self) -> TensorId {
+        self.plan
+            .nodes
+            .iter()
+            .position(|n| matches!(n.op, Op::Input { .. }))
+            .unwrap_or(0) as TensorId
+    }
+
+    /// The smallest k whose usable rows hold this circuit.
+    pub fn k(&self) -> u32 {
+        let mut c = Cursor::default();
+        let mut range = 0;
+        let mut rescale = 0;
+        let mut matmul = 0;
+        for n in &self.plan.nodes {
+            match &n.op {
+                Op::MatMul { .. } => {
+                    let a = self.plan.info(n.inputs[0]);
+                    let b = self.plan.info(n.inputs[1]);
+                    let k = a.shape[a.shape.len() - 1];
+                    let m = a.len() / k.max(1);
+                    matmul += crate::chips::matmul::rows_for(m, k, b.shape[1]);
+                }
+                Op::Rescale { .. } => {
+                    rescale += n.info.len();
+                    range += self.rescale_params(n).range_rows() * n.info.len();
+                }
+                _ => {}
+            }
+        }
+        let input = self.input_tensor();
+        for t in [input, self.plan.outputs[0].tensor] {
+            let p = self.packing(t);
+            let len = self.plan.info(t).len();
+            c.pack += len + len.div_ceil(p.per_element) * 2;
+            range += len * range_rows(p.bits);
+            let elements = 1 + len.div_ceil(p.per_element);
+            c.poseidon +=
+                1 + elements.div_ceil(2) * crate::chips::poseidon::ROWS_PER_PERMUTATION + 1;
+        }
+        let rows = [c.pack, range, rescale, matmul, c.poseidon, 256 + 1]
+            .into_iter()
+            .max()
+            .unwrap_or(0)
+            + 16;
+        rows.next_power_of_two().trailing_zeros().max(9)
+    }
+
+    fn rescale_params(&self, n: &crate::plan::Node) -> RescaleParams {
+        let Op::Rescale {
+            in_zero,
+            mult,
+            bias,
+            shift,
+            out_zero,
+            lo,
+            hi,
+            ..
+        } = &n.op
+        else {
+            unreachable!("a rescale node")
+        };
+        let x = self.plan.info(n.inputs[0]).range;
+        RescaleParams {
+            in_zero: *in_zero,
+            mult: mult.clone(),
+            bias: bias.clone(),
+            shift: *shift,
+            out_zero: *out_zero,
+            lo: *lo,
+            hi: *hi,
+            x_lo: x.lo,
+            x_hi: x.hi,
+        }
+    }
+}
+
+impl ShardConfig {
+    /// Packs `wires` (values of a tensor with packing `p`) into field
+    /// elements, range checking every `v - lo`; returns the element wires.
+    fn pack(
+        &self,
+        region: &mut Region<'_, Fr>,
+        cur: &mut Cursor,
+        wires: &[Wire],
+        p: Packing,
+    ) -> Result<Vec<Wire>, Error> {
+        let mut elements = Vec::new();
+        let base = fe(1i128 << p.bits);
+        for chunk in wires.chunks(p.per_element) {
+            // Horner from the most significant value down
+            let start = cur.pack;
+            self.pack_start.enable(region, start)?;
+            let mut acc = Value::known(Fr::ZERO);
+            region.assign_advice(self.pack_acc, start, acc);
+            for (step, w) in chunk.iter().rev().enumerate() {
+                let row = start + step;
+                self.pack_step.enable(region, row)?;
+                region.assign_fixed(self.pack_base, row, base);
+                region.assign_fixed(self.pack_lo, row, fe(p.lo as i128));
+                let v = region.assign_advice(self.pack_val, row, w.value).cell();
+                region.constrain_equal(v, w.cell);
+                let u_val = w.value - Value::known(fe(p.lo as i128));
+                let u = region.assign_advice(self.pack_u, row, u_val).cell();
+                let z0 = self.range.check_bits(region, cur.range, u_val, p.bits)?;
+                region.constrain_equal(z0.cell, u);
+                cur.range += range_rows(p.bits);
+                acc = acc * Value::known(base) + u_val;
+                region.assign_advice(self.pack_acc, row + 1, acc);
+            }
+            let end = start + chunk.len();
+            let cell = region.assign_advice(self.pack_acc, end, acc).cell();
+            elements.push(Wire { cell, value: acc });
+            cur.pack = end + 1;
+        }
+        Ok(elements)
+    }
+
+    /// Commits to a tensor: `lo` (a constant) then the packed elements.
+    fn commit(
+        &self,
+        region: &mut Region<'_, Fr>,
+        cur: &mut Cursor,
+        wires: &[Wire],
+        p: Packing,
+    ) -> Result<Wire, Error> {
+        let elements = self.pack(region, cur, wires, p)?;
+        let mut values = vec![Value::known(fe(p.lo as i128))];
+        values.extend(elements.iter().map(|e| e.value));
+        let capacity = fe(wires.len() as i128) + fe(1i128 << 64) * fe(p.bits as i128);
+        let cells = self
+            .poseidon
+            .assign_sponge(region, cur.poseidon, capacity, &values)?;
+        // the first absorbed value is the constant lo; the rest are the packed elements
+        let lo_cell = self.constant(region, cur, fe(p.lo as i128))?;
+        region.constrain_equal(cells.inputs[0].cell, lo_cell.cell);
+        for (input, e) in cells.inputs[1..].iter().zip(&elements) {
+            region.constrain_equal(input.cell, e.cell);
+        }
+        cur.poseidon += cells.rows;
+        Ok(cells.output)
+    }
+
+    /// An advice cell pinned to a constant through the equality-enabled fixed column.
+    fn constant(
+        &self,
+        region: &mut Region<'_, Fr>,
+        cur: &mut Cursor,
+        v: Fr,
+    ) -> Result<Wire, Error> {
+        let row = cur.src;
+        cur.src += 1;
+        let fixed = region.assign_fixed(self.consts, row, v);
+        let cell = region.assign_advice(self.src, row, Value::known(v)).cell();
+        region.constrain_equal(cell, fixed);
+        Ok(Wire {
+            cell,
+            value: Value::known(v),
+        })
+    }
+}
+
+impl Circuit<Fr> for ShardCircuit {
+    type Config = ShardConfig;
+    type FloorPlanner = SimpleFloorPlanner;
+    type Params = ();
+
+    fn without_witnesses(&self) -> Self {
+        ShardCircuit {
+            plan: self.plan.clone(),
+            index: self.index,
+            values: None,
+        }
+    }
+
+    fn configure(meta: &mut ConstraintSystem<Fr>) -> ShardConfig {
+        let src = meta.advice_column_in(FirstPhase);
+        let consts = meta.fixed_column();
+        let instance = meta.instance_column();
+        for c in [src] {
+            meta.enable_equality(c);
+        }
+        meta.enable_equality(consts);
+        meta.enable_equality(instance);
+        let (pack_val, pack_u, pack_acc) = (
+            meta.advice_column(),
+            meta.advice_column(),
+            meta.advice_column(),
+        );
+        for c in [pack_val, pack_u, pack_acc] {
+            meta.enable_equality(c);
+        }
+        let (pack_base, pack_lo) = (meta.fixed_column(), meta.fixed_column());
+        let (pack_step, pack_start) = (meta.selector(), meta.selector());
+        meta.create_gate("pack step", |meta| {
+            let q = meta.query_selector(pack_step);
+            let (val, u) = (
+                meta.query_advice(pack_val, Rotation::cur()),
+                meta.query_advice(pack_u, Rotation::cur()),
+            );
+            let (acc, next) = (
+                meta.query_advice(pack_acc, Rotation::cur()),
+                meta.query_advice(pack_acc, Rotation::next()),
+            );
+            let (base, lo) = (
+                meta.query_fixed(pack_base, Rotation::cur()),
+                meta.query_fixed(pack_lo, Rotation::cur()),
+            );
+            vec![
+                q.clone() * (u.clone() - (val - lo)),
+                q * (next - (acc * base + u)),
+            ]
+        });
+        meta.create_gate("pack start", |meta| {
+            let q = meta.query_selector(pack_start);
+            vec![q * meta.query_advice(pack_acc, Rotation::cur())]
+        });
+        let (z, mult) = (meta.advice_column(), meta.fixed_column());
+        let range = RangeConfig::configure(meta, z, mult);
+        let rs_advice = std::array::from_fn(|_| meta.advice_column());
+        let rs_fixed = std::array::from_fn(|_| meta.fixed_column());
+        let rescale = RescaleConfig::configure(meta, rs_advice, rs_fixed, range.clone());
+        let val = meta.advice_column_in(FirstPhase);
+        let r = meta.challenge_usable_after(FirstPhase);
+        let (acc, w) = (
+            meta.advice_column_in(SecondPhase),
+            meta.advice_column_in(SecondPhase),
+        );
+        let mm_fixed = meta.fixed_column();
+        let matmul = MatMulConfig::configure(meta, val, acc, w, mm_fixed, r);
+        let state = std::array::from_fn(|_| meta.advice_column());
+        let aux = std::array::from_fn(|_| meta.advice_column());
+        let rc = std::array::from_fn(|_| meta.fixed_column());
+        let poseidon = PoseidonConfig::configure(meta, state, aux, rc);
+        ShardConfig {
+            src,
+            consts,
+            instance,
+            pack_val,
+            pack_u,
+            pack_acc,
+            pack_base,
+            pack_lo,
+            pack_step,
+            pack_start,
+            range,
+            rescale,
+            matmul,
+            poseidon,
+        }
+    }
+
+    fn synthesize(
+        &self,
+        config: ShardConfig,
+        mut layouter: impl Layouter<Fr>,
+    ) -> Result<(), Error> {
+        config.range.load_table(&mut layouter)?;
+        let plan = &self.plan;
+        let publics = layouter.assign_region(
+            || "shard",
+            |mut region| {
+                let mut cur = Cursor::default();
+                let mut wires: HashMap<TensorId, Vec<Wire>> = HashMap::new();
+                let mut pending: Vec<(usize, MatMulPhase1, Weights, i64)> = Vec::new();
+                let id = config.constant(&mut region, &mut cur, model_id(plan))?;
+                let index = config.constant(&mut region, &mut cur, Fr::from(self.index as u64))?;
+                let mut input_commit = None;
+                for (i, n) in plan.nodes.iter().enumerate() {
+                    let t = i as TensorId;
+                    match &n.op {
+                        Op::Input { .. } => {
+                            let vals = self.tensor_values(t);
+                            let ws: Vec<Wire> = vals
+                                .iter()
+                                .map(|&v| {
+                                    let row = cur.src;
+                                    cur.src += 1;
+                                    Wire {
+                                        cell: region.assign_advice(config.src, row, v).cell(),
+                                        value: v,
+                                    }
+                                })
+                                .collect();
+                            input_commit =
+                                Some(config.commit(&mut region, &mut cur, &ws, self.packing(t))?);
+                            wires.insert(t, ws);
+                        }
+                        Op::Const { .. } => {}
+                        Op::Reshape => {
+                            let ws = wires.get(&n.inputs[0]).cloned().unwrap_or_default();
+                            wires.insert(t, ws);
+                        }
+                        Op::MatMul { a_zero, b_zero } => {
+                            let Op::Const { values: b } = &plan.nodes[n.inputs[1] as usize].op
+                            else {
+                                return Err(Error::Synthesis);
+                            };
+                            let bias = match n.inputs.get(2).map(|&x| &plan.nodes[x as usize].op) {
+                                Some(Op::Const { values }) => values.clone(),
+                                _ => vec![],
+                            };
+                            let bs = &plan.info(n.inputs[1]).shape;
+                            let weights = Weights {
+                                k: bs[0],
+                                n: bs[1],
+                                b: b.clone(),
+                                b_zero: b_zero.clone(),
+                                bias,
+                            };
+                            let a = wires.get(&n.inputs[0]).cloned().ok_or(Error::Synthesis)?;
+                            let c = self.tensor_values(t);
+                            let offset = cur.matmul;
+                            let m = a.len() / weights.k;
+                            let p1 = config.matmul.assign_phase1(
+                                &mut region,
+                                offset,
+                                &a,
+                                &c,
+                                &weights,
+                            )?;
+                            cur.matmul += crate::chips::matmul::rows_for(m, weights.k, weights.n);
+                            wires.insert(t, p1.c.clone());
+                            pending.push((offset, p1, weights, *a_zero));
+                        }
+                        Op::Rescale {
+                            mult, bias, axis, ..
+                        } => {
+                            let params = self.rescale_params(n);
+                            let xs_w = wires.get(&n.inputs[0]).cloned().ok_or(Error::Synthesis)?;
+                            let shape = &plan.info(n.inputs[0]).shape;
+                            let per_channel = mult.len() > 1 || bias.len() > 1;
+                            let inner: usize = shape
+                                .get(*axis as usize + 1..)
+                                .map_or(1, |s| s.iter().product());
+                            let ch = shape.get(*axis as usize).copied().unwrap_or(1);
+                            let xs_vals: Vec<i64> = match &self.values {
+                                Some(v) => v[n.inputs[0] as usize].clone(),
+                                None => vec![0; xs_w.len()],
+                            };
+                            let xs: Vec<(Wire, i64, usize)> = xs_w
+                                .iter()
+                                .zip(&xs_vals)
+                                .enumerate()
+                                .map(|(k, (w, &x))| {
+                                    (*w, x, if per_channel { (k / inner) % ch } else { 0 })
+                                })
+                                .collect();
+                            let (ys, next_range) = config.rescale.assign(
+                                &mut region,
+                                cur.rescale,
+                                cur.range,
+                                &xs,
+                                &params,
+                                |_, _| {},
+                            )?;
+                            cur.rescale += xs.len();
+                            cur.range = next_range;
+                            // without a witness the rescale chip computed placeholders: keep values unknown
+                            let ys = if self.values.is_some() {
+                                ys
+                            } else {
+                                ys.into_iter()
+                                    .map(|w| Wire {
+                                        cell: w.cell,
+                                        value: Value::unknown(),
+                                    })
+                                    .collect()
+                            };
+                            wires.insert(t, ys);
+                        }
+                        _ => return Err(Error::Synthesis),
+                    }
+                }
+                let out_t = plan.outputs[0].tensor;
+                let out_wires = wires.get(&out_t).cloned().ok_or(Error::Synthesis)?;
+                let output_commit =
+                    config.commit(&mut region, &mut cur, &out_wires, self.packing(out_t))?;
+                region.next_phase();
+                for (offset, p1, weights, a_zero) in &pending {
+                    config
+                        .matmul
+                        .assign_phase2(&mut region, *offset, p1, weights, *a_zero)?;
+                }
+                Ok([
+                    id.cell,
+                    index.cell,
+                    input_commit.ok_or(Error::Synthesis)?.cell,
+                    output_commit.cell,
+                ])
+            },
+        )?;
+        for (row, cell) in publics.iter().enumerate() {
+            layouter.constrain_instance(*cell, config.instance, row);
+        }
+        Ok(())
+    }
+}

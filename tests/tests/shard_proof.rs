@@ -1,0 +1,109 @@
+//! The bundled int8 digits MLP as one shard circuit: MockProver accepts the
+//! executor's witness with the native commitments as public inputs, rejects
+//! a wrong output claim, and a real KZG/SHPLONK proof verifies.
+
+use halo2_proofs::dev::MockProver;
+use halo2_proofs::halo2curves::bn256::Fr;
+use halo2_proofs::halo2curves::ff::Field;
+use zkinf_circuits::shard::ShardCircuit;
+use zkinf_circuits::{execute, quantize_input};
+use zkinf_compiler::{compile_file, CompileOptions};
+use zkinf_tests::{digits, samples};
+
+fn mlp_circuit(sample: usize) -> ShardCircuit {
+    let compiled = compile_file(&digits("mlp_int8_qdq.onnx"), &CompileOptions::default()).unwrap();
+    let plan = compiled.plan;
+    let s = samples("mlp_int8_qdq");
+    let q = quantize_input(&plan.inputs[0], &s.inputs[sample]).unwrap();
+    let trace = execute(&plan, vec![q]).unwrap();
+    ShardCircuit::new(plan, 0, Some(&trace)).unwrap()
+}
+
+#[test]
+fn mlp_shard_is_accepted_with_its_commitments() {
+    let c = mlp_circuit(0);
+    let inst = c.instances().unwrap();
+    let k = c.k();
+    println!("mlp shard: k = {k}");
+    assert!(k <= 13, "k = {k}");
+    assert_eq!(
+        MockProver::run(k, &c, vec![inst.clone()]).unwrap().verify(),
+        Ok(())
+    );
+    // another digit has another input and output commitment
+    let other = mlp_circuit(1).instances().unwrap();
+    assert_eq!(other[0], inst[0], "same model");
+    assert_ne!(other[2], inst[2]);
+    for row in [0usize, 1, 2, 3] {
+        let mut wrong = inst.clone();
+        wrong[row] += Fr::ONE;
+        assert!(
+            MockProver::run(k, &c, vec![wrong])
+                .unwrap()
+                .verify()
+                .is_err(),
+            "instance row {row}"
+        );
+    }
+}
+
+#[test]
+fn mlp_shard_real_proof() {
+    use halo2_proofs::halo2curves::bn256::{Bn256, G1Affine};
+    use halo2_proofs::plonk::{create_proof, keygen_pk, keygen_vk, verify_proof, Circuit};
+    use halo2_proofs::poly::commitment::ParamsProver;
+    use halo2_proofs::poly::kzg::commitment::{KZGCommitmentScheme, ParamsKZG};
+    use halo2_proofs::poly::kzg::multiopen::{ProverSHPLONK, VerifierSHPLONK};
+    use halo2_proofs::poly::kzg::strategy::SingleStrategy;
+    use halo2_proofs::transcript::{
+        Blake2bRead, Blake2bWrite, Challenge255, TranscriptReadBuffer, TranscriptWriterBuffer,
+    };
+    use rand::SeedableRng;
+
+    let c = mlp_circuit(0);
+    let inst = c.instances().unwrap();
+    let k = c.k();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(1);
+    let t = std::time::Instant::now();
+    let params = ParamsKZG::<Bn256>::setup(k, &mut rng);
+    let vk = keygen_vk(&params, &c.without_witnesses()).unwrap();
+    let pk = keygen_pk(&params, vk, &c.without_witnesses()).unwrap();
+    let setup = t.elapsed();
+    let t = std::time::Instant::now();
+    let mut tr = Blake2bWrite::<_, G1Affine, Challenge255<_>>::init(vec![]);
+    create_proof::<KZGCommitmentScheme<Bn256>, ProverSHPLONK<'_, Bn256>, _, _, _, _>(
+        &params,
+        &pk,
+        &[c],
+        &[&[&inst]],
+        &mut rng,
+        &mut tr,
+    )
+    .unwrap();
+    let proof = tr.finalize();
+    let prove = t.elapsed();
+    let verify = |inst: &[Fr], proof: &[u8]| {
+        let mut tr = Blake2bRead::<_, G1Affine, Challenge255<_>>::init(proof);
+        verify_proof::<KZGCommitmentScheme<Bn256>, VerifierSHPLONK<'_, Bn256>, _, _, _>(
+            params.verifier_params(),
+            pk.get_vk(),
+            SingleStrategy::new(&params),
+            &[&[inst]],
+            &mut tr,
+        )
+    };
+    assert!(verify(&inst, &proof).is_ok());
+    println!(
+        "mlp shard k={k}: setup+keygen {setup:?}, prove {prove:?}, proof {} bytes",
+        proof.len()
+    );
+    let mut wrong = inst.clone();
+    wrong[3] += Fr::ONE;
+    assert!(
+        verify(&wrong, &proof).is_err(),
+        "a different claimed output"
+    );
+    let mut bad = proof.clone();
+    bad[100] ^= 4;
+    assert!(verify(&inst, &bad).is_err(), "a flipped proof byte");
+}
