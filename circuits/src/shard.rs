@@ -3,10 +3,12 @@
 //! Poseidon commitments to the shard's input and output tensors.
 //!
 //! Supported ops so far: Input, Const (as weights and biases), MatMul with
-//! constant weights, Rescale, Reshape. Everything else is reported as
+//! constant weights, Conv (batch 1, one group; im2col into the Freivalds
+//! chip), Rescale, MaxPool, Reshape. Everything else is reported as
 //! unsupported by [`ShardCircuit::new`].
 
 use crate::chips::matmul::{MatMulConfig, MatMulPhase1, Weights};
+use crate::chips::maxpool::MaxPoolConfig;
 use crate::chips::poseidon::{PoseidonConfig, Wire};
 use crate::chips::range::{rows_for as range_rows, RangeConfig};
 use crate::chips::rescale::{RescaleConfig, RescaleParams};
@@ -59,6 +61,7 @@ pub struct ShardConfig {
     range: RangeConfig,
     rescale: RescaleConfig,
     matmul: MatMulConfig,
+    maxpool: MaxPoolConfig,
     poseidon: PoseidonConfig,
 }
 
@@ -70,6 +73,7 @@ struct Cursor {
     range: usize,
     rescale: usize,
     matmul: usize,
+    maxpool: usize,
     poseidon: usize,
 }
 
@@ -108,7 +112,17 @@ impl ShardCircuit {
         }
         for (i, n) in plan.nodes.iter().enumerate() {
             let ok = match &n.op {
-                Op::Input { .. } | Op::Const { .. } | Op::Reshape | Op::Rescale { .. } => true,
+                Op::Input { .. }
+                | Op::Const { .. }
+                | Op::Reshape
+                | Op::Rescale { .. }
+                | Op::MaxPool { .. } => true,
+                Op::Conv { group, .. } => {
+                    let consts = n.inputs[1..]
+                        .iter()
+                        .all(|&t| matches!(plan.nodes[t as usize].op, Op::Const { .. }));
+                    *group == 1 && plan.info(n.inputs[0]).shape[0] == 1 && consts
+                }
                 Op::MatMul { .. } => {
                     let b = &plan.nodes[n.inputs[1] as usize];
                     let bias_const = n
@@ -183,6 +197,7 @@ impl ShardCircuit {
         let mut range = 0;
         let mut rescale = 0;
         let mut matmul = 0;
+        let mut maxpool = 0;
         for n in &self.plan.nodes {
             match &n.op {
                 Op::MatMul { .. } => {
@@ -191,6 +206,19 @@ impl ShardCircuit {
                     let k = a.shape[a.shape.len() - 1];
                     let m = a.len() / k.max(1);
                     matmul += crate::chips::matmul::rows_for(m, k, b.shape[1]);
+                }
+                Op::Conv { .. } => {
+                    let w = self.plan.info(n.inputs[1]);
+                    let kp: usize = w.shape[1..].iter().product();
+                    let p = n.info.len() / w.shape[0].max(1);
+                    matmul += crate::chips::matmul::rows_for(p, kp, w.shape[0]);
+                }
+                Op::MaxPool { kernel, .. } => {
+                    let taps = n.info.len() * kernel[0] * kernel[1];
+                    let (rows, rrows) =
+                        crate::chips::maxpool::rows_for_window(taps, self.pool_bits(n));
+                    maxpool += rows;
+                    range += rrows;
                 }
                 Op::Rescale { .. } => {
                     rescale += n.info.len();
@@ -209,12 +237,18 @@ impl ShardCircuit {
             c.poseidon +=
                 1 + elements.div_ceil(2) * crate::chips::poseidon::ROWS_PER_PERMUTATION + 1;
         }
-        let rows = [c.pack, range, rescale, matmul, c.poseidon, 256 + 1]
+        let rows = [c.pack, range, rescale, matmul, maxpool, c.poseidon, 256 + 1]
             .into_iter()
             .max()
             .unwrap_or(0)
             + 16;
         rows.next_power_of_two().trailing_zeros().max(9)
+    }
+
+    fn pool_bits(&self, n: &crate::plan::Node) -> u32 {
+        let r = self.plan.info(n.inputs[0]).range;
+        let span = (r.hi as i128 - r.lo as i128).max(1) as u128;
+        128 - span.leading_zeros()
     }
 
     fn rescale_params(&self, n: &crate::plan::Node) -> RescaleParams {
@@ -399,6 +433,8 @@ impl Circuit<Fr> for ShardCircuit {
         );
         let mm_fixed = meta.fixed_column();
         let matmul = MatMulConfig::configure(meta, val, acc, w, mm_fixed, r);
+        let pool_cols = std::array::from_fn(|_| meta.advice_column());
+        let maxpool = MaxPoolConfig::configure(meta, pool_cols, range.clone());
         let state = std::array::from_fn(|_| meta.advice_column());
         let aux = std::array::from_fn(|_| meta.advice_column());
         let rc = std::array::from_fn(|_| meta.fixed_column());
@@ -417,6 +453,7 @@ impl Circuit<Fr> for ShardCircuit {
             range,
             rescale,
             matmul,
+            maxpool,
             poseidon,
         }
     }
@@ -493,6 +530,150 @@ impl Circuit<Fr> for ShardCircuit {
                             cur.matmul += crate::chips::matmul::rows_for(m, weights.k, weights.n);
                             wires.insert(t, p1.c.clone());
                             pending.push((offset, p1, weights, *a_zero));
+                        }
+                        Op::Conv {
+                            x_zero,
+                            w_zero,
+                            strides,
+                            pads,
+                            dilations,
+                            ..
+                        } => {
+                            let xs = plan.info(n.inputs[0]).shape.clone();
+                            let ws = plan.info(n.inputs[1]).shape.clone();
+                            let (c_in, h, wd) = (xs[1], xs[2], xs[3]);
+                            let (c_out, kh, kw) = (ws[0], ws[2], ws[3]);
+                            let (oh, ow) = (n.info.shape[2], n.info.shape[3]);
+                            let (p_count, kp) = (oh * ow, c_in * kh * kw);
+                            let Op::Const { values: wv } = &plan.nodes[n.inputs[1] as usize].op
+                            else {
+                                return Err(Error::Synthesis);
+                            };
+                            let bias = match n.inputs.get(2).map(|&x| &plan.nodes[x as usize].op) {
+                                Some(Op::Const { values }) => values.clone(),
+                                _ => vec![],
+                            };
+                            // B[k, o] = w[o, k] with k = (ci, ky, kx)
+                            let b: Vec<i64> = (0..kp)
+                                .flat_map(|k| (0..c_out).map(move |o| (k, o)))
+                                .map(|(k, o)| wv[o * kp + k])
+                                .collect();
+                            let weights = Weights {
+                                k: kp,
+                                n: c_out,
+                                b,
+                                b_zero: w_zero.clone(),
+                                bias,
+                            };
+                            let x = wires.get(&n.inputs[0]).cloned().ok_or(Error::Synthesis)?;
+                            let pad =
+                                config.constant(&mut region, &mut cur, fe(*x_zero as i128))?;
+                            let mut a = Vec::with_capacity(p_count * kp);
+                            for y in 0..oh {
+                                for xx in 0..ow {
+                                    for ci in 0..c_in {
+                                        for ky in 0..kh {
+                                            for kx in 0..kw {
+                                                let iy = (y * strides[0] + ky * dilations[0])
+                                                    as isize
+                                                    - pads[0] as isize;
+                                                let ix = (xx * strides[1] + kx * dilations[1])
+                                                    as isize
+                                                    - pads[1] as isize;
+                                                let inside = iy >= 0
+                                                    && (iy as usize) < h
+                                                    && ix >= 0
+                                                    && (ix as usize) < wd;
+                                                a.push(if inside {
+                                                    x[(ci * h + iy as usize) * wd + ix as usize]
+                                                } else {
+                                                    pad
+                                                });
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                            let out = self.tensor_values(t);
+                            let c: Vec<Value<Fr>> = (0..p_count)
+                                .flat_map(|p| (0..c_out).map(move |o| (p, o)))
+                                .map(|(p, o)| out[o * p_count + p])
+                                .collect();
+                            let offset = cur.matmul;
+                            let p1 = config.matmul.assign_phase1(
+                                &mut region,
+                                offset,
+                                &a,
+                                &c,
+                                &weights,
+                            )?;
+                            cur.matmul += crate::chips::matmul::rows_for(p_count, kp, c_out);
+                            let mut ow_wires = vec![p1.c[0]; c_out * p_count];
+                            for p in 0..p_count {
+                                for o in 0..c_out {
+                                    ow_wires[o * p_count + p] = p1.c[p * c_out + o];
+                                }
+                            }
+                            wires.insert(t, ow_wires);
+                            pending.push((offset, p1, weights, *x_zero));
+                        }
+                        Op::MaxPool {
+                            kernel,
+                            strides,
+                            pads,
+                            dilations,
+                            ..
+                        } => {
+                            let xs = plan.info(n.inputs[0]).shape.clone();
+                            let (ch, h, wd) = (xs[1], xs[2], xs[3]);
+                            let (oh, ow) = (n.info.shape[2], n.info.shape[3]);
+                            let x = wires.get(&n.inputs[0]).cloned().ok_or(Error::Synthesis)?;
+                            let xv: Vec<i64> = match &self.values {
+                                Some(v) => v[n.inputs[0] as usize].clone(),
+                                None => vec![0; x.len()],
+                            };
+                            let bits = self.pool_bits(n);
+                            let mut outs = Vec::with_capacity(n.info.len());
+                            for c in 0..ch {
+                                for y in 0..oh {
+                                    for xx in 0..ow {
+                                        let mut taps = Vec::new();
+                                        for ky in 0..kernel[0] {
+                                            for kx in 0..kernel[1] {
+                                                let iy = (y * strides[0] + ky * dilations[0])
+                                                    as isize
+                                                    - pads[0] as isize;
+                                                let ix = (xx * strides[1] + kx * dilations[1])
+                                                    as isize
+                                                    - pads[1] as isize;
+                                                if iy >= 0
+                                                    && (iy as usize) < h
+                                                    && ix >= 0
+                                                    && (ix as usize) < wd
+                                                {
+                                                    let idx =
+                                                        (c * h + iy as usize) * wd + ix as usize;
+                                                    taps.push((x[idx], xv[idx]));
+                                                }
+                                            }
+                                        }
+                                        let (out, next, next_range) =
+                                            config.maxpool.assign_window(
+                                                &mut region,
+                                                cur.maxpool,
+                                                cur.range,
+                                                &taps,
+                                                bits,
+                                                self.values.is_some(),
+                                                None,
+                                            )?;
+                                        cur.maxpool = next;
+                                        cur.range = next_range;
+                                        outs.push(out);
+                                    }
+                                }
+                            }
+                            wires.insert(t, outs);
                         }
                         Op::Rescale {
                             mult, bias, axis, ..

@@ -107,3 +107,37 @@ fn mlp_shard_real_proof() {
     bad[100] ^= 4;
     assert!(verify(&inst, &bad).is_err(), "a flipped proof byte");
 }
+
+fn cnn_circuit(model: &str, sample: usize) -> ShardCircuit {
+    let compiled = compile_file(
+        &digits(&format!("{model}.onnx")),
+        &CompileOptions::default(),
+    )
+    .unwrap();
+    let plan = compiled.plan;
+    let s = samples(model);
+    let q = quantize_input(&plan.inputs[0], &s.inputs[sample]).unwrap();
+    let trace = execute(&plan, vec![q]).unwrap();
+    ShardCircuit::new(plan, 0, Some(&trace)).unwrap()
+}
+
+#[test]
+fn cnn_shards_are_accepted_and_wrong_claims_rejected() {
+    for model in ["cnn_int8_qdq", "cnn_uint8_qop"] {
+        let c = cnn_circuit(model, 0);
+        let inst = c.instances().unwrap();
+        let k = c.k();
+        println!("{model} shard: k = {k}");
+        assert_eq!(
+            MockProver::run(k, &c, vec![inst.clone()]).unwrap().verify(),
+            Ok(()),
+            "{model}"
+        );
+        let mut wrong = inst.clone();
+        wrong[3] += Fr::ONE;
+        assert!(MockProver::run(k, &c, vec![wrong])
+            .unwrap()
+            .verify()
+            .is_err());
+    }
+}

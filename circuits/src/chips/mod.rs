@@ -3,6 +3,7 @@
 //! chips) and assigns rows whose values follow the native semantics.
 
 pub mod matmul;
+pub mod maxpool;
 pub mod poseidon;
 pub mod range;
 pub mod rescale;
