@@ -7,7 +7,7 @@ bash scripts/fetch-onnx-conformance.sh
 cargo fmt --all -- --check
 rustup target add wasm32-unknown-unknown >/dev/null 2>&1 || rustup target add wasm32-unknown-unknown
 # type-checks the circuits crate for the browser (the full wasm build is the web verifier's job)
-cargo check --locked -p zkinf-circuits --target wasm32-unknown-unknown
+cargo check --locked -p zkinf-circuits -p zkinf-verifier --target wasm32-unknown-unknown
 # ONNX's node tests: prints "onnx conformance: N passed, N failed, N skipped"
 cargo run --locked -q -p zkinf-tests --bin onnx-conformance
 log="$(mktemp)"

@@ -1,3 +1,73 @@
-//! zkinf prover: SRS and key caches, per-shard proving, hybrid sampling and
-//! the MSM/NTT backend seam (see DESIGN.md). Proving is not built yet: this
-//! crate only reserves its place in the workspace.
+//! zkinf prover: key generation and per-shard proofs. Every proof is checked
+//! with the verifier crate before it is returned. (SRS files and key caches,
+//! the CUDA backend and hybrid sampling come later: see DESIGN.md.)
+
+use halo2_proofs::halo2curves::bn256::{Bn256, G1Affine};
+use halo2_proofs::plonk::{create_proof, keygen_pk, keygen_vk, Circuit, ProvingKey};
+use halo2_proofs::poly::kzg::commitment::{KZGCommitmentScheme, ParamsKZG};
+use halo2_proofs::poly::kzg::multiopen::ProverSHPLONK;
+use halo2_proofs::transcript::{Blake2bWrite, Challenge255, TranscriptWriterBuffer};
+use thiserror::Error;
+use zkinf_circuits::shard::ShardCircuit;
+use zkinf_verifier::{verify_shard, Expected, ShardProof, Transcript, VerifyError};
+
+#[derive(Debug, Error)]
+pub enum ProveError {
+    #[error("key generation failed: {0}")]
+    Keygen(String),
+    #[error("proving failed: {0}")]
+    Prove(String),
+    #[error("the circuit has no witness")]
+    NoWitness,
+    #[error("the proof just written does not verify: {0}")]
+    SelfCheck(#[from] VerifyError),
+}
+
+/// Proving key (with its verifying key) of a shard circuit.
+pub fn keygen(
+    params: &ParamsKZG<Bn256>,
+    circuit: &ShardCircuit,
+) -> Result<ProvingKey<G1Affine>, ProveError> {
+    let empty = circuit.without_witnesses();
+    let vk = keygen_vk(params, &empty).map_err(|e| ProveError::Keygen(e.to_string()))?;
+    keygen_pk(params, vk, &empty).map_err(|e| ProveError::Keygen(e.to_string()))
+}
+
+/// Proves one shard and verifies the proof before returning it.
+pub fn prove_shard(
+    params: &ParamsKZG<Bn256>,
+    pk: &ProvingKey<G1Affine>,
+    circuit: ShardCircuit,
+    shard: u32,
+) -> Result<ShardProof, ProveError> {
+    let inst = circuit.instances().ok_or(ProveError::NoWitness)?;
+    let instances: [_; 4] = [inst[0], inst[1], inst[2], inst[3]];
+    let mut t = Blake2bWrite::<_, G1Affine, Challenge255<_>>::init(vec![]);
+    create_proof::<KZGCommitmentScheme<Bn256>, ProverSHPLONK<'_, Bn256>, _, _, _, _>(
+        params,
+        pk,
+        &[circuit],
+        &[&[&instances]],
+        rand::rngs::OsRng,
+        &mut t,
+    )
+    .map_err(|e| ProveError::Prove(e.to_string()))?;
+    let proof = ShardProof {
+        transcript: Transcript::Blake2b,
+        shard,
+        instances,
+        proof: t.finalize(),
+    };
+    verify_shard(
+        params,
+        pk.get_vk(),
+        &proof,
+        &Expected {
+            model_id: Some(instances[0]),
+            shard,
+            input: None,
+            output: None,
+        },
+    )?;
+    Ok(proof)
+}

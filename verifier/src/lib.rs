@@ -1,3 +1,11 @@
-//! zkinf verifier: proof, key and bundle formats, `verify_shard`,
-//! `verify_chain`, `verify_audit` (see DESIGN.md). Not built yet: this crate
-//! only reserves its place in the workspace.
+//! zkinf verifier: the versioned shard-proof format and the checks an
+//! auditor runs — [`verify_shard`] (one proof against its verifying key and
+//! expected public values) and [`verify_chain`] (every shard of an inference,
+//! in order, with each shard's output commitment equal to the next shard's
+//! input commitment). Builds for wasm32 (no threads, no file system).
+
+mod format;
+mod verify;
+
+pub use format::{FormatError, ShardProof, Transcript, PROOF_FORMAT_VERSION};
+pub use verify::{read_verifying_key, verify_chain, verify_shard, Expected, VerifyError};

@@ -1,0 +1,190 @@
+//! Proving a shard with the prover crate and checking it with the verifier
+//! crate: the honest proof and chain verify; a flipped byte, a changed
+//! claimed output, a different input, a proof from another model, another
+//! model's verifying key, truncated or foreign-version files are each
+//! rejected with their own error.
+
+use halo2_proofs::halo2curves::bn256::{Bn256, Fr};
+use halo2_proofs::halo2curves::ff::Field;
+use halo2_proofs::poly::kzg::commitment::ParamsKZG;
+use halo2_proofs::SerdeFormat;
+use rand::SeedableRng;
+use zkinf_circuits::poseidon::{commit_tensor, Packing};
+use zkinf_circuits::shard::ShardCircuit;
+use zkinf_circuits::{execute, quantize_input};
+use zkinf_compiler::{compile_file, CompileOptions};
+use zkinf_prover::{keygen, prove_shard};
+use zkinf_tests::{digits, samples};
+use zkinf_verifier::{
+    read_verifying_key, verify_chain, verify_shard, Expected, FormatError, ShardProof, VerifyError,
+};
+
+struct Proved {
+    proof: ShardProof,
+    vk_bytes: Vec<u8>,
+    input_commitment: Fr,
+}
+
+fn prove(model: &str, params: &ParamsKZG<Bn256>) -> Proved {
+    let plan = compile_file(
+        &digits(&format!("{model}.onnx")),
+        &CompileOptions::default(),
+    )
+    .unwrap()
+    .plan;
+    let s = samples(model);
+    let q = quantize_input(&plan.inputs[0], &s.inputs[0]).unwrap();
+    let r = plan.inputs[0].range;
+    let input_commitment = commit_tensor(
+        &q.iter().copied().collect::<Vec<_>>(),
+        Packing::for_range(r.lo, r.hi),
+    );
+    let trace = execute(&plan, vec![q]).unwrap();
+    let circuit = ShardCircuit::new(plan, 0, Some(&trace)).unwrap();
+    assert!(circuit.k() <= 12);
+    let pk = keygen(params, &circuit).unwrap();
+    let proof = prove_shard(params, &pk, circuit, 0).unwrap();
+    Proved {
+        proof,
+        vk_bytes: pk.get_vk().to_bytes(SerdeFormat::RawBytes),
+        input_commitment,
+    }
+}
+
+#[test]
+fn shard_proofs_verify_and_every_forgery_is_rejected() {
+    let params = ParamsKZG::<Bn256>::setup(12, rand::rngs::StdRng::seed_from_u64(3));
+    let a = prove("mlp_int8_qdq", &params);
+    let b = prove("mlp_uint8_qdq_pc", &params);
+    let vk_a = read_verifying_key(&a.vk_bytes).unwrap();
+    let vk_b = read_verifying_key(&b.vk_bytes).unwrap();
+    let id_a = a.proof.model_id();
+
+    // honest: the file round-trips and verifies, alone and as a chain
+    let bytes = a.proof.to_bytes();
+    let back = ShardProof::from_bytes(&bytes).unwrap();
+    assert_eq!(back, a.proof);
+    let exp = Expected {
+        model_id: Some(id_a),
+        shard: 0,
+        input: Some(a.input_commitment),
+        output: Some(a.proof.output_commitment()),
+    };
+    assert_eq!(verify_shard(&params, &vk_a, &back, &exp), Ok(()));
+    assert_eq!(
+        verify_chain(
+            &params,
+            &[vk_a.clone()],
+            &[back.clone()],
+            id_a,
+            Some(a.input_commitment),
+            Some(a.proof.output_commitment())
+        ),
+        Ok(())
+    );
+
+    // one flipped byte in the proof
+    let mut flipped = back.clone();
+    flipped.proof[200] ^= 1;
+    assert_eq!(
+        verify_shard(&params, &vk_a, &flipped, &Expected::default()),
+        Err(VerifyError::Rejected(0))
+    );
+
+    // a changed claimed output, inside the proof file
+    let mut claimed = back.clone();
+    claimed.instances[3] += Fr::ONE;
+    assert_eq!(
+        verify_shard(&params, &vk_a, &claimed, &Expected::default()),
+        Err(VerifyError::Rejected(0))
+    );
+    // ... or as the verifier's expectation
+    let other_out = Expected {
+        output: Some(a.proof.output_commitment() + Fr::ONE),
+        ..exp.clone()
+    };
+    assert_eq!(
+        verify_shard(&params, &vk_a, &back, &other_out),
+        Err(VerifyError::Output(0))
+    );
+
+    // a different input
+    let other_in = Expected {
+        input: Some(a.input_commitment + Fr::ONE),
+        ..exp.clone()
+    };
+    assert_eq!(
+        verify_shard(&params, &vk_a, &back, &other_in),
+        Err(VerifyError::Input(0))
+    );
+
+    // a proof from another model
+    assert!(matches!(
+        verify_shard(&params, &vk_a, &b.proof, &exp),
+        Err(VerifyError::Model { .. })
+    ));
+    assert!(matches!(
+        verify_chain(
+            &params,
+            &[vk_a.clone()],
+            &[b.proof.clone()],
+            id_a,
+            None,
+            None
+        ),
+        Err(VerifyError::Model { .. })
+    ));
+
+    // a verifying key from another model
+    assert_eq!(
+        verify_shard(&params, &vk_b, &back, &Expected::default()),
+        Err(VerifyError::Rejected(0))
+    );
+
+    // a proof claiming another shard position
+    let mut moved = back.clone();
+    moved.shard = 1;
+    assert!(matches!(
+        verify_shard(&params, &vk_a, &moved, &exp),
+        Err(VerifyError::ShardIndex { .. })
+    ));
+
+    // file-level damage
+    assert_eq!(
+        ShardProof::from_bytes(&bytes[..bytes.len() - 1]),
+        Err(FormatError::Truncated)
+    );
+    assert_eq!(
+        ShardProof::from_bytes(&bytes[..20]),
+        Err(FormatError::Truncated)
+    );
+    let mut v = bytes.clone();
+    v[8] = 9;
+    assert_eq!(
+        ShardProof::from_bytes(&v),
+        Err(FormatError::Version {
+            found: 9,
+            supported: 1
+        })
+    );
+    assert_eq!(
+        ShardProof::from_bytes(b"definitely not a proof"),
+        Err(FormatError::BadMagic)
+    );
+    let mut long = bytes.clone();
+    long.push(0);
+    assert_eq!(ShardProof::from_bytes(&long), Err(FormatError::Trailing(1)));
+    let mut t = bytes.clone();
+    t[12] = 7;
+    assert_eq!(ShardProof::from_bytes(&t), Err(FormatError::Transcript(7)));
+
+    // a truncated verifying key
+    assert!(matches!(
+        read_verifying_key(&a.vk_bytes[..a.vk_bytes.len() / 2]),
+        Err(VerifyError::Key(_))
+    ));
+    assert_eq!(
+        verify_chain(&params, &[], &[], id_a, None, None),
+        Err(VerifyError::Empty)
+    );
+}
