@@ -1,6 +1,7 @@
 //! `zkinf`: compile ONNX models to integer plans and run them.
 
 mod artifacts;
+mod proving;
 
 use clap::{Parser, Subcommand};
 use std::collections::BTreeMap;
@@ -53,10 +54,41 @@ enum Command {
         #[arg(long)]
         output: PathBuf,
     },
+    /// Generate (or reuse cached) proving and verifying keys for every shard.
+    Setup {
+        /// A folder written by `zkinf compile`.
+        dir: PathBuf,
+        /// A KZG SRS file (halo2 raw format); larger ones are downsized.
+        #[arg(long, conflicts_with = "dev_srs")]
+        srs: Option<PathBuf>,
+        /// Generate a development SRS locally (NOT for production), cached in $ZKINF_CACHE or ~/.cache/zkinf.
+        #[arg(long)]
+        dev_srs: bool,
+    },
+    /// Prove an inference (every shard, or only --shard N) into DIR/proofs.
+    Prove {
+        dir: PathBuf,
+        #[arg(long)]
+        input: PathBuf,
+        #[arg(long)]
+        shard: Option<u32>,
+    },
+    /// Verify the proofs in DIR/proofs: every shard, the links, the input and the claimed output.
+    Verify {
+        dir: PathBuf,
+        /// Check that the proofs are of this input.
+        #[arg(long)]
+        input: Option<PathBuf>,
+        /// The claimed output (default: the one recorded when proving).
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
 enum CliError {
+    #[error(transparent)]
+    Proving(#[from] proving::ProvingError),
     #[error(transparent)]
     Compile(#[from] CompileError),
     #[error(transparent)]
@@ -147,6 +179,11 @@ fn run(cli: Cli) -> Result<(), CliError> {
             println!("quantization: {} on {} sample(s) of {}: max |error| {:.6}, argmax agreement {:.1}%", q.mode, q.samples, q.data, q.max_abs_error, 100.0 * q.argmax_agreement);
             println!("wrote {}", out.display());
             Ok(())
+        }
+        Command::Setup { dir, srs, dev_srs } => Ok(proving::setup(&dir, srs, dev_srs)?),
+        Command::Prove { dir, input, shard } => Ok(proving::prove(&dir, &input, shard)?),
+        Command::Verify { dir, input, output } => {
+            Ok(proving::verify(&dir, input.as_deref(), output.as_deref())?)
         }
         Command::Infer { dir, input, output } => {
             let plan = artifacts::load_plan(&dir)?;

@@ -1,6 +1,8 @@
-//! zkinf prover: key generation and per-shard proofs. Every proof is checked
-//! with the verifier crate before it is returned. (SRS files and key caches,
-//! the CUDA backend and hybrid sampling come later: see DESIGN.md.)
+//! zkinf prover: SRS loading and caching, key generation and per-shard
+//! proofs. Every proof is checked with the verifier crate before it is
+//! returned. (The CUDA backend and hybrid sampling come later: DESIGN.md.)
+
+pub mod srs;
 
 use halo2_proofs::halo2curves::bn256::{Bn256, G1Affine};
 use halo2_proofs::plonk::{create_proof, keygen_pk, keygen_vk, Circuit, ProvingKey};
@@ -13,6 +15,10 @@ use zkinf_verifier::{verify_shard, Expected, ShardProof, Transcript, VerifyError
 
 #[derive(Debug, Error)]
 pub enum ProveError {
+    #[error("SRS: {0}")]
+    Srs(String),
+    #[error("{0}")]
+    Io(String),
     #[error("key generation failed: {0}")]
     Keygen(String),
     #[error("proving failed: {0}")]
