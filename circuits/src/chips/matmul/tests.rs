@@ -183,20 +183,14 @@ fn real_proof_with_a_second_phase_challenge() {
     use halo2_proofs::transcript::{
         Blake2bRead, Blake2bWrite, Challenge255, TranscriptReadBuffer, TranscriptWriterBuffer,
     };
-    use halo2_proofs::SerdeFormat;
     use rand::SeedableRng;
-    use sha2::Digest;
 
     let mut rng = rand::rngs::StdRng::seed_from_u64(7);
     let params = ParamsKZG::<Bn256>::setup(K, &mut rng);
     let honest = circuit(3, 4, 5, 11);
     let vk = keygen_vk(&params, &honest).unwrap();
-    let digest: String = sha2::Sha256::digest(vk.to_bytes(SerdeFormat::RawBytes))
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
     assert_eq!(
-        &digest[..16],
+        crate::chips::testing::digest(&vk),
         "f824ee93762fba2c",
         "matmul chip verifying key changed"
     );
