@@ -382,9 +382,7 @@ impl Circuit<Fr> for ShardCircuit {
         let src = meta.advice_column_in(FirstPhase);
         let consts = meta.fixed_column();
         let instance = meta.instance_column();
-        for c in [src] {
-            meta.enable_equality(c);
-        }
+        meta.enable_equality(src);
         meta.enable_equality(consts);
         meta.enable_equality(instance);
         let (pack_val, pack_u, pack_acc) = (
