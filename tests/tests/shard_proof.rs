@@ -122,8 +122,15 @@ fn cnn_circuit(model: &str, sample: usize) -> ShardCircuit {
 }
 
 #[test]
-fn cnn_shards_are_accepted_and_wrong_claims_rejected() {
-    for model in ["cnn_int8_qdq", "cnn_uint8_qop"] {
+fn int8_and_calibrated_shards_are_accepted_and_wrong_claims_rejected() {
+    for model in [
+        "cnn_int8_qdq",
+        "cnn_uint8_qop",
+        "cnn_float",
+        "mlp_float",
+        "mlp_uint8_qdq_pc",
+        "mlp_uint8_qop",
+    ] {
         let c = cnn_circuit(model, 0);
         let inst = c.instances().unwrap();
         let k = c.k();
