@@ -4,14 +4,14 @@
 //!
 //! Supported ops so far: Input, Const (as weights and biases), MatMul with
 //! constant weights, Conv (batch 1, one group; im2col into the Freivalds
-//! chip), Rescale, MaxPool, Reshape. Everything else is reported as
+//! chip), Rescale and Add (the rescale chip), MaxPool, Reshape. Everything else is reported as
 //! unsupported by [`ShardCircuit::new`].
 
 use crate::chips::matmul::{MatMulConfig, MatMulPhase1, Weights};
 use crate::chips::maxpool::MaxPoolConfig;
 use crate::chips::poseidon::{PoseidonConfig, Wire};
 use crate::chips::range::{rows_for as range_rows, RangeConfig};
-use crate::chips::rescale::{RescaleConfig, RescaleParams};
+use crate::chips::rescale::{RescaleConfig, RescaleParams, Second};
 use crate::field::fe;
 use crate::plan::{CheckedPlan, Op, TensorId};
 use crate::poseidon::{commit_tensor, Packing};
@@ -116,7 +116,8 @@ impl ShardCircuit {
                 | Op::Const { .. }
                 | Op::Reshape
                 | Op::Rescale { .. }
-                | Op::MaxPool { .. } => true,
+                | Op::MaxPool { .. }
+                | Op::Add { .. } => true,
                 Op::Conv { group, .. } => {
                     let consts = n.inputs[1..]
                         .iter()
@@ -220,7 +221,7 @@ impl ShardCircuit {
                     maxpool += rows;
                     range += rrows;
                 }
-                Op::Rescale { .. } => {
+                Op::Rescale { .. } | Op::Add { .. } => {
                     rescale += n.info.len();
                     range += self.rescale_params(n).range_rows() * n.info.len();
                 }
@@ -228,6 +229,22 @@ impl ShardCircuit {
             }
         }
         let input = self.input_tensor();
+        // the src column: input values, model id, index, conv padding and constant operands
+        c.src = self.plan.info(input).len() + 2;
+        for n in &self.plan.nodes {
+            match &n.op {
+                Op::Conv { .. } => c.src += 1,
+                Op::Add { .. } => {
+                    c.src += n
+                        .inputs
+                        .iter()
+                        .filter(|&&t| matches!(self.plan.nodes[t as usize].op, Op::Const { .. }))
+                        .map(|&t| self.plan.info(t).len())
+                        .sum::<usize>()
+                }
+                _ => {}
+            }
+        }
         for t in [input, self.plan.outputs[0].tensor] {
             let p = self.packing(t);
             let len = self.plan.info(t).len();
@@ -237,10 +254,19 @@ impl ShardCircuit {
             c.poseidon +=
                 1 + elements.div_ceil(2) * crate::chips::poseidon::ROWS_PER_PERMUTATION + 1;
         }
-        let rows = [c.pack, range, rescale, matmul, maxpool, c.poseidon, 256 + 1]
-            .into_iter()
-            .max()
-            .unwrap_or(0)
+        let rows = [
+            c.src,
+            c.pack,
+            range,
+            rescale,
+            matmul,
+            maxpool,
+            c.poseidon,
+            256 + 1,
+        ]
+        .into_iter()
+        .max()
+        .unwrap_or(0)
             + 16;
         rows.next_power_of_two().trailing_zeros().max(9)
     }
@@ -251,31 +277,61 @@ impl ShardCircuit {
         128 - span.leading_zeros()
     }
 
+    /// The rescale chip's parameters for a Rescale or an Add node.
     fn rescale_params(&self, n: &crate::plan::Node) -> RescaleParams {
-        let Op::Rescale {
-            in_zero,
-            mult,
-            bias,
-            shift,
-            out_zero,
-            lo,
-            hi,
-            ..
-        } = &n.op
-        else {
-            unreachable!("a rescale node")
-        };
         let x = self.plan.info(n.inputs[0]).range;
-        RescaleParams {
-            in_zero: *in_zero,
-            mult: mult.clone(),
-            bias: bias.clone(),
-            shift: *shift,
-            out_zero: *out_zero,
-            lo: *lo,
-            hi: *hi,
-            x_lo: x.lo,
-            x_hi: x.hi,
+        match &n.op {
+            Op::Rescale {
+                in_zero,
+                mult,
+                bias,
+                shift,
+                out_zero,
+                lo,
+                hi,
+                ..
+            } => RescaleParams {
+                in_zero: *in_zero,
+                mult: mult.clone(),
+                bias: bias.clone(),
+                shift: *shift,
+                out_zero: *out_zero,
+                lo: *lo,
+                hi: *hi,
+                x_lo: x.lo,
+                x_hi: x.hi,
+                second: None,
+            },
+            Op::Add {
+                a_zero,
+                b_zero,
+                a_mult,
+                b_mult,
+                shift,
+                out_zero,
+                lo,
+                hi,
+            } => {
+                let y = self.plan.info(n.inputs[1]).range;
+                RescaleParams {
+                    in_zero: *a_zero,
+                    mult: vec![*a_mult],
+                    bias: vec![],
+                    shift: *shift,
+                    out_zero: *out_zero,
+                    lo: *lo,
+                    hi: *hi,
+                    x_lo: x.lo,
+                    x_hi: x.hi,
+                    second: Some(Second {
+                        in_zero: *b_zero,
+                        mult: *b_mult,
+                        x_lo: y.lo,
+                        x_hi: y.hi,
+                    }),
+                }
+            }
+            _ => unreachable!("a rescale or add node"),
         }
     }
 }
@@ -673,6 +729,66 @@ impl Circuit<Fr> for ShardCircuit {
                             }
                             wires.insert(t, outs);
                         }
+                        Op::Add { .. } => {
+                            let params = self.rescale_params(n);
+                            let out_shape = n.info.shape.clone();
+                            let (a_t, b_t) = (n.inputs[0], n.inputs[1]);
+                            // constant operands (biases) become cells pinned to their values
+                            for c in [a_t, b_t] {
+                                if let (false, Op::Const { values }) =
+                                    (wires.contains_key(&c), &plan.nodes[c as usize].op)
+                                {
+                                    let ws = values
+                                        .iter()
+                                        .map(|&v| {
+                                            config.constant(&mut region, &mut cur, fe(v as i128))
+                                        })
+                                        .collect::<Result<Vec<_>, _>>()?;
+                                    wires.insert(c, ws);
+                                }
+                            }
+                            let (aw, bw) = (
+                                wires.get(&a_t).cloned().ok_or(Error::Synthesis)?,
+                                wires.get(&b_t).cloned().ok_or(Error::Synthesis)?,
+                            );
+                            let val = |t: TensorId, k: usize| {
+                                self.values.as_ref().map_or(0, |v| v[t as usize][k])
+                            };
+                            let (ash, bsh) =
+                                (plan.info(a_t).shape.clone(), plan.info(b_t).shape.clone());
+                            let mut xs = Vec::with_capacity(n.info.len());
+                            let mut x2s = Vec::with_capacity(n.info.len());
+                            for k in 0..n.info.len() {
+                                let (ia, ib) = (
+                                    broadcast_index(k, &out_shape, &ash),
+                                    broadcast_index(k, &out_shape, &bsh),
+                                );
+                                xs.push((aw[ia], val(a_t, ia), 0));
+                                x2s.push((bw[ib], val(b_t, ib)));
+                            }
+                            let (ys, next_range) = config.rescale.assign_sum(
+                                &mut region,
+                                cur.rescale,
+                                cur.range,
+                                &xs,
+                                Some(&x2s),
+                                &params,
+                                |_, _| {},
+                            )?;
+                            cur.rescale += xs.len();
+                            cur.range = next_range;
+                            let ys = if self.values.is_some() {
+                                ys
+                            } else {
+                                ys.into_iter()
+                                    .map(|w| Wire {
+                                        cell: w.cell,
+                                        value: Value::unknown(),
+                                    })
+                                    .collect()
+                            };
+                            wires.insert(t, ys);
+                        }
                         Op::Rescale {
                             mult, bias, axis, ..
                         } => {
@@ -745,4 +861,19 @@ impl Circuit<Fr> for ShardCircuit {
         }
         Ok(())
     }
+}
+
+/// The flat index into a tensor of shape `input` that numpy broadcasting
+/// reads for flat output index `k` of shape `out`.
+fn broadcast_index(k: usize, out: &[usize], input: &[usize]) -> usize {
+    let mut rem = k;
+    let mut coords = vec![0; out.len()];
+    for d in (0..out.len()).rev() {
+        coords[d] = rem % out[d];
+        rem /= out[d];
+    }
+    let skip = out.len() - input.len();
+    input.iter().enumerate().fold(0, |acc, (d, &size)| {
+        acc * size + if size == 1 { 0 } else { coords[skip + d] }
+    })
 }

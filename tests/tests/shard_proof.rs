@@ -130,6 +130,8 @@ fn int8_and_calibrated_shards_are_accepted_and_wrong_claims_rejected() {
         "mlp_float",
         "mlp_uint8_qdq_pc",
         "mlp_uint8_qop",
+        "mlp_matmul_uint8_qop",
+        "mlp_matmul_float",
     ] {
         let c = cnn_circuit(model, 0);
         let inst = c.instances().unwrap();

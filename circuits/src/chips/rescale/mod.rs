@@ -24,11 +24,11 @@ use halo2_proofs::plonk::{Advice, Column, ConstraintSystem, Error, Expression, F
 use halo2_proofs::poly::Rotation;
 
 /// Advice columns of the chip's rows, in order:
-/// x, q, p, t, u, h, y, sl, sh, d, ylo, yhi.
-pub const ADVICE: usize = 12;
+/// x, q, p, t, u, h, y, sl, sh, d, ylo, yhi, x2 (the second operand of a sum).
+pub const ADVICE: usize = 13;
 /// Fixed columns: m, c0, 2^s, 2^(s-1), out_zero, lo, hi, 2^(hb-1) (the
-/// offset that makes `h` non-negative).
-pub const FIXED: usize = 8;
+/// offset that makes `h` non-negative), m2.
+pub const FIXED: usize = 9;
 
 #[derive(Clone, Debug)]
 pub struct RescaleConfig {
@@ -52,6 +52,17 @@ pub struct RescaleParams {
     /// inclusive range of the inputs
     pub x_lo: i64,
     pub x_hi: i64,
+    /// A second operand added before rounding (the Add op): `N += (x2 - in_zero) mult`.
+    pub second: Option<Second>,
+}
+
+/// The second operand of a sum `(x - z) m + (x2 - z2) m2 + b`.
+#[derive(Clone, Copy, Debug)]
+pub struct Second {
+    pub in_zero: i64,
+    pub mult: i64,
+    pub x_lo: i64,
+    pub x_hi: i64,
 }
 
 fn bits_for(max_abs: i128) -> u32 {
@@ -73,9 +84,9 @@ pub struct Row {
 }
 
 impl RescaleParams {
-    /// The chip's shift and per-channel (m, c0): shift 0 is written as
+    /// The chip's shift and per-channel (m, m2, c0): shift 0 is written as
     /// shift 1 with doubled constants (same value, never a tie).
-    fn normalized(&self, c: usize) -> (u32, i128, i128) {
+    fn normalized(&self, c: usize) -> (u32, i128, i128, i128) {
         let at = |v: &[i64]| {
             if v.len() > 1 {
                 v[c]
@@ -84,11 +95,16 @@ impl RescaleParams {
             }
         };
         let (m, b) = (at(&self.mult) as i128, at(&self.bias) as i128);
-        let c0 = b - self.in_zero as i128 * m;
+        let m2 = self.second.map_or(0, |s| s.mult as i128);
+        let c0 = b
+            - self.in_zero as i128 * m
+            - self
+                .second
+                .map_or(0, |s| s.in_zero as i128 * s.mult as i128);
         if self.shift == 0 {
-            (1, 2 * m, 2 * c0)
+            (1, 2 * m, 2 * m2, 2 * c0)
         } else {
-            (self.shift, m, c0)
+            (self.shift, m, m2, c0)
         }
     }
 
@@ -98,10 +114,15 @@ impl RescaleParams {
         let channels = self.mult.len().max(self.bias.len()).max(1);
         let mut s = self.shift;
         for c in 0..channels {
-            let (sh, m, c0) = self.normalized(c);
+            let (sh, m, m2, c0) = self.normalized(c);
             s = sh;
+            let (x2lo, x2hi) = self
+                .second
+                .map_or((0, 0), |s| (s.x_lo as i128, s.x_hi as i128));
             for x in [self.x_lo as i128, self.x_hi as i128] {
-                max_n = max_n.max((x * m + c0).abs());
+                for x2 in [x2lo, x2hi] {
+                    max_n = max_n.max((x * m + x2 * m2 + c0).abs());
+                }
             }
         }
         let max_q = (max_n >> s) + 1;
@@ -120,17 +141,26 @@ impl RescaleParams {
 
     /// The witness of `x` in channel `c`; `y` equals the executor's result.
     pub fn witness(&self, x: i64, c: usize) -> Row {
-        let (s, m, c0) = self.normalized(c);
-        let q = shift_round_half_even(x as i128 * m + c0, s);
+        self.witness2(x, 0, c)
+    }
+
+    /// The witness of `x` (and the second operand `x2`) in channel `c`.
+    pub fn witness2(&self, x: i64, x2: i64, c: usize) -> Row {
+        let (s, m, m2, c0) = self.normalized(c);
+        let q = shift_round_half_even(x as i128 * m + x2 as i128 * m2 + c0, s);
         let y = saturate(q + self.out_zero as i128, self.lo, self.hi);
-        self.row_for(x, c, q, y)
+        self.row_for2(x, x2, c, q, y)
     }
 
     /// The rest of a witness for a claimed quotient `q` and output `y`
     /// (honest when they are the true ones; tests forge them).
     pub fn row_for(&self, x: i64, c: usize, q: i128, y: i64) -> Row {
-        let (s, m, c0) = self.normalized(c);
-        let n = x as i128 * m + c0;
+        self.row_for2(x, 0, c, q, y)
+    }
+
+    fn row_for2(&self, x: i64, x2: i64, c: usize, q: i128, y: i64) -> Row {
+        let (s, m, m2, c0) = self.normalized(c);
+        let n = x as i128 * m + x2 as i128 * m2 + c0;
         let p = q.rem_euclid(2);
         let t = n - (q << s) + (1i128 << (s - 1)) - p;
         let u = (1i128 << s) - 2 * p - t;
@@ -186,14 +216,17 @@ impl RescaleConfig {
             );
             let (m, c0, e1, e2, zo, lo, hi, hoff) =
                 (&f[0], &f[1], &f[2], &f[3], &f[4], &f[5], &f[6], &f[7]);
+            let (x2, m2) = (&a[12], &f[8]);
             let one = Expression::Constant(Fr::ONE);
             let two = Expression::Constant(Fr::from(2));
             let c = qq.clone() + zo.clone();
             let bool_ = |v: &Expression<Fr>| v.clone() * (one.clone() - v.clone());
             vec![
-                // rounding: t = x m + c0 - q 2^s + 2^(s-1) - p, u = 2^s - 2p - t
+                // rounding: t = x m + x2 m2 + c0 - q 2^s + 2^(s-1) - p, u = 2^s - 2p - t
                 s.clone()
-                    * (x.clone() * m.clone() + c0.clone() - qq.clone() * e1.clone() + e2.clone()
+                    * (x.clone() * m.clone() + x2.clone() * m2.clone() + c0.clone()
+                        - qq.clone() * e1.clone()
+                        + e2.clone()
                         - p.clone()
                         - t.clone()),
                 s.clone() * (e1.clone() - two.clone() * p.clone() - t.clone() - u.clone()),
@@ -232,8 +265,24 @@ impl RescaleConfig {
         &self,
         region: &mut Region<'_, Fr>,
         offset: usize,
+        range_offset: usize,
+        xs: &[(Wire, i64, usize)],
+        params: &RescaleParams,
+        tamper: impl Fn(usize, &mut Row),
+    ) -> Result<(Vec<Wire>, usize), Error> {
+        self.assign_sum(region, offset, range_offset, xs, None, params, tamper)
+    }
+
+    /// As [`Self::assign`], with the second operands of a sum (one per
+    /// element, already broadcast) when `params.second` is set.
+    #[allow(clippy::too_many_arguments)]
+    pub fn assign_sum(
+        &self,
+        region: &mut Region<'_, Fr>,
+        offset: usize,
         mut range_offset: usize,
         xs: &[(Wire, i64, usize)],
+        x2s: Option<&[(Wire, i64)]>,
         params: &RescaleParams,
         tamper: impl Fn(usize, &mut Row),
     ) -> Result<(Vec<Wire>, usize), Error> {
@@ -242,7 +291,9 @@ impl RescaleConfig {
         for (i, &(wire, x, c)) in xs.iter().enumerate() {
             let row = offset + i;
             self.q.enable(region, row)?;
-            let (s, m, c0) = params.normalized(c);
+            let (s, m, m2, c0) = params.normalized(c);
+            let second = x2s.map(|v| v[i]);
+            let x2 = second.map_or(0, |(_, v)| v);
             let consts = [
                 fe(m),
                 fe(c0),
@@ -252,11 +303,12 @@ impl RescaleConfig {
                 fe(params.lo as i128),
                 fe(params.hi as i128),
                 fe(1i128 << (hb - 1)),
+                fe(m2),
             ];
             for (col, v) in self.fixed.iter().zip(consts) {
                 region.assign_fixed(*col, row, v);
             }
-            let mut w = params.witness(x, c);
+            let mut w = params.witness2(x, x2, c);
             tamper(i, &mut w);
             let vals = [
                 fe(x as i128),
@@ -271,6 +323,7 @@ impl RescaleConfig {
                 fe(w.d),
                 fe(w.y as i128 - params.lo as i128),
                 fe(params.hi as i128 - w.y as i128),
+                fe(x2 as i128),
             ];
             let mut cells = Vec::with_capacity(ADVICE);
             for (col, v) in self.advice.iter().zip(vals) {
@@ -281,6 +334,9 @@ impl RescaleConfig {
                 );
             }
             region.constrain_equal(cells[0], wire.cell);
+            if let Some((w2, _)) = second {
+                region.constrain_equal(cells[12], w2.cell);
+            }
             for (k, bits) in [(3usize, tb), (4, tb), (5, hb), (9, db), (10, yb), (11, yb)] {
                 let z0 = self.range.check_bits(
                     region,

@@ -19,6 +19,8 @@ struct RescaleCircuit {
     xs: Vec<(i64, usize)>,
     /// forge the witness of element `.0`
     tamper: Option<(usize, Tamper)>,
+    /// second operands of a sum (the Add op)
+    x2s: Option<Vec<i64>>,
 }
 
 #[derive(Clone)]
@@ -67,9 +69,27 @@ impl Circuit<Fr> for RescaleCircuit {
                         }
                     }
                 };
-                config
-                    .rescale
-                    .assign(&mut region, 0, 0, &xs, &self.params, tamper)?;
+                let x2s: Option<Vec<(Wire, i64)>> = self.x2s.as_ref().map(|v| {
+                    v.iter()
+                        .enumerate()
+                        .map(|(i, &x2)| {
+                            let value = Value::known(fe(x2 as i128));
+                            let cell = region
+                                .assign_advice(config.src, self.xs.len() + i, value)
+                                .cell();
+                            (Wire { cell, value }, x2)
+                        })
+                        .collect()
+                });
+                config.rescale.assign_sum(
+                    &mut region,
+                    0,
+                    0,
+                    &xs,
+                    x2s.as_deref(),
+                    &self.params,
+                    tamper,
+                )?;
                 Ok(())
             },
         )
@@ -89,6 +109,7 @@ fn params(mult: Vec<i64>, shift: u32) -> RescaleParams {
         hi: 127,
         x_lo: -1000,
         x_hi: 1000,
+        second: None,
     }
 }
 
@@ -119,6 +140,7 @@ fn honest_witness_equals_the_executor() {
         params: p.clone(),
         xs: xs.clone(),
         tamper: None,
+        x2s: None,
     };
     assert_eq!(prove(&c), Ok(()));
     // chip witnesses equal the executor's per-channel rescale (channels on axis 1)
@@ -145,13 +167,15 @@ fn ties_round_to_even_and_half_up_is_rejected() {
         hi: 127,
         x_lo: -9,
         x_hi: 9,
+        second: None,
     };
     let xs: Vec<(i64, usize)> = (-9..=9).map(|x| (x, 0)).collect();
     assert_eq!(
         prove(&RescaleCircuit {
             params: p.clone(),
             xs: xs.clone(),
-            tamper: None
+            tamper: None,
+            x2s: None
         }),
         Ok(())
     );
@@ -162,6 +186,7 @@ fn ties_round_to_even_and_half_up_is_rejected() {
         params: p.clone(),
         xs: xs.clone(),
         tamper: Some((idx, half_up)),
+        x2s: None,
     }));
     assert!(
         f.iter()
@@ -180,6 +205,7 @@ fn off_by_one_output_is_rejected_by_the_gate() {
         params: p,
         xs: vec![(100, 0), (-100, 0)],
         tamper: Some((1, bump)),
+        x2s: None,
     }));
     assert!(
         f.iter()
@@ -198,7 +224,8 @@ fn saturation_is_enforced_both_ways() {
         prove(&RescaleCircuit {
             params: p.clone(),
             xs: vec![(1000, 0), (-1000, 0), (0, 0)],
-            tamper: None
+            tamper: None,
+            x2s: None
         }),
         Ok(())
     );
@@ -211,6 +238,7 @@ fn saturation_is_enforced_both_ways() {
         params: p.clone(),
         xs: vec![(1000, 0)],
         tamper: Some((0, no_clamp)),
+        x2s: None,
     }));
     assert!(f.iter().all(|m| m.contains("range")), "{f:?}");
     // claiming saturation at lo for a value inside the range fails the distance check
@@ -223,6 +251,7 @@ fn saturation_is_enforced_both_ways() {
         params: p,
         xs: vec![(3, 0)],
         tamper: Some((0, false_clamp)),
+        x2s: None,
     }));
     assert!(f.iter().all(|m| m.contains("range")), "{f:?}");
 }
@@ -240,13 +269,15 @@ fn boundary_inputs_and_zero_shift() {
             hi: 255,
             x_lo: -128,
             x_hi: 127,
+            second: None,
         };
         let xs = vec![(-128, 0), (127, 0), (0, 0)];
         assert_eq!(
             prove(&RescaleCircuit {
                 params: p,
                 xs,
-                tamper: None
+                tamper: None,
+                x2s: None
             }),
             Ok(()),
             "shift {shift}"
@@ -255,15 +286,59 @@ fn boundary_inputs_and_zero_shift() {
 }
 
 #[test]
+fn sums_of_two_operands_equal_the_executor_add() {
+    use crate::ops::elementwise::add;
+    // (a - 3) * 5 + (b + 7) * 3, / 2^2, + 1, clamped to uint8
+    let p = RescaleParams {
+        in_zero: 3,
+        mult: vec![5],
+        bias: vec![],
+        shift: 2,
+        out_zero: 1,
+        lo: 0,
+        hi: 255,
+        x_lo: 0,
+        x_hi: 255,
+        second: Some(Second {
+            in_zero: -7,
+            mult: 3,
+            x_lo: -128,
+            x_hi: 127,
+        }),
+    };
+    let a: Vec<i64> = vec![0, 255, 17, 3, 100, 200];
+    let b: Vec<i64> = vec![-128, 127, 0, -7, 5, -100];
+    let xs: Vec<(i64, usize)> = a.iter().map(|&x| (x, 0)).collect();
+    let c = RescaleCircuit {
+        params: p.clone(),
+        xs,
+        tamper: None,
+        x2s: Some(b.clone()),
+    };
+    assert_eq!(prove(&c), Ok(()));
+    let arr = |v: &Vec<i64>| ArrayD::from_shape_vec(IxDyn(&[v.len()]), v.clone()).unwrap();
+    let want = add(&arr(&a), &arr(&b), &[a.len()], 3, -7, 5, 3, 2, 1, 0, 255);
+    for (k, (&x, &x2)) in a.iter().zip(&b).enumerate() {
+        assert_eq!(p.witness2(x, x2, 0).y, want[k], "element {k}");
+    }
+    // a wrong sum is rejected
+    let bump: Tamper = |_, _, _, row| row.y += 1;
+    let mut bad = c.clone();
+    bad.tamper = Some((2, bump));
+    assert!(prove(&bad).is_err());
+}
+
+#[test]
 fn verifying_key_is_pinned() {
     let circuit = RescaleCircuit {
         params: params(vec![37], 6),
         xs: vec![(1, 0), (2, 0)],
         tamper: None,
+        x2s: None,
     };
     assert_eq!(
         crate::chips::testing::vk_digest(K, &circuit),
-        "73f7f9f67e48a809",
+        "60de32612d973328",
         "rescale chip verifying key changed"
     );
 }
