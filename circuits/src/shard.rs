@@ -4,9 +4,11 @@
 //!
 //! Supported ops so far: Input, Const (as weights and biases), MatMul with
 //! constant weights, Conv (batch 1, one group; im2col into the Freivalds
-//! chip), Rescale and Add (the rescale chip), MaxPool, Reshape. Everything else is reported as
+//! chip), Rescale and Add (the rescale chip), MaxPool, Lookup (one shared
+//! tagged table), Reshape. Everything else is reported as
 //! unsupported by [`ShardCircuit::new`].
 
+use crate::chips::lookup::LookupConfig;
 use crate::chips::matmul::{MatMulConfig, MatMulPhase1, Weights};
 use crate::chips::maxpool::MaxPoolConfig;
 use crate::chips::poseidon::{PoseidonConfig, Wire};
@@ -62,6 +64,7 @@ pub struct ShardConfig {
     rescale: RescaleConfig,
     matmul: MatMulConfig,
     maxpool: MaxPoolConfig,
+    lookup: LookupConfig,
     poseidon: PoseidonConfig,
 }
 
@@ -74,6 +77,9 @@ struct Cursor {
     rescale: usize,
     matmul: usize,
     maxpool: usize,
+    lookup: usize,
+    /// lookup table rows (row 0 stays the all-zero entry)
+    table: usize,
     poseidon: usize,
 }
 
@@ -117,6 +123,7 @@ impl ShardCircuit {
                 | Op::Reshape
                 | Op::Rescale { .. }
                 | Op::MaxPool { .. }
+                | Op::Lookup { .. }
                 | Op::Add { .. } => true,
                 Op::Conv { group, .. } => {
                     let consts = n.inputs[1..]
@@ -220,6 +227,10 @@ impl ShardCircuit {
                         crate::chips::maxpool::rows_for_window(taps, self.pool_bits(n));
                     maxpool += rows;
                     range += rrows;
+                }
+                Op::Lookup { table, .. } => {
+                    c.lookup += n.info.len();
+                    c.table += table.len();
                 }
                 Op::Rescale { .. } | Op::Add { .. } => {
                     rescale += n.info.len();
@@ -487,6 +498,13 @@ impl Circuit<Fr> for ShardCircuit {
         );
         let mm_fixed = meta.fixed_column();
         let matmul = MatMulConfig::configure(meta, val, acc, w, mm_fixed, r);
+        let (lk_x, lk_y, lk_tag) = (
+            meta.advice_column(),
+            meta.advice_column(),
+            meta.fixed_column(),
+        );
+        let lk_table = std::array::from_fn(|_| meta.fixed_column());
+        let lookup = LookupConfig::configure(meta, lk_x, lk_y, lk_tag, lk_table);
         let pool_cols = std::array::from_fn(|_| meta.advice_column());
         let maxpool = MaxPoolConfig::configure(meta, pool_cols, range.clone());
         let state = std::array::from_fn(|_| meta.advice_column());
@@ -508,6 +526,7 @@ impl Circuit<Fr> for ShardCircuit {
             rescale,
             matmul,
             maxpool,
+            lookup,
             poseidon,
         }
     }
@@ -522,7 +541,10 @@ impl Circuit<Fr> for ShardCircuit {
         let publics = layouter.assign_region(
             || "shard",
             |mut region| {
-                let mut cur = Cursor::default();
+                let mut cur = Cursor {
+                    table: 1,
+                    ..Cursor::default()
+                };
                 let mut wires: HashMap<TensorId, Vec<Wire>> = HashMap::new();
                 let mut pending: Vec<(usize, MatMulPhase1, Weights, i64)> = Vec::new();
                 let id = config.constant(&mut region, &mut cur, model_id(plan))?;
@@ -728,6 +750,33 @@ impl Circuit<Fr> for ShardCircuit {
                                 }
                             }
                             wires.insert(t, outs);
+                        }
+                        Op::Lookup { in_lo, table } => {
+                            let tag = i as u64 + 1;
+                            cur.table = config.lookup.assign_table(
+                                &mut region,
+                                cur.table,
+                                tag,
+                                *in_lo,
+                                table,
+                            );
+                            let x = wires.get(&n.inputs[0]).cloned().ok_or(Error::Synthesis)?;
+                            let xv: Vec<i64> = match &self.values {
+                                Some(v) => v[n.inputs[0] as usize].clone(),
+                                None => vec![*in_lo; x.len()],
+                            };
+                            let xs: Vec<(Wire, i64)> = x.into_iter().zip(xv).collect();
+                            let ys = config.lookup.assign(
+                                &mut region,
+                                cur.lookup,
+                                tag,
+                                *in_lo,
+                                table,
+                                &xs,
+                                None,
+                            )?;
+                            cur.lookup += xs.len();
+                            wires.insert(t, ys);
                         }
                         Op::Add { .. } => {
                             let params = self.rescale_params(n);

@@ -66,3 +66,90 @@ pub fn argmax(v: &[f64]) -> usize {
 }
 
 pub mod conformance;
+
+/// Building small ONNX models in tests.
+pub mod onnx_build {
+    use prost::Message;
+    use zkinf_compiler::onnx::{
+        self, tensor_shape_proto::dimension, type_proto, AttributeProto, GraphProto, ModelProto,
+        NodeProto, TensorProto, ValueInfoProto,
+    };
+
+    pub fn float_input(name: &str, shape: &[usize]) -> ValueInfoProto {
+        let dims = shape
+            .iter()
+            .map(|&d| onnx::tensor_shape_proto::Dimension {
+                value: Some(dimension::Value::DimValue(d as i64)),
+                ..Default::default()
+            })
+            .collect();
+        let tt = type_proto::Tensor {
+            elem_type: 1,
+            shape: Some(onnx::TensorShapeProto { dim: dims }),
+        };
+        ValueInfoProto {
+            name: name.into(),
+            r#type: Some(onnx::TypeProto {
+                value: Some(type_proto::Value::TensorType(tt)),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
+    pub fn floats(name: &str, shape: &[usize], v: &[f32]) -> TensorProto {
+        TensorProto {
+            name: name.into(),
+            data_type: 1,
+            dims: shape.iter().map(|&d| d as i64).collect(),
+            float_data: v.to_vec(),
+            ..Default::default()
+        }
+    }
+
+    pub fn node(op: &str, inputs: &[&str], output: &str, attrs: Vec<AttributeProto>) -> NodeProto {
+        NodeProto {
+            op_type: op.into(),
+            name: format!("{op}_{output}"),
+            input: inputs.iter().map(|s| s.to_string()).collect(),
+            output: vec![output.into()],
+            attribute: attrs,
+            ..Default::default()
+        }
+    }
+
+    pub fn int_attr(name: &str, i: i64) -> AttributeProto {
+        AttributeProto {
+            name: name.into(),
+            i,
+            r#type: 2,
+            ..Default::default()
+        }
+    }
+
+    pub fn model(
+        nodes: Vec<NodeProto>,
+        inits: Vec<TensorProto>,
+        inputs: Vec<ValueInfoProto>,
+        outputs: Vec<ValueInfoProto>,
+    ) -> Vec<u8> {
+        let g = GraphProto {
+            node: nodes,
+            initializer: inits,
+            input: inputs,
+            output: outputs,
+            name: "built".into(),
+            ..Default::default()
+        };
+        ModelProto {
+            ir_version: 8,
+            opset_import: vec![onnx::OperatorSetIdProto {
+                domain: String::new(),
+                version: 17,
+            }],
+            graph: Some(g),
+            ..Default::default()
+        }
+        .encode_to_vec()
+    }
+}

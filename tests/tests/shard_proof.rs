@@ -150,3 +150,61 @@ fn int8_and_calibrated_shards_are_accepted_and_wrong_claims_rejected() {
             .is_err());
     }
 }
+
+#[test]
+fn a_sigmoid_model_proves_through_the_lookup_table() {
+    use std::collections::BTreeMap;
+    use zkinf_tests::onnx_build::*;
+    let w1: Vec<f32> = (0..32).map(|i| ((i * 7 % 13) as f32 - 6.0) / 6.0).collect();
+    let w2: Vec<f32> = (0..12).map(|i| ((i * 5 % 11) as f32 - 5.0) / 5.0).collect();
+    let m = model(
+        vec![
+            node("Gemm", &["x", "w1"], "h", vec![int_attr("transB", 1)]),
+            node("Sigmoid", &["h"], "s", vec![]),
+            node("Gemm", &["s", "w2"], "y", vec![int_attr("transB", 1)]),
+        ],
+        vec![floats("w1", &[4, 8], &w1), floats("w2", &[3, 4], &w2)],
+        vec![float_input("x", &[1, 8])],
+        vec![float_input("y", &[1, 3])],
+    );
+    let samples: Vec<BTreeMap<String, Vec<f64>>> = (0..16)
+        .map(|k| {
+            BTreeMap::from([(
+                "x".to_string(),
+                (0..8).map(|i| ((i * 3 + k) % 10) as f64 / 10.0).collect(),
+            )])
+        })
+        .collect();
+    let c = zkinf_compiler::compile(
+        &m,
+        "sigmoid.onnx",
+        None,
+        &CompileOptions {
+            samples: Some(samples.clone()),
+            ..CompileOptions::default()
+        },
+    )
+    .unwrap();
+    let plan = c.plan;
+    assert!(plan
+        .nodes
+        .iter()
+        .any(|n| matches!(n.op, zkinf_circuits::Op::Lookup { .. })));
+    let q = quantize_input(&plan.inputs[0], &samples[3]["x"]).unwrap();
+    let trace = execute(&plan, vec![q]).unwrap();
+    let circuit = ShardCircuit::new(plan, 0, Some(&trace)).unwrap();
+    let inst = circuit.instances().unwrap();
+    let k = circuit.k();
+    assert_eq!(
+        MockProver::run(k, &circuit, vec![inst.clone()])
+            .unwrap()
+            .verify(),
+        Ok(())
+    );
+    let mut wrong = inst;
+    wrong[3] += Fr::ONE;
+    assert!(MockProver::run(k, &circuit, vec![wrong])
+        .unwrap()
+        .verify()
+        .is_err());
+}

@@ -1,0 +1,125 @@
+//! Lookup chip: table outputs accepted; a wrong output, an input outside the
+//! table and an entry of another op's table are rejected.
+
+use super::*;
+use halo2_proofs::circuit::{Layouter, SimpleFloorPlanner, Value};
+use halo2_proofs::dev::{MockProver, VerifyFailure};
+use halo2_proofs::plonk::Circuit;
+
+#[derive(Clone)]
+struct LookupCircuit {
+    xs: Vec<i64>,
+    forge: Option<(usize, i64)>,
+    /// the tag the inputs are looked up under
+    tag: u64,
+}
+
+#[derive(Clone)]
+struct Cfg {
+    src: Column<Advice>,
+    lk: LookupConfig,
+}
+
+const SQUARE: &[i64] = &[16, 9, 4, 1, 0, 1, 4, 9]; // x^2 for x in -4..4
+const NEG: &[i64] = &[4, 3, 2, 1, 0, -1, -2, -3]; // -x
+
+impl Circuit<Fr> for LookupCircuit {
+    type Config = Cfg;
+    type FloorPlanner = SimpleFloorPlanner;
+    type Params = ();
+    fn without_witnesses(&self) -> Self {
+        self.clone()
+    }
+    fn configure(meta: &mut ConstraintSystem<Fr>) -> Cfg {
+        let src = meta.advice_column();
+        meta.enable_equality(src);
+        let (x, y, tag) = (
+            meta.advice_column(),
+            meta.advice_column(),
+            meta.fixed_column(),
+        );
+        let table = [
+            meta.fixed_column(),
+            meta.fixed_column(),
+            meta.fixed_column(),
+        ];
+        Cfg {
+            src,
+            lk: LookupConfig::configure(meta, x, y, tag, table),
+        }
+    }
+    fn synthesize(&self, cfg: Cfg, mut layouter: impl Layouter<Fr>) -> Result<(), Error> {
+        layouter.assign_region(
+            || "lookup",
+            |mut region| {
+                let next = cfg.lk.assign_table(&mut region, 1, 1, -4, SQUARE);
+                cfg.lk.assign_table(&mut region, next, 2, -4, NEG);
+                let xs: Vec<(Wire, i64)> = self
+                    .xs
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &x)| {
+                        let value = Value::known(fe(x as i128));
+                        (
+                            Wire {
+                                cell: region.assign_advice(cfg.src, i, value).cell(),
+                                value,
+                            },
+                            x,
+                        )
+                    })
+                    .collect();
+                let table = if self.tag == 1 { SQUARE } else { NEG };
+                cfg.lk
+                    .assign(&mut region, 0, self.tag, -4, table, &xs, self.forge)?;
+                Ok(())
+            },
+        )
+    }
+}
+
+const K: u32 = 6;
+
+fn lookup_failed(c: &LookupCircuit) -> bool {
+    matches!(MockProver::run(K, c, vec![]).unwrap().verify(), Err(e) if e.iter().all(|f| matches!(f, VerifyFailure::Lookup { .. })))
+}
+
+#[test]
+fn table_outputs_are_accepted() {
+    for tag in [1, 2] {
+        let c = LookupCircuit {
+            xs: vec![-4, -1, 0, 3],
+            forge: None,
+            tag,
+        };
+        assert_eq!(MockProver::run(K, &c, vec![]).unwrap().verify(), Ok(()));
+    }
+}
+
+#[test]
+fn a_wrong_output_is_rejected() {
+    assert!(lookup_failed(&LookupCircuit {
+        xs: vec![-4, 2],
+        forge: Some((1, 5)),
+        tag: 1
+    }));
+}
+
+#[test]
+fn an_input_outside_the_table_is_rejected() {
+    assert!(lookup_failed(&LookupCircuit {
+        xs: vec![4],
+        forge: Some((0, 16)),
+        tag: 1
+    }));
+}
+
+#[test]
+fn another_ops_table_is_rejected() {
+    // (x = 2, y = 4) is in the square table, not in the negation table
+    assert!(lookup_failed(&LookupCircuit {
+        xs: vec![2],
+        forge: Some((0, 4)),
+        tag: 2
+    }));
+}
