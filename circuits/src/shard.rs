@@ -4,8 +4,8 @@
 //!
 //! Supported ops so far: Input, Const (as weights and biases), MatMul with
 //! constant weights, Conv (batch 1, one group; im2col into the Freivalds
-//! chip), Rescale and Add (the rescale chip), MaxPool, Lookup (one shared
-//! tagged table), Reshape. Everything else is reported as
+//! chip), Rescale, Add and Clamp (the rescale chip), MaxPool, Lookup (one
+//! shared tagged table), Reshape. Everything else is reported as
 //! unsupported by [`ShardCircuit::new`].
 
 use crate::chips::lookup::LookupConfig;
@@ -124,6 +124,7 @@ impl ShardCircuit {
                 | Op::Rescale { .. }
                 | Op::MaxPool { .. }
                 | Op::Lookup { .. }
+                | Op::Clamp { .. }
                 | Op::Add { .. } => true,
                 Op::Conv { group, .. } => {
                     let consts = n.inputs[1..]
@@ -232,7 +233,7 @@ impl ShardCircuit {
                     c.lookup += n.info.len();
                     c.table += table.len();
                 }
-                Op::Rescale { .. } | Op::Add { .. } => {
+                Op::Rescale { .. } | Op::Add { .. } | Op::Clamp { .. } => {
                     rescale += n.info.len();
                     range += self.rescale_params(n).range_rows() * n.info.len();
                 }
@@ -342,7 +343,20 @@ impl ShardCircuit {
                     }),
                 }
             }
-            _ => unreachable!("a rescale or add node"),
+            // a clamp is a rescale by 1 with its bounds
+            Op::Clamp { lo, hi } => RescaleParams {
+                in_zero: 0,
+                mult: vec![1],
+                bias: vec![],
+                shift: 0,
+                out_zero: 0,
+                lo: *lo,
+                hi: *hi,
+                x_lo: x.lo,
+                x_hi: x.hi,
+                second: None,
+            },
+            _ => unreachable!("a rescale, add or clamp node"),
         }
     }
 }
@@ -821,6 +835,37 @@ impl Circuit<Fr> for ShardCircuit {
                                 cur.range,
                                 &xs,
                                 Some(&x2s),
+                                &params,
+                                |_, _| {},
+                            )?;
+                            cur.rescale += xs.len();
+                            cur.range = next_range;
+                            let ys = if self.values.is_some() {
+                                ys
+                            } else {
+                                ys.into_iter()
+                                    .map(|w| Wire {
+                                        cell: w.cell,
+                                        value: Value::unknown(),
+                                    })
+                                    .collect()
+                            };
+                            wires.insert(t, ys);
+                        }
+                        Op::Clamp { .. } => {
+                            let params = self.rescale_params(n);
+                            let xw = wires.get(&n.inputs[0]).cloned().ok_or(Error::Synthesis)?;
+                            let xv: Vec<i64> = match &self.values {
+                                Some(v) => v[n.inputs[0] as usize].clone(),
+                                None => vec![0; xw.len()],
+                            };
+                            let xs: Vec<(Wire, i64, usize)> =
+                                xw.into_iter().zip(xv).map(|(w, x)| (w, x, 0)).collect();
+                            let (ys, next_range) = config.rescale.assign(
+                                &mut region,
+                                cur.rescale,
+                                cur.range,
+                                &xs,
                                 &params,
                                 |_, _| {},
                             )?;

@@ -107,6 +107,17 @@ pub mod onnx_build {
         }
     }
 
+    /// An integer tensor (`data_type`: 2 uint8, 3 int8, 6 int32).
+    pub fn ints(name: &str, data_type: i32, shape: &[usize], v: &[i32]) -> TensorProto {
+        TensorProto {
+            name: name.into(),
+            data_type,
+            dims: shape.iter().map(|&d| d as i64).collect(),
+            int32_data: v.to_vec(),
+            ..Default::default()
+        }
+    }
+
     pub fn node(op: &str, inputs: &[&str], output: &str, attrs: Vec<AttributeProto>) -> NodeProto {
         NodeProto {
             op_type: op.into(),

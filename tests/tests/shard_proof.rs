@@ -208,3 +208,50 @@ fn a_sigmoid_model_proves_through_the_lookup_table() {
         .verify()
         .is_err());
 }
+
+#[test]
+fn an_integer_clip_proves_through_the_rescale_chip() {
+    use zkinf_tests::onnx_build::*;
+    // x -> QuantizeLinear(int8) -> Clip(-20, 30) -> DequantizeLinear -> y
+    let m = model(
+        vec![
+            node("QuantizeLinear", &["x", "s", "z"], "q", vec![]),
+            node("Clip", &["q", "lo", "hi"], "c", vec![]),
+            node("DequantizeLinear", &["c", "s", "z"], "y", vec![]),
+        ],
+        vec![
+            floats("s", &[], &[0.05]),
+            ints("z", 3, &[], &[0]),
+            ints("lo", 3, &[], &[-20]),
+            ints("hi", 3, &[], &[30]),
+        ],
+        vec![float_input("x", &[1, 6])],
+        vec![float_input("y", &[1, 6])],
+    );
+    let plan = zkinf_compiler::compile(&m, "clip.onnx", None, &CompileOptions::default())
+        .unwrap()
+        .plan;
+    assert!(plan
+        .nodes
+        .iter()
+        .any(|n| matches!(n.op, zkinf_circuits::Op::Clamp { .. })));
+    let q = quantize_input(&plan.inputs[0], &[-5.0, -1.0, 0.0, 0.5, 1.5, 5.0]).unwrap();
+    let trace = execute(&plan, vec![q]).unwrap();
+    let out: Vec<i64> = trace.get(plan.outputs[0].tensor).iter().copied().collect();
+    assert_eq!(out, vec![-20, -20, 0, 10, 30, 30]);
+    let circuit = ShardCircuit::new(plan, 0, Some(&trace)).unwrap();
+    let inst = circuit.instances().unwrap();
+    let k = circuit.k();
+    assert_eq!(
+        MockProver::run(k, &circuit, vec![inst.clone()])
+            .unwrap()
+            .verify(),
+        Ok(())
+    );
+    let mut wrong = inst;
+    wrong[3] += Fr::ONE;
+    assert!(MockProver::run(k, &circuit, vec![wrong])
+        .unwrap()
+        .verify()
+        .is_err());
+}
