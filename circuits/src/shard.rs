@@ -5,7 +5,7 @@
 //! Supported ops so far: Input, Const (as weights and biases), MatMul with
 //! constant weights, Conv (batch 1, one group; im2col into the Freivalds
 //! chip), Rescale, Add and Clamp (the rescale chip), MaxPool, Lookup (one
-//! shared tagged table), Reshape. Everything else is reported as
+//! shared tagged table), Reshape, Transpose and Concat (wiring). Everything else is reported as
 //! unsupported by [`ShardCircuit::new`].
 
 use crate::chips::lookup::LookupConfig;
@@ -125,6 +125,8 @@ impl ShardCircuit {
                 | Op::MaxPool { .. }
                 | Op::Lookup { .. }
                 | Op::Clamp { .. }
+                | Op::Transpose { .. }
+                | Op::Concat { .. }
                 | Op::Add { .. } => true,
                 Op::Conv { group, .. } => {
                     let consts = n.inputs[1..]
@@ -791,6 +793,46 @@ impl Circuit<Fr> for ShardCircuit {
                             )?;
                             cur.lookup += xs.len();
                             wires.insert(t, ys);
+                        }
+                        Op::Transpose { perm } => {
+                            let x = wires.get(&n.inputs[0]).cloned().ok_or(Error::Synthesis)?;
+                            let shape = plan.info(n.inputs[0]).shape.clone();
+                            let out_shape = &n.info.shape;
+                            let mut out = Vec::with_capacity(x.len());
+                            for k in 0..x.len() {
+                                // output coordinates -> input coordinates through perm
+                                let mut rem = k;
+                                let mut oc = vec![0; out_shape.len()];
+                                for d in (0..out_shape.len()).rev() {
+                                    oc[d] = rem % out_shape[d];
+                                    rem /= out_shape[d];
+                                }
+                                let mut ic = vec![0; shape.len()];
+                                for (d, &p) in perm.iter().enumerate() {
+                                    ic[p as usize] = oc[d];
+                                }
+                                out.push(
+                                    x[ic.iter().zip(&shape).fold(0, |acc, (&c, &s)| acc * s + c)],
+                                );
+                            }
+                            wires.insert(t, out);
+                        }
+                        Op::Concat { axis } => {
+                            let ax = *axis as usize;
+                            let outer: usize = n.info.shape[..ax].iter().product();
+                            let mut parts = Vec::new();
+                            for &inp in &n.inputs {
+                                let w = wires.get(&inp).cloned().ok_or(Error::Synthesis)?;
+                                let inner: usize = plan.info(inp).shape[ax..].iter().product();
+                                parts.push((w, inner));
+                            }
+                            let mut out = Vec::with_capacity(n.info.len());
+                            for o in 0..outer {
+                                for (w, inner) in &parts {
+                                    out.extend_from_slice(&w[o * inner..(o + 1) * inner]);
+                                }
+                            }
+                            wires.insert(t, out);
                         }
                         Op::Add { .. } => {
                             let params = self.rescale_params(n);

@@ -255,3 +255,76 @@ fn an_integer_clip_proves_through_the_rescale_chip() {
         .verify()
         .is_err());
 }
+
+#[test]
+fn transpose_and_concat_are_wiring() {
+    use std::collections::BTreeMap;
+    use zkinf_tests::onnx_build::*;
+    let perm = zkinf_compiler::onnx::AttributeProto {
+        name: "perm".into(),
+        ints: vec![1, 0],
+        r#type: 7,
+        ..Default::default()
+    };
+    let m = model(
+        vec![
+            node("Transpose", &["x"], "t", vec![perm]),
+            node("Relu", &["t"], "r", vec![]),
+            node("Concat", &["r", "t"], "c", vec![int_attr("axis", 1)]),
+            node("Gemm", &["c", "w"], "y", vec![int_attr("transB", 1)]),
+        ],
+        vec![floats(
+            "w",
+            &[2, 8],
+            &(0..16).map(|i| (i as f32 - 8.0) / 8.0).collect::<Vec<_>>(),
+        )],
+        vec![float_input("x", &[4, 3])],
+        vec![float_input("y", &[3, 2])],
+    );
+    let samples: Vec<BTreeMap<String, Vec<f64>>> = (0..8)
+        .map(|k| {
+            BTreeMap::from([(
+                "x".to_string(),
+                (0..12)
+                    .map(|i| ((i * 5 + k) % 9) as f64 / 4.0 - 1.0)
+                    .collect(),
+            )])
+        })
+        .collect();
+    let plan = zkinf_compiler::compile(
+        &m,
+        "wiring.onnx",
+        None,
+        &CompileOptions {
+            samples: Some(samples.clone()),
+            ..CompileOptions::default()
+        },
+    )
+    .unwrap()
+    .plan;
+    assert!(plan
+        .nodes
+        .iter()
+        .any(|n| matches!(n.op, zkinf_circuits::Op::Transpose { .. })));
+    assert!(plan
+        .nodes
+        .iter()
+        .any(|n| matches!(n.op, zkinf_circuits::Op::Concat { .. })));
+    let q = quantize_input(&plan.inputs[0], &samples[5]["x"]).unwrap();
+    let trace = execute(&plan, vec![q]).unwrap();
+    let circuit = ShardCircuit::new(plan, 0, Some(&trace)).unwrap();
+    let inst = circuit.instances().unwrap();
+    let k = circuit.k();
+    assert_eq!(
+        MockProver::run(k, &circuit, vec![inst.clone()])
+            .unwrap()
+            .verify(),
+        Ok(())
+    );
+    let mut wrong = inst;
+    wrong[3] += Fr::ONE;
+    assert!(MockProver::run(k, &circuit, vec![wrong])
+        .unwrap()
+        .verify()
+        .is_err());
+}
