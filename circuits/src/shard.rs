@@ -4,7 +4,7 @@
 //!
 //! Supported ops so far: Input, Const (as weights and biases), MatMul with
 //! constant weights, Conv (batch 1, one group; im2col into the Freivalds
-//! chip), Rescale, Add and Clamp (the rescale chip), MaxPool, Lookup (one
+//! chip), Rescale, Add, Mul and Clamp (the rescale chip), MaxPool, Lookup (one
 //! shared tagged table), Reshape, Transpose and Concat (wiring). Everything else is reported as
 //! unsupported by [`ShardCircuit::new`].
 
@@ -127,6 +127,7 @@ impl ShardCircuit {
                 | Op::Clamp { .. }
                 | Op::Transpose { .. }
                 | Op::Concat { .. }
+                | Op::Mul { .. }
                 | Op::Add { .. } => true,
                 Op::Conv { group, .. } => {
                     let consts = n.inputs[1..]
@@ -235,7 +236,7 @@ impl ShardCircuit {
                     c.lookup += n.info.len();
                     c.table += table.len();
                 }
-                Op::Rescale { .. } | Op::Add { .. } | Op::Clamp { .. } => {
+                Op::Rescale { .. } | Op::Add { .. } | Op::Mul { .. } | Op::Clamp { .. } => {
                     rescale += n.info.len();
                     range += self.rescale_params(n).range_rows() * n.info.len();
                 }
@@ -342,6 +343,36 @@ impl ShardCircuit {
                         mult: *b_mult,
                         x_lo: y.lo,
                         x_hi: y.hi,
+                        product: false,
+                    }),
+                }
+            }
+            Op::Mul {
+                a_zero,
+                b_zero,
+                mult,
+                shift,
+                out_zero,
+                lo,
+                hi,
+            } => {
+                let y = self.plan.info(n.inputs[1]).range;
+                RescaleParams {
+                    in_zero: *a_zero,
+                    mult: vec![*mult],
+                    bias: vec![],
+                    shift: *shift,
+                    out_zero: *out_zero,
+                    lo: *lo,
+                    hi: *hi,
+                    x_lo: x.lo,
+                    x_hi: x.hi,
+                    second: Some(Second {
+                        in_zero: *b_zero,
+                        mult: 0,
+                        x_lo: y.lo,
+                        x_hi: y.hi,
+                        product: true,
                     }),
                 }
             }
@@ -834,7 +865,7 @@ impl Circuit<Fr> for ShardCircuit {
                             }
                             wires.insert(t, out);
                         }
-                        Op::Add { .. } => {
+                        Op::Add { .. } | Op::Mul { .. } => {
                             let params = self.rescale_params(n);
                             let out_shape = n.info.shape.clone();
                             let (a_t, b_t) = (n.inputs[0], n.inputs[1]);

@@ -328,3 +328,62 @@ fn transpose_and_concat_are_wiring() {
         .verify()
         .is_err());
 }
+
+#[test]
+fn elementwise_products_prove() {
+    use std::collections::BTreeMap;
+    use zkinf_tests::onnx_build::*;
+    // y = (x * x_scaled) + x, with a broadcast constant factor
+    let m = model(
+        vec![
+            node("Mul", &["x", "g"], "p", vec![]),
+            node("Mul", &["p", "x"], "q", vec![]),
+            node("Add", &["q", "x"], "y", vec![]),
+        ],
+        vec![floats("g", &[4], &[0.5, -1.0, 2.0, 0.25])],
+        vec![float_input("x", &[2, 4])],
+        vec![float_input("y", &[2, 4])],
+    );
+    let samples: Vec<BTreeMap<String, Vec<f64>>> = (0..8)
+        .map(|k| {
+            BTreeMap::from([(
+                "x".to_string(),
+                (0..8)
+                    .map(|i| ((i * 3 + k) % 7) as f64 / 3.0 - 1.0)
+                    .collect(),
+            )])
+        })
+        .collect();
+    let plan = zkinf_compiler::compile(
+        &m,
+        "mul.onnx",
+        None,
+        &CompileOptions {
+            samples: Some(samples.clone()),
+            ..CompileOptions::default()
+        },
+    )
+    .unwrap()
+    .plan;
+    assert!(plan
+        .nodes
+        .iter()
+        .any(|n| matches!(n.op, zkinf_circuits::Op::Mul { .. })));
+    let q = quantize_input(&plan.inputs[0], &samples[2]["x"]).unwrap();
+    let trace = execute(&plan, vec![q]).unwrap();
+    let circuit = ShardCircuit::new(plan, 0, Some(&trace)).unwrap();
+    let inst = circuit.instances().unwrap();
+    let k = circuit.k();
+    assert_eq!(
+        MockProver::run(k, &circuit, vec![inst.clone()])
+            .unwrap()
+            .verify(),
+        Ok(())
+    );
+    let mut wrong = inst;
+    wrong[3] += Fr::ONE;
+    assert!(MockProver::run(k, &circuit, vec![wrong])
+        .unwrap()
+        .verify()
+        .is_err());
+}

@@ -27,8 +27,8 @@ use halo2_proofs::poly::Rotation;
 /// x, q, p, t, u, h, y, sl, sh, d, ylo, yhi, x2 (the second operand of a sum).
 pub const ADVICE: usize = 13;
 /// Fixed columns: m, c0, 2^s, 2^(s-1), out_zero, lo, hi, 2^(hb-1) (the
-/// offset that makes `h` non-negative), m2.
-pub const FIXED: usize = 9;
+/// offset that makes `h` non-negative), m2, m3.
+pub const FIXED: usize = 10;
 
 #[derive(Clone, Debug)]
 pub struct RescaleConfig {
@@ -56,13 +56,16 @@ pub struct RescaleParams {
     pub second: Option<Second>,
 }
 
-/// The second operand of a sum `(x - z) m + (x2 - z2) m2 + b`.
+/// The second operand: of a sum `(x - z) m + (x2 - z2) m2 + b`, or (with
+/// `product`) of a product `(x - z)(x2 - z2) m + b` where `m` is the first
+/// operand's multiplier and `mult` is unused.
 #[derive(Clone, Copy, Debug)]
 pub struct Second {
     pub in_zero: i64,
     pub mult: i64,
     pub x_lo: i64,
     pub x_hi: i64,
+    pub product: bool,
 }
 
 fn bits_for(max_abs: i128) -> u32 {
@@ -84,9 +87,10 @@ pub struct Row {
 }
 
 impl RescaleParams {
-    /// The chip's shift and per-channel (m, m2, c0): shift 0 is written as
-    /// shift 1 with doubled constants (same value, never a tie).
-    fn normalized(&self, c: usize) -> (u32, i128, i128, i128) {
+    /// The chip's shift and per-channel `(m, m2, m3, c0)` of
+    /// `N = x m + x2 m2 + x x2 m3 + c0`: shift 0 is written as shift 1 with
+    /// doubled constants (same value, never a tie).
+    fn normalized(&self, c: usize) -> (u32, i128, i128, i128, i128) {
         let at = |v: &[i64]| {
             if v.len() > 1 {
                 v[c]
@@ -95,16 +99,22 @@ impl RescaleParams {
             }
         };
         let (m, b) = (at(&self.mult) as i128, at(&self.bias) as i128);
-        let m2 = self.second.map_or(0, |s| s.mult as i128);
-        let c0 = b
-            - self.in_zero as i128 * m
-            - self
-                .second
-                .map_or(0, |s| s.in_zero as i128 * s.mult as i128);
+        let z = self.in_zero as i128;
+        let (m1, m2, m3, c0) = match self.second {
+            None => (m, 0, 0, b - z * m),
+            Some(sec) if sec.product => {
+                let z2 = sec.in_zero as i128;
+                (-z2 * m, -z * m, m, z * z2 * m + b)
+            }
+            Some(sec) => {
+                let (z2, m2) = (sec.in_zero as i128, sec.mult as i128);
+                (m, m2, 0, b - z * m - z2 * m2)
+            }
+        };
         if self.shift == 0 {
-            (1, 2 * m, 2 * m2, 2 * c0)
+            (1, 2 * m1, 2 * m2, 2 * m3, 2 * c0)
         } else {
-            (self.shift, m, m2, c0)
+            (self.shift, m1, m2, m3, c0)
         }
     }
 
@@ -114,14 +124,15 @@ impl RescaleParams {
         let channels = self.mult.len().max(self.bias.len()).max(1);
         let mut s = self.shift;
         for c in 0..channels {
-            let (sh, m, m2, c0) = self.normalized(c);
+            let (sh, m, m2, m3, c0) = self.normalized(c);
             s = sh;
             let (x2lo, x2hi) = self
                 .second
                 .map_or((0, 0), |s| (s.x_lo as i128, s.x_hi as i128));
             for x in [self.x_lo as i128, self.x_hi as i128] {
                 for x2 in [x2lo, x2hi] {
-                    max_n = max_n.max((x * m + x2 * m2 + c0).abs());
+                    // N is bilinear in (x, x2): its extremes are at the corners
+                    max_n = max_n.max((x * m + x2 * m2 + x * x2 * m3 + c0).abs());
                 }
             }
         }
@@ -146,10 +157,11 @@ impl RescaleParams {
 
     /// The witness of `x` (and the second operand `x2`) in channel `c`.
     pub fn witness2(&self, x: i64, x2: i64, c: usize) -> Row {
-        let (s, m, m2, c0) = self.normalized(c);
-        let q = shift_round_half_even(x as i128 * m + x2 as i128 * m2 + c0, s);
+        let (s, m, m2, m3, c0) = self.normalized(c);
+        let (x, x2) = (x as i128, x2 as i128);
+        let q = shift_round_half_even(x * m + x2 * m2 + x * x2 * m3 + c0, s);
         let y = saturate(q + self.out_zero as i128, self.lo, self.hi);
-        self.row_for2(x, x2, c, q, y)
+        self.row_for2(x as i64, x2 as i64, c, q, y)
     }
 
     /// The rest of a witness for a claimed quotient `q` and output `y`
@@ -159,8 +171,8 @@ impl RescaleParams {
     }
 
     fn row_for2(&self, x: i64, x2: i64, c: usize, q: i128, y: i64) -> Row {
-        let (s, m, m2, c0) = self.normalized(c);
-        let n = x as i128 * m + x2 as i128 * m2 + c0;
+        let (s, m, m2, m3, c0) = self.normalized(c);
+        let n = x as i128 * m + x2 as i128 * m2 + x as i128 * x2 as i128 * m3 + c0;
         let p = q.rem_euclid(2);
         let t = n - (q << s) + (1i128 << (s - 1)) - p;
         let u = (1i128 << s) - 2 * p - t;
@@ -216,15 +228,18 @@ impl RescaleConfig {
             );
             let (m, c0, e1, e2, zo, lo, hi, hoff) =
                 (&f[0], &f[1], &f[2], &f[3], &f[4], &f[5], &f[6], &f[7]);
-            let (x2, m2) = (&a[12], &f[8]);
+            let (x2, m2, m3) = (&a[12], &f[8], &f[9]);
             let one = Expression::Constant(Fr::ONE);
             let two = Expression::Constant(Fr::from(2));
             let c = qq.clone() + zo.clone();
             let bool_ = |v: &Expression<Fr>| v.clone() * (one.clone() - v.clone());
             vec![
-                // rounding: t = x m + x2 m2 + c0 - q 2^s + 2^(s-1) - p, u = 2^s - 2p - t
+                // rounding: t = x m + x2 m2 + x x2 m3 + c0 - q 2^s + 2^(s-1) - p, u = 2^s - 2p - t
                 s.clone()
-                    * (x.clone() * m.clone() + x2.clone() * m2.clone() + c0.clone()
+                    * (x.clone() * m.clone()
+                        + x2.clone() * m2.clone()
+                        + x.clone() * x2.clone() * m3.clone()
+                        + c0.clone()
                         - qq.clone() * e1.clone()
                         + e2.clone()
                         - p.clone()
@@ -291,7 +306,7 @@ impl RescaleConfig {
         for (i, &(wire, x, c)) in xs.iter().enumerate() {
             let row = offset + i;
             self.q.enable(region, row)?;
-            let (s, m, m2, c0) = params.normalized(c);
+            let (s, m, m2, m3, c0) = params.normalized(c);
             let second = x2s.map(|v| v[i]);
             let x2 = second.map_or(0, |(_, v)| v);
             let consts = [
@@ -304,6 +319,7 @@ impl RescaleConfig {
                 fe(params.hi as i128),
                 fe(1i128 << (hb - 1)),
                 fe(m2),
+                fe(m3),
             ];
             for (col, v) in self.fixed.iter().zip(consts) {
                 region.assign_fixed(*col, row, v);

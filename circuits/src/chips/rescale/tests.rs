@@ -304,6 +304,7 @@ fn sums_of_two_operands_equal_the_executor_add() {
             mult: 3,
             x_lo: -128,
             x_hi: 127,
+            product: false,
         }),
     };
     let a: Vec<i64> = vec![0, 255, 17, 3, 100, 200];
@@ -329,6 +330,49 @@ fn sums_of_two_operands_equal_the_executor_add() {
 }
 
 #[test]
+fn products_equal_the_executor_mul() {
+    use crate::ops::elementwise::mul;
+    // (a - 3)(b + 7) * 5 / 2^6 + 2, clamped to int8
+    let p = RescaleParams {
+        in_zero: 3,
+        mult: vec![5],
+        bias: vec![],
+        shift: 6,
+        out_zero: 2,
+        lo: -128,
+        hi: 127,
+        x_lo: 0,
+        x_hi: 255,
+        second: Some(Second {
+            in_zero: -7,
+            mult: 0,
+            x_lo: -128,
+            x_hi: 127,
+            product: true,
+        }),
+    };
+    let a: Vec<i64> = vec![0, 255, 17, 3, 100, 200, 9];
+    let b: Vec<i64> = vec![-128, 127, 0, -7, 5, -100, 1];
+    let xs: Vec<(i64, usize)> = a.iter().map(|&x| (x, 0)).collect();
+    let c = RescaleCircuit {
+        params: p.clone(),
+        xs,
+        tamper: None,
+        x2s: Some(b.clone()),
+    };
+    assert_eq!(prove(&c), Ok(()));
+    let arr = |v: &Vec<i64>| ArrayD::from_shape_vec(IxDyn(&[v.len()]), v.clone()).unwrap();
+    let want = mul(&arr(&a), &arr(&b), &[a.len()], 3, -7, 5, 6, 2, -128, 127);
+    for (k, (&x, &x2)) in a.iter().zip(&b).enumerate() {
+        assert_eq!(p.witness2(x, x2, 0).y, want[k], "element {k}");
+    }
+    let bump: Tamper = |_, _, _, row| row.y -= 1;
+    let mut bad = c.clone();
+    bad.tamper = Some((6, bump));
+    assert!(prove(&bad).is_err());
+}
+
+#[test]
 fn verifying_key_is_pinned() {
     let circuit = RescaleCircuit {
         params: params(vec![37], 6),
@@ -338,7 +382,7 @@ fn verifying_key_is_pinned() {
     };
     assert_eq!(
         crate::chips::testing::vk_digest(K, &circuit),
-        "60de32612d973328",
+        "c9aeb2d1e0633db5",
         "rescale chip verifying key changed"
     );
 }
