@@ -10,6 +10,28 @@ use zkinf_circuits::{execute, quantize_input};
 use zkinf_compiler::{compile_file, CompileOptions};
 use zkinf_tests::{digits, samples};
 
+/// MockProver accepts the executor's witness for `input` with the native
+/// commitments as public values, and rejects a wrong output claim.
+fn assert_shard_accepts(plan: zkinf_circuits::CheckedPlan, input: &[f64]) {
+    let q = quantize_input(&plan.inputs[0], input).unwrap();
+    let trace = execute(&plan, vec![q]).unwrap();
+    let circuit = ShardCircuit::new(plan, 0, Some(&trace)).unwrap();
+    let inst = circuit.instances().unwrap();
+    let k = circuit.k();
+    assert_eq!(
+        MockProver::run(k, &circuit, vec![inst.clone()])
+            .unwrap()
+            .verify(),
+        Ok(())
+    );
+    let mut wrong = inst;
+    wrong[3] += Fr::ONE;
+    assert!(MockProver::run(k, &circuit, vec![wrong])
+        .unwrap()
+        .verify()
+        .is_err());
+}
+
 fn mlp_circuit(sample: usize) -> ShardCircuit {
     let compiled = compile_file(&digits("mlp_int8_qdq.onnx"), &CompileOptions::default()).unwrap();
     let plan = compiled.plan;
@@ -190,23 +212,7 @@ fn a_sigmoid_model_proves_through_the_lookup_table() {
         .nodes
         .iter()
         .any(|n| matches!(n.op, zkinf_circuits::Op::Lookup { .. })));
-    let q = quantize_input(&plan.inputs[0], &samples[3]["x"]).unwrap();
-    let trace = execute(&plan, vec![q]).unwrap();
-    let circuit = ShardCircuit::new(plan, 0, Some(&trace)).unwrap();
-    let inst = circuit.instances().unwrap();
-    let k = circuit.k();
-    assert_eq!(
-        MockProver::run(k, &circuit, vec![inst.clone()])
-            .unwrap()
-            .verify(),
-        Ok(())
-    );
-    let mut wrong = inst;
-    wrong[3] += Fr::ONE;
-    assert!(MockProver::run(k, &circuit, vec![wrong])
-        .unwrap()
-        .verify()
-        .is_err());
+    assert_shard_accepts(plan, &samples[3]["x"]);
 }
 
 #[test]
@@ -310,23 +316,7 @@ fn transpose_and_concat_are_wiring() {
         .nodes
         .iter()
         .any(|n| matches!(n.op, zkinf_circuits::Op::Concat { .. })));
-    let q = quantize_input(&plan.inputs[0], &samples[5]["x"]).unwrap();
-    let trace = execute(&plan, vec![q]).unwrap();
-    let circuit = ShardCircuit::new(plan, 0, Some(&trace)).unwrap();
-    let inst = circuit.instances().unwrap();
-    let k = circuit.k();
-    assert_eq!(
-        MockProver::run(k, &circuit, vec![inst.clone()])
-            .unwrap()
-            .verify(),
-        Ok(())
-    );
-    let mut wrong = inst;
-    wrong[3] += Fr::ONE;
-    assert!(MockProver::run(k, &circuit, vec![wrong])
-        .unwrap()
-        .verify()
-        .is_err());
+    assert_shard_accepts(plan, &samples[5]["x"]);
 }
 
 #[test]
@@ -369,21 +359,5 @@ fn elementwise_products_prove() {
         .nodes
         .iter()
         .any(|n| matches!(n.op, zkinf_circuits::Op::Mul { .. })));
-    let q = quantize_input(&plan.inputs[0], &samples[2]["x"]).unwrap();
-    let trace = execute(&plan, vec![q]).unwrap();
-    let circuit = ShardCircuit::new(plan, 0, Some(&trace)).unwrap();
-    let inst = circuit.instances().unwrap();
-    let k = circuit.k();
-    assert_eq!(
-        MockProver::run(k, &circuit, vec![inst.clone()])
-            .unwrap()
-            .verify(),
-        Ok(())
-    );
-    let mut wrong = inst;
-    wrong[3] += Fr::ONE;
-    assert!(MockProver::run(k, &circuit, vec![wrong])
-        .unwrap()
-        .verify()
-        .is_err());
+    assert_shard_accepts(plan, &samples[2]["x"]);
 }

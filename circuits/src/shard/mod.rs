@@ -1,0 +1,412 @@
+//! `ShardCircuit`: a checked plan (all of it, for now one shard) as one
+//! halo2 circuit. Public instances: the model identity, the shard index and
+//! Poseidon commitments to the shard's input and output tensors.
+//!
+//! Supported ops so far: Input, Const (as weights and biases), MatMul with
+//! constant weights, Conv (batch 1, one group; im2col into the Freivalds
+//! chip), Rescale, Add, Mul and Clamp (the rescale chip), MaxPool, Lookup (one
+//! shared tagged table), Reshape, Transpose and Concat (wiring). Everything else is reported as
+//! unsupported by [`ShardCircuit::new`].
+
+use crate::chips::lookup::LookupConfig;
+use crate::chips::matmul::{MatMulConfig, MatMulPhase1, Weights};
+use crate::chips::maxpool::MaxPoolConfig;
+use crate::chips::poseidon::{PoseidonConfig, Wire};
+use crate::chips::range::{rows_for as range_rows, RangeConfig};
+use crate::chips::rescale::{RescaleConfig, RescaleParams, Second};
+use crate::field::fe;
+use crate::plan::{CheckedPlan, Op, TensorId};
+use crate::poseidon::{commit_tensor, Packing};
+use crate::Trace;
+use halo2_proofs::circuit::{Layouter, Region, SimpleFloorPlanner, Value};
+use halo2_proofs::halo2curves::bn256::Fr;
+use halo2_proofs::halo2curves::ff::Field;
+use halo2_proofs::plonk::{
+    Advice, Circuit, Column, ConstraintSystem, Error, FirstPhase, Fixed, Instance, SecondPhase,
+    Selector,
+};
+use halo2_proofs::poly::Rotation;
+use std::collections::HashMap;
+use thiserror::Error;
+
+mod circuit;
+
+#[derive(Debug, Error, PartialEq)]
+pub enum ShardError {
+    #[error("node {node} ({name}): {op} is not supported by the shard circuit yet")]
+    Unsupported {
+        node: usize,
+        name: String,
+        op: String,
+    },
+    #[error("node {node} ({name}): {reason}")]
+    Shape {
+        node: usize,
+        name: String,
+        reason: String,
+    },
+    #[error("the plan has {0} inputs and outputs; shard circuits take one of each")]
+    Arity(usize),
+}
+
+/// Columns of the shard circuit.
+#[derive(Clone, Debug)]
+pub struct ShardConfig {
+    src: Column<Advice>,
+    consts: Column<Fixed>,
+    instance: Column<Instance>,
+    pack_val: Column<Advice>,
+    pack_u: Column<Advice>,
+    pack_acc: Column<Advice>,
+    pack_base: Column<Fixed>,
+    pack_lo: Column<Fixed>,
+    pack_step: Selector,
+    pack_start: Selector,
+    range: RangeConfig,
+    rescale: RescaleConfig,
+    matmul: MatMulConfig,
+    maxpool: MaxPoolConfig,
+    lookup: LookupConfig,
+    poseidon: PoseidonConfig,
+}
+
+/// Row counters of each column group inside the one region.
+#[derive(Default)]
+struct Cursor {
+    src: usize,
+    pack: usize,
+    range: usize,
+    rescale: usize,
+    matmul: usize,
+    maxpool: usize,
+    lookup: usize,
+    /// lookup table rows (row 0 stays the all-zero entry)
+    table: usize,
+    poseidon: usize,
+}
+
+/// The identity of a plan as a field element (its SHA-256, top byte dropped).
+pub fn model_id(plan: &CheckedPlan) -> Fr {
+    let hex = plan.hash_hex();
+    let mut bytes = [0u8; 32];
+    for (i, b) in bytes.iter_mut().take(31).enumerate() {
+        *b = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap_or(0);
+    }
+    bytes.reverse();
+    bytes[31] = 0;
+    let mut repr = [0u8; 32];
+    repr.copy_from_slice(&bytes);
+    use halo2_proofs::halo2curves::ff::PrimeField;
+    Option::<Fr>::from(Fr::from_repr(repr)).unwrap_or(Fr::ZERO)
+}
+
+#[derive(Clone, Debug)]
+pub struct ShardCircuit {
+    plan: CheckedPlan,
+    index: u32,
+    values: Option<Vec<Vec<i64>>>,
+}
+
+impl ShardCircuit {
+    /// The circuit of the whole plan as shard `index`; `trace` carries the
+    /// witness (None for key generation).
+    pub fn new(
+        plan: CheckedPlan,
+        index: u32,
+        trace: Option<&Trace>,
+    ) -> Result<ShardCircuit, ShardError> {
+        if plan.inputs.len() != 1 || plan.outputs.len() != 1 {
+            return Err(ShardError::Arity(plan.inputs.len() + plan.outputs.len()));
+        }
+        for (i, n) in plan.nodes.iter().enumerate() {
+            let ok = match &n.op {
+                Op::Input { .. }
+                | Op::Const { .. }
+                | Op::Reshape
+                | Op::Rescale { .. }
+                | Op::MaxPool { .. }
+                | Op::Lookup { .. }
+                | Op::Clamp { .. }
+                | Op::Transpose { .. }
+                | Op::Concat { .. }
+                | Op::Mul { .. }
+                | Op::Add { .. } => true,
+                Op::Conv { group, .. } => {
+                    let consts = n.inputs[1..]
+                        .iter()
+                        .all(|&t| matches!(plan.nodes[t as usize].op, Op::Const { .. }));
+                    *group == 1 && plan.info(n.inputs[0]).shape[0] == 1 && consts
+                }
+                Op::MatMul { .. } => {
+                    let b = &plan.nodes[n.inputs[1] as usize];
+                    let bias_const = n
+                        .inputs
+                        .get(2)
+                        .is_none_or(|&t| matches!(plan.nodes[t as usize].op, Op::Const { .. }));
+                    matches!(b.op, Op::Const { .. }) && b.info.shape.len() == 2 && bias_const
+                }
+                _ => false,
+            };
+            if !ok {
+                return Err(ShardError::Unsupported {
+                    node: i,
+                    name: n.name.clone(),
+                    op: n.op.kind().to_string(),
+                });
+            }
+        }
+        let values = trace.map(|t| {
+            t.values
+                .iter()
+                .map(|a| a.iter().copied().collect())
+                .collect()
+        });
+        Ok(ShardCircuit {
+            plan,
+            index,
+            values,
+        })
+    }
+
+    fn tensor_values(&self, t: TensorId) -> Vec<Value<Fr>> {
+        let n = self.plan.info(t).len();
+        match &self.values {
+            Some(v) => v[t as usize]
+                .iter()
+                .map(|&x| Value::known(fe(x as i128)))
+                .collect(),
+            None => vec![Value::unknown(); n],
+        }
+    }
+
+    fn packing(&self, t: TensorId) -> Packing {
+        let r = self.plan.info(t).range;
+        Packing::for_range(r.lo, r.hi)
+    }
+
+    /// The public instances: model id, shard index, input and output
+    /// commitments (requires the witness).
+    pub fn instances(&self) -> Option<Vec<Fr>> {
+        let v = self.values.as_ref()?;
+        let (i, o) = (self.input_tensor(), self.plan.outputs[0].tensor);
+        Some(vec![
+            model_id(&self.plan),
+            Fr::from(self.index as u64),
+            commit_tensor(&v[i as usize], self.packing(i)),
+            commit_tensor(&v[o as usize], self.packing(o)),
+        ])
+    }
+
+    fn input_tensor(&self) -> TensorId {
+        self.plan
+            .nodes
+            .iter()
+            .position(|n| matches!(n.op, Op::Input { .. }))
+            .unwrap_or(0) as TensorId
+    }
+
+    /// The smallest k whose usable rows hold this circuit.
+    pub fn k(&self) -> u32 {
+        let mut c = Cursor::default();
+        let mut range = 0;
+        let mut rescale = 0;
+        let mut matmul = 0;
+        let mut maxpool = 0;
+        for n in &self.plan.nodes {
+            match &n.op {
+                Op::MatMul { .. } => {
+                    let a = self.plan.info(n.inputs[0]);
+                    let b = self.plan.info(n.inputs[1]);
+                    let k = a.shape[a.shape.len() - 1];
+                    let m = a.len() / k.max(1);
+                    matmul += crate::chips::matmul::rows_for(m, k, b.shape[1]);
+                }
+                Op::Conv { .. } => {
+                    let w = self.plan.info(n.inputs[1]);
+                    let kp: usize = w.shape[1..].iter().product();
+                    let p = n.info.len() / w.shape[0].max(1);
+                    matmul += crate::chips::matmul::rows_for(p, kp, w.shape[0]);
+                }
+                Op::MaxPool { kernel, .. } => {
+                    let taps = n.info.len() * kernel[0] * kernel[1];
+                    let (rows, rrows) =
+                        crate::chips::maxpool::rows_for_window(taps, self.pool_bits(n));
+                    maxpool += rows;
+                    range += rrows;
+                }
+                Op::Lookup { table, .. } => {
+                    c.lookup += n.info.len();
+                    c.table += table.len();
+                }
+                Op::Rescale { .. } | Op::Add { .. } | Op::Mul { .. } | Op::Clamp { .. } => {
+                    rescale += n.info.len();
+                    range += self.rescale_params(n).range_rows() * n.info.len();
+                }
+                _ => {}
+            }
+        }
+        let input = self.input_tensor();
+        // the src column: input values, model id, index, conv padding and constant operands
+        c.src = self.plan.info(input).len() + 2;
+        for n in &self.plan.nodes {
+            match &n.op {
+                Op::Conv { .. } => c.src += 1,
+                Op::Add { .. } => {
+                    c.src += n
+                        .inputs
+                        .iter()
+                        .filter(|&&t| matches!(self.plan.nodes[t as usize].op, Op::Const { .. }))
+                        .map(|&t| self.plan.info(t).len())
+                        .sum::<usize>()
+                }
+                _ => {}
+            }
+        }
+        for t in [input, self.plan.outputs[0].tensor] {
+            let p = self.packing(t);
+            let len = self.plan.info(t).len();
+            c.pack += len + len.div_ceil(p.per_element) * 2;
+            range += len * range_rows(p.bits);
+            let elements = 1 + len.div_ceil(p.per_element);
+            c.poseidon +=
+                1 + elements.div_ceil(2) * crate::chips::poseidon::ROWS_PER_PERMUTATION + 1;
+        }
+        let rows = [
+            c.src,
+            c.pack,
+            range,
+            rescale,
+            matmul,
+            maxpool,
+            c.poseidon,
+            256 + 1,
+        ]
+        .into_iter()
+        .max()
+        .unwrap_or(0)
+            + 16;
+        rows.next_power_of_two().trailing_zeros().max(9)
+    }
+
+    fn pool_bits(&self, n: &crate::plan::Node) -> u32 {
+        let r = self.plan.info(n.inputs[0]).range;
+        let span = (r.hi as i128 - r.lo as i128).max(1) as u128;
+        128 - span.leading_zeros()
+    }
+
+    /// The rescale chip's parameters for a Rescale or an Add node.
+    fn rescale_params(&self, n: &crate::plan::Node) -> RescaleParams {
+        let x = self.plan.info(n.inputs[0]).range;
+        match &n.op {
+            Op::Rescale {
+                in_zero,
+                mult,
+                bias,
+                shift,
+                out_zero,
+                lo,
+                hi,
+                ..
+            } => RescaleParams {
+                in_zero: *in_zero,
+                mult: mult.clone(),
+                bias: bias.clone(),
+                shift: *shift,
+                out_zero: *out_zero,
+                lo: *lo,
+                hi: *hi,
+                x_lo: x.lo,
+                x_hi: x.hi,
+                second: None,
+            },
+            Op::Add {
+                a_zero,
+                b_zero,
+                a_mult,
+                b_mult,
+                shift,
+                out_zero,
+                lo,
+                hi,
+            } => {
+                let y = self.plan.info(n.inputs[1]).range;
+                RescaleParams {
+                    in_zero: *a_zero,
+                    mult: vec![*a_mult],
+                    bias: vec![],
+                    shift: *shift,
+                    out_zero: *out_zero,
+                    lo: *lo,
+                    hi: *hi,
+                    x_lo: x.lo,
+                    x_hi: x.hi,
+                    second: Some(Second {
+                        in_zero: *b_zero,
+                        mult: *b_mult,
+                        x_lo: y.lo,
+                        x_hi: y.hi,
+                        product: false,
+                    }),
+                }
+            }
+            Op::Mul {
+                a_zero,
+                b_zero,
+                mult,
+                shift,
+                out_zero,
+                lo,
+                hi,
+            } => {
+                let y = self.plan.info(n.inputs[1]).range;
+                RescaleParams {
+                    in_zero: *a_zero,
+                    mult: vec![*mult],
+                    bias: vec![],
+                    shift: *shift,
+                    out_zero: *out_zero,
+                    lo: *lo,
+                    hi: *hi,
+                    x_lo: x.lo,
+                    x_hi: x.hi,
+                    second: Some(Second {
+                        in_zero: *b_zero,
+                        mult: 0,
+                        x_lo: y.lo,
+                        x_hi: y.hi,
+                        product: true,
+                    }),
+                }
+            }
+            // a clamp is a rescale by 1 with its bounds
+            Op::Clamp { lo, hi } => RescaleParams {
+                in_zero: 0,
+                mult: vec![1],
+                bias: vec![],
+                shift: 0,
+                out_zero: 0,
+                lo: *lo,
+                hi: *hi,
+                x_lo: x.lo,
+                x_hi: x.hi,
+                second: None,
+            },
+            _ => unreachable!("a rescale, add or clamp node"),
+        }
+    }
+}
+
+/// The flat index into a tensor of shape `input` that numpy broadcasting
+/// reads for flat output index `k` of shape `out`.
+fn broadcast_index(k: usize, out: &[usize], input: &[usize]) -> usize {
+    let mut rem = k;
+    let mut coords = vec![0; out.len()];
+    for d in (0..out.len()).rev() {
+        coords[d] = rem % out[d];
+        rem /= out[d];
+    }
+    let skip = out.len() - input.len();
+    input.iter().enumerate().fold(0, |acc, (d, &size)| {
+        acc * size + if size == 1 { 0 } else { coords[skip + d] }
+    })
+}
