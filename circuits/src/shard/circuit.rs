@@ -4,6 +4,33 @@
 use super::*;
 
 impl ShardConfig {
+    /// Runs the rescale chip over `xs` (and second operands), advancing the
+    /// cursors; without a witness the outputs stay unknown.
+    fn requantize(
+        &self,
+        region: &mut Region<'_, Fr>,
+        cur: &mut Cursor,
+        xs: &[(Wire, i64, usize)],
+        x2s: Option<&[(Wire, i64)]>,
+        params: &RescaleParams,
+        known: bool,
+    ) -> Result<Vec<Wire>, Error> {
+        let (ys, next_range) =
+            self.rescale
+                .assign_sum(region, cur.rescale, cur.range, xs, x2s, params, |_, _| {})?;
+        cur.rescale += xs.len();
+        cur.range = next_range;
+        Ok(if known {
+            ys
+        } else {
+            ys.into_iter()
+                .map(|w| Wire {
+                    cell: w.cell,
+                    value: Value::unknown(),
+                })
+                .collect()
+        })
+    }
     /// Packs `wires` (values of a tensor with packing `p`) into field
     /// elements, range checking every `v - lo`; returns the element wires.
     fn pack(
@@ -511,27 +538,14 @@ impl Circuit<Fr> for ShardCircuit {
                                 xs.push((aw[ia], val(a_t, ia), 0));
                                 x2s.push((bw[ib], val(b_t, ib)));
                             }
-                            let (ys, next_range) = config.rescale.assign_sum(
+                            let ys = config.requantize(
                                 &mut region,
-                                cur.rescale,
-                                cur.range,
+                                &mut cur,
                                 &xs,
                                 Some(&x2s),
                                 &params,
-                                |_, _| {},
+                                self.values.is_some(),
                             )?;
-                            cur.rescale += xs.len();
-                            cur.range = next_range;
-                            let ys = if self.values.is_some() {
-                                ys
-                            } else {
-                                ys.into_iter()
-                                    .map(|w| Wire {
-                                        cell: w.cell,
-                                        value: Value::unknown(),
-                                    })
-                                    .collect()
-                            };
                             wires.insert(t, ys);
                         }
                         Op::Clamp { .. } => {
@@ -543,26 +557,14 @@ impl Circuit<Fr> for ShardCircuit {
                             };
                             let xs: Vec<(Wire, i64, usize)> =
                                 xw.into_iter().zip(xv).map(|(w, x)| (w, x, 0)).collect();
-                            let (ys, next_range) = config.rescale.assign(
+                            let ys = config.requantize(
                                 &mut region,
-                                cur.rescale,
-                                cur.range,
+                                &mut cur,
                                 &xs,
+                                None,
                                 &params,
-                                |_, _| {},
+                                self.values.is_some(),
                             )?;
-                            cur.rescale += xs.len();
-                            cur.range = next_range;
-                            let ys = if self.values.is_some() {
-                                ys
-                            } else {
-                                ys.into_iter()
-                                    .map(|w| Wire {
-                                        cell: w.cell,
-                                        value: Value::unknown(),
-                                    })
-                                    .collect()
-                            };
                             wires.insert(t, ys);
                         }
                         Op::Rescale {
@@ -588,27 +590,14 @@ impl Circuit<Fr> for ShardCircuit {
                                     (*w, x, if per_channel { (k / inner) % ch } else { 0 })
                                 })
                                 .collect();
-                            let (ys, next_range) = config.rescale.assign(
+                            let ys = config.requantize(
                                 &mut region,
-                                cur.rescale,
-                                cur.range,
+                                &mut cur,
                                 &xs,
+                                None,
                                 &params,
-                                |_, _| {},
+                                self.values.is_some(),
                             )?;
-                            cur.rescale += xs.len();
-                            cur.range = next_range;
-                            // without a witness the rescale chip computed placeholders: keep values unknown
-                            let ys = if self.values.is_some() {
-                                ys
-                            } else {
-                                ys.into_iter()
-                                    .map(|w| Wire {
-                                        cell: w.cell,
-                                        value: Value::unknown(),
-                                    })
-                                    .collect()
-                            };
                             wires.insert(t, ys);
                         }
                         _ => return Err(Error::Synthesis),
