@@ -9,6 +9,7 @@ use zkinf_circuits::{CheckedPlan, Plan, PlanError};
 
 pub const PLAN_FILE: &str = "plan.bin";
 pub const REPORT_FILE: &str = "report.json";
+pub const SHARDS_FILE: &str = "shards.json";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ArtifactError {
@@ -39,51 +40,82 @@ fn sibling(dir: &Path, tag: &str) -> PathBuf {
 /// Writes `files` (name, bytes) as the folder `dir`, replacing an older one
 /// only once everything is written.
 pub fn write_dir_atomic(dir: &Path, files: &[(&str, Vec<u8>)]) -> Result<(), ArtifactError> {
-    let werr = |p: &Path, source| ArtifactError::Write {
+    let mut w = DirWriter::new(dir)?;
+    for (name, bytes) in files {
+        w.add(name, bytes)?;
+    }
+    w.finish()
+}
+
+fn werr(p: &Path, source: std::io::Error) -> ArtifactError {
+    ArtifactError::Write {
         path: p.display().to_string(),
         source,
-    };
-    if dir.exists() && !dir.is_dir() {
-        return Err(ArtifactError::NotDir(dir.display().to_string()));
     }
-    let dir = if dir.is_relative() && dir.parent().is_none_or(|p| p.as_os_str().is_empty()) {
-        Path::new(".").join(dir)
-    } else {
-        dir.to_path_buf()
-    };
-    let tmp = sibling(&dir, "tmp");
-    let _ = fs::remove_dir_all(&tmp);
-    fs::create_dir_all(&tmp).map_err(|e| werr(&dir, e))?;
-    let result = (|| {
-        for (name, bytes) in files {
-            let p = tmp.join(name);
-            let mut f = fs::File::create(&p).map_err(|e| werr(&p, e))?;
-            f.write_all(bytes)
-                .and_then(|_| f.sync_all())
-                .map_err(|e| werr(&p, e))?;
+}
+
+/// A folder written file by file into a temporary sibling and renamed into
+/// place by [`DirWriter::finish`]; dropped unfinished, it leaves nothing.
+pub struct DirWriter {
+    dir: PathBuf,
+    tmp: PathBuf,
+    done: bool,
+}
+
+impl DirWriter {
+    pub fn new(dir: &Path) -> Result<DirWriter, ArtifactError> {
+        if dir.exists() && !dir.is_dir() {
+            return Err(ArtifactError::NotDir(dir.display().to_string()));
         }
+        let dir = if dir.is_relative() && dir.parent().is_none_or(|p| p.as_os_str().is_empty()) {
+            Path::new(".").join(dir)
+        } else {
+            dir.to_path_buf()
+        };
+        let tmp = sibling(&dir, "tmp");
+        let _ = fs::remove_dir_all(&tmp);
+        fs::create_dir_all(&tmp).map_err(|e| werr(&dir, e))?;
+        Ok(DirWriter {
+            dir,
+            tmp,
+            done: false,
+        })
+    }
+
+    pub fn add(&mut self, name: &str, bytes: &[u8]) -> Result<(), ArtifactError> {
+        let p = self.tmp.join(name);
+        let mut f = fs::File::create(&p).map_err(|e| werr(&p, e))?;
+        f.write_all(bytes)
+            .and_then(|_| f.sync_all())
+            .map_err(|e| werr(&p, e))
+    }
+
+    pub fn finish(mut self) -> Result<(), ArtifactError> {
+        let (dir, tmp) = (&self.dir, &self.tmp);
         if dir.exists() {
-            let old = sibling(&dir, "old");
-            fs::rename(&dir, &old).map_err(|e| werr(&dir, e))?;
-            fs::rename(&tmp, &dir).map_err(|e| werr(&dir, e))?;
+            let old = sibling(dir, "old");
+            let _ = fs::remove_dir_all(&old);
+            fs::rename(dir, &old).map_err(|e| werr(dir, e))?;
+            fs::rename(tmp, dir).map_err(|e| werr(dir, e))?;
             let _ = fs::remove_dir_all(&old);
         } else {
-            fs::rename(&tmp, &dir).map_err(|e| werr(&dir, e))?;
+            fs::rename(tmp, dir).map_err(|e| werr(dir, e))?;
         }
+        self.done = true;
         Ok(())
-    })();
-    if result.is_err() {
-        let _ = fs::remove_dir_all(&tmp);
     }
-    result
+}
+
+impl Drop for DirWriter {
+    fn drop(&mut self) {
+        if !self.done {
+            let _ = fs::remove_dir_all(&self.tmp);
+        }
+    }
 }
 
 /// Writes one file atomically (temporary file in the same folder, renamed).
 pub fn write_file_atomic(path: &Path, bytes: &[u8]) -> Result<(), ArtifactError> {
-    let werr = |source| ArtifactError::Write {
-        path: path.display().to_string(),
-        source,
-    };
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -98,7 +130,7 @@ pub fn write_file_atomic(path: &Path, bytes: &[u8]) -> Result<(), ArtifactError>
     if r.is_err() {
         let _ = fs::remove_file(&tmp);
     }
-    r.map_err(werr)
+    r.map_err(|e| werr(path, e))
 }
 
 /// Reads and checks the plan of a compiled folder.

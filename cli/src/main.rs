@@ -39,6 +39,14 @@ enum Command {
         /// Activation bits when quantizing a float model.
         #[arg(long, default_value_t = 8)]
         bits: u32,
+        /// Largest shard: at most 2^K rows (K = 18 takes about 4 GB to prove).
+        #[arg(long = "max-log-rows", value_name = "K", default_value_t = 18,
+              value_parser = clap::value_parser!(u32).range(9..=26))]
+        max_log_rows: u32,
+        /// Cut into at least N shards, to prove them on N machines.
+        #[arg(long, value_name = "N", default_value_t = 1,
+              value_parser = clap::value_parser!(u32).range(1..=4096))]
+        shards: u32,
         /// Do not print the per-layer table.
         #[arg(long)]
         quiet: bool,
@@ -145,6 +153,8 @@ fn run(cli: Cli) -> Result<(), CliError> {
             calibration,
             input_shape,
             bits,
+            max_log_rows,
+            shards,
             quiet,
         } => {
             let opts = CompileOptions {
@@ -156,16 +166,62 @@ fn run(cli: Cli) -> Result<(), CliError> {
             let started = std::time::Instant::now();
             let compiled = compile_file(&model, &opts)?;
             let report = &compiled.report;
-            let report_json = serde_json::to_vec_pretty(report).expect("report serializes");
+            let partition = if shards > 1 {
+                zkinf_circuits::shard::partition_into(&compiled.plan, max_log_rows, shards as usize)
+            } else {
+                zkinf_circuits::shard::partition(&compiled.plan, max_log_rows)
+            };
+            let shards_json = match &partition {
+                Ok(p) => serde_json::json!({ "max_log_rows": max_log_rows, "shards": p }),
+                Err(e) => {
+                    serde_json::json!({ "max_log_rows": max_log_rows, "error": e.to_string() })
+                }
+            };
+            let mut report_json = serde_json::to_value(report).expect("report serializes");
+            report_json["shards"] = shards_json.clone();
             artifacts::write_dir_atomic(
                 &out,
                 &[
                     (artifacts::PLAN_FILE, compiled.plan.to_bytes()),
-                    (artifacts::REPORT_FILE, report_json),
+                    (
+                        artifacts::REPORT_FILE,
+                        serde_json::to_vec_pretty(&report_json).expect("json"),
+                    ),
+                    (
+                        artifacts::SHARDS_FILE,
+                        serde_json::to_vec_pretty(&shards_json).expect("json"),
+                    ),
                 ],
             )?;
             if !quiet {
                 print!("{}", report.table());
+            }
+            match &partition {
+                Ok(p) => {
+                    for (i, s) in p.iter().enumerate() {
+                        let names: Vec<&str> = compiled.plan.nodes[s.start..s.end]
+                            .iter()
+                            .filter(|n| {
+                                !matches!(
+                                    n.op,
+                                    zkinf_circuits::Op::Const { .. }
+                                        | zkinf_circuits::Op::Input { .. }
+                                )
+                            })
+                            .map(|n| n.name.as_str())
+                            .collect();
+                        let mut ops = names.join(", ");
+                        if ops.len() > 60 {
+                            ops.truncate(57);
+                            ops += "...";
+                        }
+                        println!(
+                            "shard {i}: nodes {}..{}, {} rows, k = {} ({ops})",
+                            s.start, s.end, s.rows, s.k
+                        );
+                    }
+                }
+                Err(e) => println!("note: this model cannot be proven yet: {e}"),
             }
             let q = &report.quantization;
             println!(

@@ -1,10 +1,12 @@
-//! `zkinf setup`, `prove` and `verify` over a compiled folder:
-//! `DIR/keys/` (verifying and proving keys of every shard, plus `setup.json`
-//! naming the model and SRS they belong to) and `DIR/proofs/` (one proof per
-//! shard and `claim.json`, the claimed output integers), each written
-//! atomically.
+//! `zkinf setup`, `prove` and `verify` over a compiled folder (`plan.bin`,
+//! `shards.json`): `DIR/keys/` (verifying and proving keys of every shard,
+//! plus `setup.json` naming the model, the SRS and each shard's `k` and
+//! verifying-key digest) and `DIR/proofs/` (`shard-N.proof` per shard and
+//! `claim.json`, the claimed output integers). Every file is written
+//! atomically; shards are independent jobs (`prove --shard N` needs only
+//! the folder and the input).
 
-use crate::artifacts::{self, write_dir_atomic};
+use crate::artifacts::{self, write_dir_atomic, write_file_atomic};
 use halo2_proofs::halo2curves::bn256::{Bn256, Fr, G1Affine};
 use halo2_proofs::plonk::ProvingKey;
 use halo2_proofs::poly::kzg::commitment::ParamsKZG;
@@ -12,11 +14,11 @@ use halo2_proofs::SerdeFormat;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 use zkinf_circuits::poseidon::{commit_tensor, Packing};
-use zkinf_circuits::shard::{model_id, ShardCircuit};
+use zkinf_circuits::shard::{check_partition, model_id, ShardCircuit, ShardSpec, SizedShard};
 use zkinf_circuits::{execute, quantize_input, CheckedPlan, OutputDequant};
 use zkinf_prover::srs::{self, SrsSource};
 use zkinf_prover::{keygen, prove_shard};
-use zkinf_verifier::{read_verifying_key, verify_chain, ShardProof};
+use zkinf_verifier::{read_verifying_key, verify_chain, ShardProof, SrsByK};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProvingError {
@@ -79,10 +81,33 @@ fn srs_from_descriptor(d: &str) -> Option<SrsSource> {
         })
 }
 
+/// `keys/setup.json`: the model, the SRS and every shard's `k` and
+/// verifying-key digest.
 struct Setup {
     model_hash: String,
-    k: u32,
     srs: String,
+    shards: Vec<(u32, String)>,
+}
+
+impl Setup {
+    fn max_k(&self) -> u32 {
+        self.shards.iter().map(|s| s.0).max().unwrap_or(9)
+    }
+
+    /// The keys must be this model's and match its partition.
+    fn check(&self, plan: &CheckedPlan, shards: &[SizedShard]) -> Result<(), ProvingError> {
+        let same = self.model_hash == plan.hash_hex()
+            && self.shards.len() == shards.len()
+            && self.shards.iter().zip(shards).all(|(a, b)| a.0 == b.k);
+        if same {
+            Ok(())
+        } else {
+            Err(ProvingError::Setup(
+                "the keys in keys/ belong to another model or partition; run `zkinf setup` again"
+                    .into(),
+            ))
+        }
+    }
 }
 
 fn read_setup(dir: &Path) -> Result<Setup, ProvingError> {
@@ -100,26 +125,76 @@ fn read_setup(dir: &Path) -> Result<Setup, ProvingError> {
             .map(str::to_string)
             .ok_or_else(|| file_err(&path, format!("missing '{k}'")))
     };
+    let shards = v["shards"]
+        .as_array()
+        .ok_or_else(|| file_err(&path, "missing 'shards'"))?
+        .iter()
+        .map(|s| {
+            Some((
+                u32::try_from(s["k"].as_u64()?).ok().filter(|k| *k <= 28)?,
+                s["vk_sha256"].as_str()?.to_string(),
+            ))
+        })
+        .collect::<Option<Vec<_>>>()
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| file_err(&path, "malformed 'shards'"))?;
     Ok(Setup {
         model_hash: get("model_hash")?,
-        k: v["k"]
-            .as_u64()
-            .ok_or_else(|| file_err(&path, "missing 'k'"))? as u32,
         srs: get("srs")?,
+        shards,
     })
 }
 
-fn load_params(setup: &Setup) -> Result<ParamsKZG<Bn256>, ProvingError> {
-    let src = srs_from_descriptor(&setup.srs)
-        .ok_or_else(|| ProvingError::Setup(format!("unknown SRS '{}'", setup.srs)))?;
-    Ok(srs::load(&src, setup.k, &mut |m| eprintln!("[zkinf] {m}"))?)
+/// The shards of a compiled folder (`shards.json`), checked against its plan.
+fn read_shards(dir: &Path, plan: &CheckedPlan) -> Result<Vec<SizedShard>, ProvingError> {
+    let path = dir.join(artifacts::SHARDS_FILE);
+    let text = std::fs::read_to_string(&path).map_err(|e| file_err(&path, e))?;
+    let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| file_err(&path, e))?;
+    if let Some(e) = v["error"].as_str() {
+        return Err(ProvingError::Setup(format!(
+            "this model cannot be proven: {e}"
+        )));
+    }
+    let shards: Vec<SizedShard> =
+        serde_json::from_value(v["shards"].clone()).map_err(|e| file_err(&path, e))?;
+    let specs: Vec<ShardSpec> = shards.iter().map(|s| s.spec()).collect();
+    check_partition(plan, &specs).map_err(|e| file_err(&path, e))?;
+    Ok(shards)
 }
 
-/// `zkinf setup DIR [--srs FILE | --dev-srs]`.
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn srs_source(setup: &Setup) -> Result<SrsSource, ProvingError> {
+    srs_from_descriptor(&setup.srs)
+        .ok_or_else(|| ProvingError::Setup(format!("unknown SRS '{}'", setup.srs)))
+}
+
+/// The SRS (one for the whole model, at the largest shard's size `max_k`)
+/// as a copy per shard size in `ks`: every shard uses a prefix of the same
+/// SRS.
+fn load_srs(source: &SrsSource, max_k: u32, ks: &[u32]) -> Result<SrsByK, ProvingError> {
+    let t = step(&format!("loading the SRS (2^{max_k} points)"));
+    let full = srs::load(source, max_k, &mut |m| eprintln!("[zkinf] {m}"))?;
+    let set = SrsByK::from_full(&full, ks.iter().copied());
+    done(t);
+    Ok(set)
+}
+
+fn srs_at(srs: &SrsByK, k: u32) -> Result<&ParamsKZG<Bn256>, ProvingError> {
+    srs.get(k)
+        .ok_or_else(|| ProvingError::Setup(format!("no SRS of 2^{k} points")))
+}
+
+/// `zkinf setup DIR [--srs FILE | --dev-srs]`: keys for every shard.
 pub fn setup(dir: &Path, srs_file: Option<PathBuf>, dev: bool) -> Result<(), ProvingError> {
     let plan = artifacts::load_plan(dir)?;
-    let circuit = ShardCircuit::new(plan.clone(), 0, None)?;
-    let k = circuit.k();
+    let shards = read_shards(dir, &plan)?;
     let source = match (srs_file, dev) {
         (Some(f), _) => SrsSource::File(f),
         (None, true) => {
@@ -133,48 +208,61 @@ pub fn setup(dir: &Path, srs_file: Option<PathBuf>, dev: bool) -> Result<(), Pro
         }
     };
     let desc = srs_descriptor(&source);
-    let hash = plan.hash_hex();
+    let n = shards.len();
     if let Ok(s) = read_setup(dir) {
-        let keys_ok =
-            dir.join("keys/shard-0.vk").is_file() && dir.join("keys/shard-0.pk").is_file();
-        if s.model_hash == hash
-            && s.k == k
-            && s.srs == desc
-            && keys_ok
-            && read_verifying_key(&std::fs::read(dir.join("keys/shard-0.vk")).unwrap_or_default())
-                .is_ok()
-        {
+        let cached = s.srs == desc
+            && s.check(&plan, &shards).is_ok()
+            && s.shards.iter().enumerate().all(|(i, c)| {
+                let vk = std::fs::read(dir.join(format!("keys/shard-{i}.vk"))).unwrap_or_default();
+                sha256_hex(&vk) == c.1 && dir.join(format!("keys/shard-{i}.pk")).is_file()
+            });
+        if cached {
             println!(
-                "keys for {} shard(s) are cached in {} (k = {k})",
-                1,
+                "keys for {n} shard(s) are cached in {}",
                 dir.join("keys").display()
             );
             return Ok(());
         }
     }
-    let t = step(&format!("loading the SRS (2^{k} points)"));
-    let params = srs::load(&source, k, &mut |m| eprintln!("[zkinf] {m}"))?;
-    done(t);
-    let t = step(&format!("generating keys for shard 0 (k = {k})"));
-    let pk = keygen(&params, &circuit)?;
-    done(t);
-    let vk_bytes = pk.get_vk().to_bytes(SerdeFormat::RawBytes);
-    let pk_bytes = pk.to_bytes(SerdeFormat::RawBytes);
-    let meta = serde_json::json!({ "model_hash": hash, "k": k, "srs": desc, "shards": 1 });
-    write_dir_atomic(
-        &dir.join("keys"),
-        &[
-            ("shard-0.vk", vk_bytes),
-            ("shard-0.pk", pk_bytes),
-            (
-                "setup.json",
-                serde_json::to_vec_pretty(&meta).unwrap_or_default(),
-            ),
-        ],
+    let ks: Vec<u32> = shards.iter().map(|s| s.k).collect();
+    let max_k = ks.iter().copied().max().unwrap_or(9);
+    let srs = load_srs(&source, max_k, &ks)?;
+    let mut out = artifacts::DirWriter::new(&dir.join("keys"))?;
+    let mut meta_shards = Vec::new();
+    let started = Instant::now();
+    for (i, s) in shards.iter().enumerate() {
+        let circuit = ShardCircuit::for_shard(&plan, s.spec(), i as u32, None)?;
+        let t = step(&format!(
+            "shard {i} ({}/{n}): generating keys (k = {}, {} rows)",
+            i + 1,
+            s.k,
+            s.rows
+        ));
+        let pk = keygen(srs_at(&srs, s.k)?, &circuit)?;
+        let vk_bytes = pk.get_vk().to_bytes(SerdeFormat::RawBytes);
+        out.add(&format!("shard-{i}.vk"), &vk_bytes)?;
+        out.add(
+            &format!("shard-{i}.pk"),
+            &pk.to_bytes(SerdeFormat::RawBytes),
+        )?;
+        done(t);
+        meta_shards.push(serde_json::json!({ "k": s.k, "vk_sha256": sha256_hex(&vk_bytes) }));
+    }
+    let meta = serde_json::json!({
+        "model_hash": plan.hash_hex(),
+        "srs": desc,
+        "shards": meta_shards,
+    });
+    out.add(
+        "setup.json",
+        &serde_json::to_vec_pretty(&meta).unwrap_or_default(),
     )?;
+    out.finish()?;
     println!(
-        "wrote keys for 1 shard to {} (k = {k})",
-        dir.join("keys").display()
+        "wrote keys for {n} shard(s) to {} in {:.1} s (largest k = {})",
+        dir.join("keys").display(),
+        started.elapsed().as_secs_f64(),
+        max_k
     );
     Ok(())
 }
@@ -196,55 +284,83 @@ fn quantized_inputs(
         .collect()
 }
 
-/// `zkinf prove DIR --input IN.json [--shard N]`.
+/// `zkinf prove DIR --input IN.json [--shard N]`: every shard, or only
+/// shard `N` (re-running the cheap executor up to it).
 pub fn prove(dir: &Path, input: &Path, shard: Option<u32>) -> Result<(), ProvingError> {
     let plan = artifacts::load_plan(dir)?;
-    if shard.is_some_and(|s| s != 0) {
+    let shards = read_shards(dir, &plan)?;
+    let n = shards.len();
+    if let Some(s) = shard.filter(|&s| s as usize >= n) {
         return Err(ProvingError::Setup(format!(
-            "this model has 1 shard; shard {} does not exist",
-            shard.unwrap_or(0)
+            "this model has {n} shard(s) (0..{}); shard {s} does not exist",
+            n - 1
         )));
     }
     let setup = read_setup(dir)?;
-    if setup.model_hash != plan.hash_hex() {
-        return Err(ProvingError::Setup(
-            "the keys in keys/ belong to another model; run `zkinf setup` again".into(),
-        ));
-    }
+    setup.check(&plan, &shards)?;
     let q = quantized_inputs(&plan, input)?;
     let trace = execute(&plan, q)?;
     let out = &plan.outputs[0];
     let out_q: Vec<i64> = trace.get(out.tensor).iter().copied().collect();
-    let circuit = ShardCircuit::new(plan.clone(), 0, Some(&trace))?;
-    let params = load_params(&setup)?;
-    let t = step("reading the proving key of shard 0");
-    let pk_path = dir.join("keys/shard-0.pk");
-    let pk_bytes = std::fs::read(&pk_path).map_err(|e| file_err(&pk_path, e))?;
-    let pk = ProvingKey::<G1Affine>::read::<_, ShardCircuit>(
-        &mut pk_bytes.as_slice(),
-        SerdeFormat::RawBytes,
-        (),
-    )
-    .map_err(|e| file_err(&pk_path, format!("corrupt proving key ({e})")))?;
-    done(t);
-    let t = step(&format!("proving shard 0 (k = {})", setup.k));
-    let proof = prove_shard(&params, &pk, circuit, 0)?;
-    done(t);
-    let claim = serde_json::json!({ "shards": 1, "output": out.name, "output_q": out_q });
-    write_dir_atomic(
-        &dir.join("proofs"),
-        &[
-            ("shard-0.proof", proof.to_bytes()),
-            (
-                "claim.json",
-                serde_json::to_vec_pretty(&claim).unwrap_or_default(),
-            ),
-        ],
-    )?;
+    let todo: Vec<usize> = match shard {
+        Some(s) => vec![s as usize],
+        None => (0..n).collect(),
+    };
+    let ks: Vec<u32> = todo.iter().map(|&i| shards[i].k).collect();
+    let srs = load_srs(&srs_source(&setup)?, setup.max_k(), &ks)?;
+    let mut written = Vec::new();
+    let started = Instant::now();
+    for &i in &todo {
+        let s = &shards[i];
+        let circuit = ShardCircuit::for_shard(&plan, s.spec(), i as u32, Some(&trace))?;
+        let pk_path = dir.join(format!("keys/shard-{i}.pk"));
+        let t = step(&format!("shard {i}: reading its proving key"));
+        let pk_bytes = std::fs::read(&pk_path).map_err(|e| file_err(&pk_path, e))?;
+        let pk = ProvingKey::<G1Affine>::read::<_, ShardCircuit>(
+            &mut pk_bytes.as_slice(),
+            SerdeFormat::RawBytes,
+            (),
+        )
+        .map_err(|e| file_err(&pk_path, format!("truncated or corrupt proving key ({e})")))?;
+        drop(pk_bytes);
+        done(t);
+        let t = step(&format!(
+            "shard {i} ({}/{}): proving (k = {}, {} rows)",
+            written.len() + 1,
+            todo.len(),
+            s.k,
+            s.rows
+        ));
+        let proof = prove_shard(srs_at(&srs, s.k)?, &pk, circuit, i as u32)?;
+        done(t);
+        println!(
+            "shard {i}: proved and self-verified ({} bytes)",
+            proof.proof.len()
+        );
+        written.push((format!("shard-{i}.proof"), proof.to_bytes()));
+    }
+    let claim = serde_json::json!({ "shards": n, "output": out.name, "output_q": out_q });
+    let claim = serde_json::to_vec_pretty(&claim).unwrap_or_default();
+    let proofs = dir.join("proofs");
+    if shard.is_none() {
+        let mut files: Vec<(&str, Vec<u8>)> = written
+            .iter()
+            .map(|(name, b)| (name.as_str(), b.clone()))
+            .collect();
+        files.push(("claim.json", claim));
+        write_dir_atomic(&proofs, &files)?;
+    } else {
+        std::fs::create_dir_all(&proofs).map_err(|e| file_err(&proofs, e))?;
+        for (name, bytes) in &written {
+            write_file_atomic(&proofs.join(name), bytes)?;
+        }
+        write_file_atomic(&proofs.join("claim.json"), &claim)?;
+    }
     println!(
-        "shard 0: proved and self-verified ({} bytes) -> {}",
-        proof.proof.len(),
-        dir.join("proofs").display()
+        "proved {} of {n} shard(s) in {:.1} s -> {}",
+        todo.len(),
+        started.elapsed().as_secs_f64(),
+        proofs.display()
     );
     Ok(())
 }
@@ -279,18 +395,16 @@ fn output_ints(plan: &CheckedPlan, path: &Path) -> Result<Vec<i64>, ProvingError
 /// `zkinf verify DIR [--input IN.json] [--output OUT.json]`.
 pub fn verify(dir: &Path, input: Option<&Path>, output: Option<&Path>) -> Result<(), ProvingError> {
     let plan = artifacts::load_plan(dir)?;
+    let shards = read_shards(dir, &plan)?;
     let setup = read_setup(dir)?;
+    setup.check(&plan, &shards)?;
     let id = model_id(&plan);
     let proofs_dir = dir.join("proofs");
     let claim_path = proofs_dir.join("claim.json");
-    let claim: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(&claim_path).map_err(|e| file_err(&claim_path, e))?,
-    )
-    .map_err(|e| file_err(&claim_path, e))?;
-    let shards = claim["shards"].as_u64().unwrap_or(0) as usize;
+    let n = shards.len();
     let mut proofs = Vec::new();
     let mut vks = Vec::new();
-    for s in 0..shards.max(1) {
+    for (s, (_, digest)) in setup.shards.iter().enumerate() {
         let p = proofs_dir.join(format!("shard-{s}.proof"));
         let bytes = std::fs::read(&p).map_err(|_| {
             ProvingError::Setup(format!(
@@ -300,10 +414,22 @@ pub fn verify(dir: &Path, input: Option<&Path>, output: Option<&Path>) -> Result
         })?;
         proofs.push(ShardProof::from_bytes(&bytes).map_err(|e| file_err(&p, e))?);
         let vp = dir.join(format!("keys/shard-{s}.vk"));
-        vks.push(
-            read_verifying_key(&std::fs::read(&vp).map_err(|e| file_err(&vp, e))?)
-                .map_err(|e| file_err(&vp, e))?,
-        );
+        let vk_bytes = std::fs::read(&vp).map_err(|e| file_err(&vp, e))?;
+        let vk = read_verifying_key(&vk_bytes).map_err(|e| file_err(&vp, e))?;
+        let d = sha256_hex(&vk_bytes);
+        if &d != digest {
+            let owner = setup.shards.iter().position(|(_, o)| *o == d);
+            return Err(file_err(
+                &vp,
+                match owner {
+                    Some(o) => format!("this is the verifying key of shard {o}, not of shard {s}"),
+                    None => format!(
+                        "not the verifying key set up for shard {s} (its digest differs from keys/setup.json)"
+                    ),
+                },
+            ));
+        }
+        vks.push(vk);
     }
     let in_c = match input {
         Some(path) => {
@@ -319,35 +445,36 @@ pub fn verify(dir: &Path, input: Option<&Path>, output: Option<&Path>) -> Result
     let out = &plan.outputs[0];
     let out_ints = match output {
         Some(path) => output_ints(&plan, path)?,
-        None => claim["output_q"]
-            .as_array()
-            .map(|a| a.iter().filter_map(|v| v.as_i64()).collect())
-            .ok_or_else(|| file_err(&claim_path, "no recorded output"))?,
+        None => {
+            let claim: serde_json::Value = serde_json::from_str(
+                &std::fs::read_to_string(&claim_path).map_err(|e| file_err(&claim_path, e))?,
+            )
+            .map_err(|e| file_err(&claim_path, e))?;
+            claim["output_q"]
+                .as_array()
+                .map(|a| a.iter().filter_map(|v| v.as_i64()).collect())
+                .ok_or_else(|| file_err(&claim_path, "no recorded output"))?
+        }
     };
     let r = plan.info(out.tensor).range;
     let out_c: Fr = commit_tensor(&out_ints, Packing::for_range(r.lo, r.hi));
-    let params = load_params(&setup)?;
+    let ks: Vec<u32> = setup.shards.iter().map(|s| s.0).collect();
+    let srs = load_srs(&srs_source(&setup)?, setup.max_k(), &ks)?;
     let t = Instant::now();
-    let result = verify_chain(&params, &vks, &proofs, id, in_c, Some(out_c));
-    for p in &proofs {
-        let ok = result.is_ok()
-            || !matches!(&result, Err(e) if e.to_string().contains(&format!("shard {}", p.shard)));
-        println!(
-            "shard {}: {}",
-            p.shard,
-            if ok && result.is_ok() {
-                "verified"
-            } else if ok {
-                "checked"
-            } else {
-                "REJECTED"
-            }
-        );
+    let result = verify_chain(&srs, &vks, &proofs, id, in_c, Some(out_c));
+    let failed = result.as_ref().err().and_then(|e| e.shard());
+    for i in 0..n as u32 {
+        let line = match (&result, failed) {
+            (Ok(()), _) => "verified".to_string(),
+            (Err(e), Some(f)) if f == i => format!("REJECTED: {e}"),
+            (Err(_), Some(f)) if i < f => "verified".to_string(),
+            _ => "not checked".to_string(),
+        };
+        println!("shard {i}: {line}");
     }
     result?;
     println!(
-        "verified: {} shard(s) of model {} in {:.1} ms{}",
-        proofs.len(),
+        "verified: {n} shard(s) of model {}, linked, in {:.1} ms{}",
         &plan.hash_hex()[..16],
         t.elapsed().as_secs_f64() * 1e3,
         if input.is_some() {

@@ -3,43 +3,10 @@
 //! proof byte, a truncated or missing proof, a foreign proof version, a
 //! shard that does not exist.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
-fn zkinf(cache: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_zkinf"))
-        .env("ZKINF_CACHE", cache)
-        .args(args)
-        .output()
-        .expect("run zkinf")
-}
-
-fn ok(o: &Output) -> String {
-    assert!(
-        o.status.success(),
-        "stderr: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn fails_with(o: &Output, fragment: &str) {
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(1), "stderr: {err}");
-    let last = err.lines().last().unwrap_or_default();
-    assert!(
-        last.starts_with("error: ") && last.contains(fragment),
-        "'{fragment}' not in: {err}"
-    );
-    assert!(!err.contains("panicked"));
-}
+use common::{fails_with, ok, root, zkinf};
+use std::path::Path;
 
 #[test]
 fn setup_prove_verify_and_rejections() {

@@ -10,13 +10,14 @@ use halo2_proofs::poly::kzg::commitment::ParamsKZG;
 use halo2_proofs::SerdeFormat;
 use rand::SeedableRng;
 use zkinf_circuits::poseidon::{commit_tensor, Packing};
-use zkinf_circuits::shard::ShardCircuit;
+use zkinf_circuits::shard::{partition_into, ShardCircuit};
 use zkinf_circuits::{execute, quantize_input};
 use zkinf_compiler::{compile_file, CompileOptions};
 use zkinf_prover::{keygen, prove_shard};
 use zkinf_tests::{digits, samples};
 use zkinf_verifier::{
-    read_verifying_key, verify_chain, verify_shard, Expected, FormatError, ShardProof, VerifyError,
+    read_verifying_key, verify_chain, verify_shard, Expected, FormatError, ShardProof, SrsByK,
+    VerifyError,
 };
 
 struct Proved {
@@ -59,6 +60,7 @@ fn shard_proofs_verify_and_every_forgery_is_rejected() {
     let vk_a = read_verifying_key(&a.vk_bytes).unwrap();
     let vk_b = read_verifying_key(&b.vk_bytes).unwrap();
     let id_a = a.proof.model_id();
+    let srs = SrsByK::from_full(&params, [12]);
 
     // honest: the file round-trips and verifies, alone and as a chain
     let bytes = a.proof.to_bytes();
@@ -73,7 +75,7 @@ fn shard_proofs_verify_and_every_forgery_is_rejected() {
     assert_eq!(verify_shard(&params, &vk_a, &back, &exp), Ok(()));
     assert_eq!(
         verify_chain(
-            &params,
+            &srs,
             &[vk_a.clone()],
             &[back.clone()],
             id_a,
@@ -124,14 +126,7 @@ fn shard_proofs_verify_and_every_forgery_is_rejected() {
         Err(VerifyError::Model { .. })
     ));
     assert!(matches!(
-        verify_chain(
-            &params,
-            &[vk_a.clone()],
-            &[b.proof.clone()],
-            id_a,
-            None,
-            None
-        ),
+        verify_chain(&srs, &[vk_a.clone()], &[b.proof.clone()], id_a, None, None),
         Err(VerifyError::Model { .. })
     ));
 
@@ -184,7 +179,110 @@ fn shard_proofs_verify_and_every_forgery_is_rejected() {
         Err(VerifyError::Key(_))
     ));
     assert_eq!(
-        verify_chain(&params, &[], &[], id_a, None, None),
+        verify_chain(&srs, &[], &[], id_a, None, None),
         Err(VerifyError::Empty)
+    );
+}
+
+/// A three-shard chain through the library API: it verifies; swapped,
+/// missing, re-ordered or foreign pieces are each rejected with their error.
+#[test]
+fn a_chain_of_shards_verifies_and_broken_chains_are_rejected() {
+    let params = ParamsKZG::<Bn256>::setup(12, rand::rngs::StdRng::seed_from_u64(5));
+    let model = "mlp_int8_qdq";
+    let plan = compile_file(
+        &digits(&format!("{model}.onnx")),
+        &CompileOptions::default(),
+    )
+    .unwrap()
+    .plan;
+    let shards = partition_into(&plan, 12, 3).unwrap();
+    assert_eq!(shards.len(), 3);
+    let srs = SrsByK::from_full(&params, shards.iter().map(|s| s.k));
+    let s = samples(model);
+    let run = |sample: usize| {
+        let q = quantize_input(&plan.inputs[0], &s.inputs[sample]).unwrap();
+        let r = plan.inputs[0].range;
+        let c = commit_tensor(
+            &q.iter().copied().collect::<Vec<_>>(),
+            Packing::for_range(r.lo, r.hi),
+        );
+        (execute(&plan, vec![q]).unwrap(), c)
+    };
+    let (trace, input_c) = run(0);
+    let mut vks = Vec::new();
+    let mut proofs = Vec::new();
+    for (i, sh) in shards.iter().enumerate() {
+        let c = ShardCircuit::for_shard(&plan, sh.spec(), i as u32, Some(&trace)).unwrap();
+        let p = srs.get(sh.k).unwrap();
+        let pk = keygen(p, &c).unwrap();
+        proofs.push(prove_shard(p, &pk, c, i as u32).unwrap());
+        vks.push(pk.get_vk().clone());
+    }
+    let id = proofs[0].model_id();
+    let out_c = proofs[2].output_commitment();
+    let chain = |vks: &[_], proofs: &[ShardProof]| {
+        verify_chain(&srs, vks, proofs, id, Some(input_c), Some(out_c))
+    };
+    assert_eq!(chain(&vks, &proofs), Ok(()));
+
+    // two proofs swapped
+    let mut swapped = proofs.clone();
+    swapped.swap(1, 2);
+    assert_eq!(
+        chain(&vks, &swapped),
+        Err(VerifyError::ShardIndex {
+            position: 1,
+            found: 2
+        })
+    );
+    // a shard missing
+    assert_eq!(
+        chain(&vks, &proofs[..2]),
+        Err(VerifyError::Count { proofs: 2, keys: 3 })
+    );
+    assert_eq!(
+        chain(&vks[..2], &proofs[..2]),
+        Err(VerifyError::Output(1)),
+        "a chain cut short does not end in the claimed output"
+    );
+    // the verifying key of another shard (same size: shard 0's key under shard 1)
+    let mut keys = vks.clone();
+    keys[1] = vks[2].clone();
+    assert!(matches!(
+        chain(&keys, &proofs),
+        Err(VerifyError::Rejected(1)) | Err(VerifyError::SrsSize { shard: 1, .. })
+    ));
+    // a proof of another run of shard 0 does not link to shard 1
+    let (trace1, input1) = run(1);
+    let c0 = ShardCircuit::for_shard(&plan, shards[0].spec(), 0, Some(&trace1)).unwrap();
+    let p0 = srs.get(shards[0].k).unwrap();
+    let other0 = prove_shard(p0, &keygen(p0, &c0).unwrap(), c0, 0).unwrap();
+    let mut mixed = proofs.clone();
+    mixed[0] = other0;
+    assert_eq!(
+        verify_chain(&srs, &vks, &mixed, id, Some(input1), Some(out_c)),
+        Err(VerifyError::Link(0, 1))
+    );
+    // an SRS of the wrong size for a shard
+    assert_eq!(
+        verify_shard(
+            &params,
+            &vks[1],
+            &proofs[1],
+            &Expected {
+                shard: 1,
+                ..Default::default()
+            }
+        ),
+        Err(VerifyError::SrsSize {
+            shard: 1,
+            vk_k: shards[1].k,
+            srs_k: 12
+        })
+    );
+    assert_eq!(
+        verify_chain(&SrsByK::default(), &vks, &proofs, id, None, None),
+        Err(VerifyError::NoSrs(shards[0].k))
     );
 }

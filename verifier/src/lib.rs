@@ -8,4 +8,4 @@ mod format;
 mod verify;
 
 pub use format::{FormatError, ShardProof, Transcript, PROOF_FORMAT_VERSION};
-pub use verify::{read_verifying_key, verify_chain, verify_shard, Expected, VerifyError};
+pub use verify::{read_verifying_key, verify_chain, verify_shard, Expected, SrsByK, VerifyError};

@@ -3,11 +3,13 @@
 use crate::format::{ShardProof, Transcript};
 use halo2_proofs::halo2curves::bn256::{Bn256, Fr, G1Affine};
 use halo2_proofs::plonk::{verify_proof, VerifyingKey};
+use halo2_proofs::poly::commitment::Params;
 use halo2_proofs::poly::kzg::commitment::{KZGCommitmentScheme, ParamsKZG};
 use halo2_proofs::poly::kzg::multiopen::VerifierSHPLONK;
 use halo2_proofs::poly::kzg::strategy::SingleStrategy;
 use halo2_proofs::transcript::{Blake2bRead, Challenge255, TranscriptReadBuffer};
 use halo2_proofs::SerdeFormat;
+use std::collections::BTreeMap;
 use thiserror::Error;
 use zkinf_circuits::shard::ShardCircuit;
 
@@ -19,8 +21,12 @@ pub enum VerifyError {
         found: String,
         expected: String,
     },
-    #[error("shard at position {position} claims to be shard {found}")]
+    #[error("position {position} of the chain holds the proof of shard {found} (proofs swapped or misnamed)")]
     ShardIndex { position: usize, found: u32 },
+    #[error("shard {shard}: the verifying key is for 2^{vk_k} rows but the SRS given has 2^{srs_k} points")]
+    SrsSize { shard: u32, vk_k: u32, srs_k: u32 },
+    #[error("no SRS of 2^{0} points was given")]
+    NoSrs(u32),
     #[error("shard {0}: the proof does not verify against its verifying key and public values")]
     Rejected(u32),
     #[error("shard {0}: the input commitment does not match the given input")]
@@ -33,8 +39,51 @@ pub enum VerifyError {
     Count { proofs: usize, keys: usize },
     #[error("the chain is empty")]
     Empty,
-    #[error("verifying key: {0}")]
+    #[error("truncated or corrupt verifying key ({0})")]
     Key(String),
+}
+
+impl VerifyError {
+    /// The shard the error is about, if it is about one.
+    pub fn shard(&self) -> Option<u32> {
+        match self {
+            VerifyError::Model { shard, .. } | VerifyError::SrsSize { shard, .. } => Some(*shard),
+            VerifyError::ShardIndex { position, .. } => Some(*position as u32),
+            VerifyError::Rejected(s) | VerifyError::Input(s) | VerifyError::Output(s) => Some(*s),
+            VerifyError::Link(_, s) => Some(*s),
+            _ => None,
+        }
+    }
+}
+
+/// The SRS a verifier needs, one copy per circuit size `2^k`: every shard
+/// is verified against the copy of its own size (all prefixes of one SRS).
+#[derive(Clone, Debug, Default)]
+pub struct SrsByK(BTreeMap<u32, ParamsKZG<Bn256>>);
+
+impl SrsByK {
+    /// Copies of `full` downsized to each of `ks` (at most `full`'s size).
+    pub fn from_full(full: &ParamsKZG<Bn256>, ks: impl IntoIterator<Item = u32>) -> SrsByK {
+        let mut m = BTreeMap::new();
+        for k in ks {
+            if k <= full.k() && !m.contains_key(&k) {
+                let mut p = full.clone();
+                if k < full.k() {
+                    p.downsize(k);
+                }
+                m.insert(k, p);
+            }
+        }
+        SrsByK(m)
+    }
+
+    pub fn insert(&mut self, params: ParamsKZG<Bn256>) {
+        self.0.insert(params.k(), params);
+    }
+
+    pub fn get(&self, k: u32) -> Option<&ParamsKZG<Bn256>> {
+        self.0.get(&k)
+    }
 }
 
 /// What a verifier expects of one shard.
@@ -99,6 +148,14 @@ pub fn verify_shard(
     {
         return Err(VerifyError::Output(shard));
     }
+    let vk_k = vk.get_domain().k();
+    if params.k() != vk_k {
+        return Err(VerifyError::SrsSize {
+            shard,
+            vk_k,
+            srs_k: params.k(),
+        });
+    }
     match proof.transcript {
         Transcript::Blake2b => {
             let mut t = Blake2bRead::<_, G1Affine, Challenge255<_>>::init(&proof.proof[..]);
@@ -114,11 +171,20 @@ pub fn verify_shard(
     }
 }
 
-/// Verifies a whole inference: shard `i` is `proofs[i]` under `vks[i]`,
-/// every proof names the same model, consecutive shards link, the first
-/// input and the last output match what is given.
+/// Verifies a whole inference: shard `i` is `proofs[i]` under `vks[i]`
+/// (checked with the SRS copy of its size from `srs`), every proof names
+/// the same model, consecutive shards link (output commitment of shard
+/// `i` = input commitment of shard `i + 1`), and the first input and the
+/// last output commitments match what is given (when given).
+///
+/// ```ignore
+/// let vks: Vec<_> = vk_files.iter().map(|b| read_verifying_key(b)).collect::<Result<_, _>>()?;
+/// let proofs: Vec<_> = proof_files.iter().map(|b| ShardProof::from_bytes(b)).collect::<Result<_, _>>()?;
+/// let srs = SrsByK::from_full(&params, vks.iter().map(|vk| vk.get_domain().k()));
+/// verify_chain(&srs, &vks, &proofs, model_id, Some(input_commitment), Some(output_commitment))?;
+/// ```
 pub fn verify_chain(
-    params: &ParamsKZG<Bn256>,
+    srs: &SrsByK,
     vks: &[VerifyingKey<G1Affine>],
     proofs: &[ShardProof],
     model_id: Fr,
@@ -135,6 +201,19 @@ pub fn verify_chain(
         });
     }
     for (i, (p, vk)) in proofs.iter().zip(vks).enumerate() {
+        if p.shard != i as u32 {
+            return Err(VerifyError::ShardIndex {
+                position: i,
+                found: p.shard,
+            });
+        }
+        if p.model_id() != model_id {
+            return Err(VerifyError::Model {
+                shard: p.shard,
+                found: hex(&p.model_id()),
+                expected: hex(&model_id),
+            });
+        }
         if i > 0 && proofs[i - 1].output_commitment() != p.input_commitment() {
             return Err(VerifyError::Link(proofs[i - 1].shard, p.shard));
         }
@@ -144,6 +223,8 @@ pub fn verify_chain(
             input: if i == 0 { input } else { None },
             output: if i + 1 == proofs.len() { output } else { None },
         };
+        let k = vk.get_domain().k();
+        let params = srs.get(k).ok_or(VerifyError::NoSrs(k))?;
         verify_shard(params, vk, p, &expected)?;
     }
     Ok(())

@@ -123,6 +123,7 @@ impl Circuit<Fr> for ShardCircuit {
     fn without_witnesses(&self) -> Self {
         ShardCircuit {
             plan: self.plan.clone(),
+            model: self.model,
             index: self.index,
             values: None,
         }
@@ -230,7 +231,7 @@ impl Circuit<Fr> for ShardCircuit {
                 };
                 let mut wires: HashMap<TensorId, Vec<Wire>> = HashMap::new();
                 let mut pending: Vec<(usize, MatMulPhase1, Weights, i64)> = Vec::new();
-                let id = config.constant(&mut region, &mut cur, model_id(plan))?;
+                let id = config.constant(&mut region, &mut cur, self.model)?;
                 let index = config.constant(&mut region, &mut cur, Fr::from(self.index as u64))?;
                 let mut input_commit = None;
                 for (i, n) in plan.nodes.iter().enumerate() {

@@ -30,6 +30,11 @@ use std::collections::HashMap;
 use thiserror::Error;
 
 mod circuit;
+mod partition;
+
+pub use partition::{
+    check_partition, cut_points, partition, partition_into, slice, ShardSpec, SizedShard,
+};
 
 #[derive(Debug, Error, PartialEq)]
 pub enum ShardError {
@@ -47,6 +52,16 @@ pub enum ShardError {
     },
     #[error("the plan has {0} inputs and outputs; shard circuits take one of each")]
     Arity(usize),
+    #[error("partition: {0}")]
+    Partition(String),
+    #[error("nodes {start}..{end} ({names}) need 2^{k} rows in one shard, more than --max-log-rows {max_k} allows; raise it to at least {k}")]
+    TooLarge {
+        start: usize,
+        end: usize,
+        names: String,
+        k: u32,
+        max_k: u32,
+    },
 }
 
 /// Columns of the shard circuit.
@@ -103,6 +118,8 @@ pub fn model_id(plan: &CheckedPlan) -> Fr {
 #[derive(Clone, Debug)]
 pub struct ShardCircuit {
     plan: CheckedPlan,
+    /// the identity of the whole model (its plan's hash)
+    model: Fr,
     index: u32,
     values: Option<Vec<Vec<i64>>>,
 }
@@ -162,6 +179,7 @@ impl ShardCircuit {
                 .collect()
         });
         Ok(ShardCircuit {
+            model: model_id(&plan),
             plan,
             index,
             values,
@@ -190,7 +208,7 @@ impl ShardCircuit {
         let v = self.values.as_ref()?;
         let (i, o) = (self.input_tensor(), self.plan.outputs[0].tensor);
         Some(vec![
-            model_id(&self.plan),
+            self.model,
             Fr::from(self.index as u64),
             commit_tensor(&v[i as usize], self.packing(i)),
             commit_tensor(&v[o as usize], self.packing(o)),
@@ -207,6 +225,12 @@ impl ShardCircuit {
 
     /// The smallest k whose usable rows hold this circuit.
     pub fn k(&self) -> u32 {
+        self.rows().next_power_of_two().trailing_zeros().max(9)
+    }
+
+    /// The rows this circuit uses (the longest column group, plus the rows
+    /// halo2 reserves for blinding).
+    pub fn rows(&self) -> usize {
         let mut c = Cursor::default();
         let mut range = 0;
         let mut rescale = 0;
@@ -271,7 +295,7 @@ impl ShardCircuit {
             c.poseidon +=
                 1 + elements.div_ceil(2) * crate::chips::poseidon::ROWS_PER_PERMUTATION + 1;
         }
-        let rows = [
+        [
             c.src,
             c.pack,
             range,
@@ -279,13 +303,15 @@ impl ShardCircuit {
             matmul,
             maxpool,
             c.poseidon,
+            c.lookup,
+            // the tagged table starts after its all-zero row
+            1 + c.table,
             256 + 1,
         ]
         .into_iter()
         .max()
         .unwrap_or(0)
-            + 16;
-        rows.next_power_of_two().trailing_zeros().max(9)
+            + 16
     }
 
     fn pool_bits(&self, n: &crate::plan::Node) -> u32 {

@@ -1,0 +1,340 @@
+//! The partitioner: cuts a plan into shards, each a contiguous run of nodes
+//! whose circuit fits in `2^max_k` rows.
+//!
+//! A cut after node `p` is allowed only where tensor `p` is the one value
+//! crossing it (every other tensor defined before the cut is either a
+//! constant or no longer read), so consecutive shards link through exactly
+//! one committed tensor: shard `i`'s output commitment is shard `i + 1`'s
+//! input commitment. Constants read after a cut are copied into the shard
+//! that reads them (they become that shard's fixed columns).
+//!
+//! Sizes come from [`ShardCircuit::rows`], the exact row count of the
+//! shard's circuit, so a shard never needs a larger `k` than the partition
+//! says.
+
+use super::{model_id, ShardCircuit, ShardError};
+use crate::plan::{CheckedPlan, InputQuant, Node, Op, Plan, PlanInput, PlanOutput, TensorId};
+use crate::{OutputDequant, Trace};
+use serde::{Deserialize, Serialize};
+
+/// One shard: nodes `start..end` of the full plan. Its input is the plan's
+/// input (shard 0) or tensor `start - 1`; its output is tensor `end - 1`
+/// (the plan's output for the last shard).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShardSpec {
+    pub start: usize,
+    pub end: usize,
+}
+
+/// A shard with its measured size.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SizedShard {
+    pub start: usize,
+    pub end: usize,
+    pub rows: usize,
+    pub k: u32,
+}
+
+impl SizedShard {
+    pub fn spec(&self) -> ShardSpec {
+        ShardSpec {
+            start: self.start,
+            end: self.end,
+        }
+    }
+}
+
+fn is_const(plan: &CheckedPlan, t: TensorId) -> bool {
+    matches!(plan.nodes[t as usize].op, Op::Const { .. })
+}
+
+/// The nodes after which the plan may be cut (tensor `p` alone crosses).
+pub fn cut_points(plan: &CheckedPlan) -> Vec<usize> {
+    let n = plan.nodes.len();
+    let Some(out) = plan.outputs.first().map(|o| o.tensor as usize) else {
+        return Vec::new();
+    };
+    // last reader of every tensor (the output is read "at the end")
+    let mut last_use: Vec<usize> = (0..n).collect();
+    for (i, node) in plan.nodes.iter().enumerate() {
+        for &t in &node.inputs {
+            last_use[t as usize] = last_use[t as usize].max(i);
+        }
+    }
+    last_use[out] = n;
+    // ends[j]: how many non-constant tensors stop being live after node j
+    let mut ends = vec![0usize; n + 1];
+    let mut live = 0usize;
+    let mut cuts = Vec::new();
+    for p in 0..n {
+        if !is_const(plan, p as TensorId) && last_use[p] > p {
+            live += 1;
+            ends[last_use[p]] += 1;
+        }
+        live -= ends[p];
+        let single = live == 1 && last_use[p] > p && !is_const(plan, p as TensorId);
+        let useful = p < out && !matches!(plan.nodes[p].op, Op::Input { .. });
+        if single && useful {
+            cuts.push(p);
+        }
+    }
+    cuts
+}
+
+/// The sub-plan of `spec`: a plan of its own (one input: the boundary
+/// tensor, or the model's input for shard 0; one output) and, for every
+/// tensor of the sub-plan, the tensor of the full plan it stands for.
+pub fn slice(
+    plan: &CheckedPlan,
+    spec: ShardSpec,
+) -> Result<(CheckedPlan, Vec<TensorId>), ShardError> {
+    let n = plan.nodes.len();
+    let invalid = |reason: String| ShardError::Partition(reason);
+    if spec.start >= spec.end || spec.end > n {
+        return Err(invalid(format!(
+            "shard nodes {}..{} are outside the plan's {n} nodes",
+            spec.start, spec.end
+        )));
+    }
+    if plan.inputs.len() != 1 || plan.outputs.len() != 1 {
+        return Err(ShardError::Arity(plan.inputs.len() + plan.outputs.len()));
+    }
+    let mut sub = Plan {
+        name: plan.name.clone(),
+        inputs: Vec::new(),
+        outputs: Vec::new(),
+        nodes: Vec::new(),
+    };
+    let mut origin: Vec<TensorId> = Vec::new();
+    let mut map: std::collections::HashMap<TensorId, TensorId> = Default::default();
+    let boundary = (spec.start > 0).then(|| (spec.start - 1) as TensorId);
+    if let Some(b) = boundary {
+        let info = plan.info(b).clone();
+        sub.inputs.push(PlanInput {
+            name: format!("tensor {b}"),
+            shape: info.shape.clone(),
+            range: info.range,
+            quant: InputQuant::Integer,
+        });
+        sub.nodes.push(Node {
+            name: format!("boundary {b}"),
+            op: Op::Input { index: 0 },
+            inputs: Vec::new(),
+            info,
+        });
+        map.insert(b, 0);
+        origin.push(b);
+    } else {
+        sub.inputs = plan.inputs.clone();
+    }
+    for i in spec.start..spec.end {
+        let node = &plan.nodes[i];
+        let mut inputs = Vec::with_capacity(node.inputs.len());
+        for &t in &node.inputs {
+            let mapped = match map.get(&t) {
+                Some(&m) => m,
+                None if is_const(plan, t) => {
+                    let id = sub.nodes.len() as TensorId;
+                    sub.nodes.push(plan.nodes[t as usize].clone());
+                    map.insert(t, id);
+                    origin.push(t);
+                    id
+                }
+                None => {
+                    return Err(invalid(format!(
+                    "node {i} ({}) reads tensor {t}, which does not cross the cut before node {}",
+                    node.name, spec.start
+                )))
+                }
+            };
+            inputs.push(mapped);
+        }
+        let id = sub.nodes.len() as TensorId;
+        sub.nodes.push(Node {
+            inputs,
+            ..node.clone()
+        });
+        map.insert(i as TensorId, id);
+        origin.push(i as TensorId);
+    }
+    let out = if spec.end == n {
+        let o = &plan.outputs[0];
+        let &t = map.get(&o.tensor).ok_or_else(|| {
+            invalid(format!(
+                "the last shard does not compute the output tensor {}",
+                o.tensor
+            ))
+        })?;
+        PlanOutput {
+            tensor: t,
+            ..o.clone()
+        }
+    } else {
+        let last = (spec.end - 1) as TensorId;
+        PlanOutput {
+            name: format!("tensor {last}"),
+            tensor: map[&last],
+            dequant: OutputDequant::Integer,
+        }
+    };
+    sub.outputs.push(out);
+    let checked = CheckedPlan::new(sub).map_err(|e| invalid(e.to_string()))?;
+    Ok((checked, origin))
+}
+
+impl ShardCircuit {
+    /// The circuit of shard `index` (nodes `spec`) of `plan`; its model id is
+    /// the full plan's. `trace` is an execution of the full plan (None for
+    /// key generation).
+    pub fn for_shard(
+        plan: &CheckedPlan,
+        spec: ShardSpec,
+        index: u32,
+        trace: Option<&Trace>,
+    ) -> Result<ShardCircuit, ShardError> {
+        let (sub, origin) = slice(plan, spec)?;
+        let sub_trace = trace.map(|t| Trace {
+            values: origin.iter().map(|&o| t.get(o).clone()).collect(),
+        });
+        let mut c = ShardCircuit::new(sub, index, sub_trace.as_ref())?;
+        c.model = model_id(plan);
+        Ok(c)
+    }
+}
+
+/// Checks that `shards` cut `plan` into contiguous shards at allowed points.
+pub fn check_partition(plan: &CheckedPlan, shards: &[ShardSpec]) -> Result<(), ShardError> {
+    let cuts = cut_points(plan);
+    let mut at = 0;
+    for (i, s) in shards.iter().enumerate() {
+        if s.start != at || s.end <= s.start {
+            return Err(ShardError::Partition(format!(
+                "shard {i} covers nodes {}..{}; expected it to start at node {at}",
+                s.start, s.end
+            )));
+        }
+        if s.end < plan.nodes.len() && cuts.binary_search(&(s.end - 1)).is_err() {
+            return Err(ShardError::Partition(format!(
+                "shard {i} ends after node {}, where more than one tensor crosses",
+                s.end - 1
+            )));
+        }
+        at = s.end;
+    }
+    if at != plan.nodes.len() {
+        return Err(ShardError::Partition(format!(
+            "the shards cover nodes 0..{at} of {}",
+            plan.nodes.len()
+        )));
+    }
+    Ok(())
+}
+
+/// Cuts `plan` into as few shards as a greedy sweep finds, each of at most
+/// `2^max_k` rows.
+pub fn partition(plan: &CheckedPlan, max_k: u32) -> Result<Vec<SizedShard>, ShardError> {
+    greedy(plan, max_k, 1usize << max_k.min(40))
+}
+
+/// Cuts `plan` into at least `shards` shards of at most `2^max_k` rows each
+/// (to spread proving over several machines): the greedy partition, then the
+/// largest shard split at its most balanced cut point, until there are
+/// enough.
+pub fn partition_into(
+    plan: &CheckedPlan,
+    max_k: u32,
+    shards: usize,
+) -> Result<Vec<SizedShard>, ShardError> {
+    let first = partition(plan, max_k)?;
+    if first.len() >= shards {
+        return Ok(first);
+    }
+    let most = cut_points(plan).len() + 1;
+    if shards > most {
+        return Err(ShardError::Partition(format!(
+            "the plan can be cut into at most {most} shards ({} cut points where one tensor crosses), not {shards}",
+            most - 1
+        )));
+    }
+    // split the largest divisible shard at its most balanced cut until
+    // there are enough
+    let cuts = cut_points(plan);
+    let mut parts = first;
+    while parts.len() < shards {
+        let mut best: Option<(usize, SizedShard, SizedShard)> = None;
+        for (i, p) in parts.iter().enumerate() {
+            for &c in cuts.iter().filter(|&&c| c + 1 > p.start && c + 1 < p.end) {
+                let (a, b) = (sized(plan, p.start, c + 1)?, sized(plan, c + 1, p.end)?);
+                let key = |x: &(usize, SizedShard, SizedShard)| {
+                    (parts[x.0].rows, std::cmp::Reverse(x.1.rows.max(x.2.rows)))
+                };
+                let cand = (i, a, b);
+                if best.as_ref().is_none_or(|bb| key(&cand) > key(bb)) {
+                    best = Some(cand);
+                }
+            }
+        }
+        let Some((i, a, b)) = best else {
+            return Err(ShardError::Partition(format!(
+                "no cut into {shards} shards exists"
+            )));
+        };
+        parts.splice(i..=i, [a, b]);
+    }
+    Ok(parts)
+}
+
+fn sized(plan: &CheckedPlan, start: usize, end: usize) -> Result<SizedShard, ShardError> {
+    let c = ShardCircuit::for_shard(plan, ShardSpec { start, end }, 0, None)?;
+    Ok(SizedShard {
+        start,
+        end,
+        rows: c.rows(),
+        k: c.k(),
+    })
+}
+
+/// Greedy: each shard takes nodes up to the last cut point that keeps it
+/// within `budget` rows and `2^max_k`.
+fn greedy(plan: &CheckedPlan, max_k: u32, budget: usize) -> Result<Vec<SizedShard>, ShardError> {
+    let n = plan.nodes.len();
+    let ends: Vec<usize> = cut_points(plan)
+        .into_iter()
+        .map(|p| p + 1)
+        .chain(std::iter::once(n))
+        .collect();
+    let mut shards = Vec::new();
+    let mut start = 0;
+    while start < n {
+        let mut best: Option<SizedShard> = None;
+        for &end in ends.iter().filter(|&&e| e > start) {
+            let s = sized(plan, start, end)?;
+            if s.k > max_k || s.rows > budget {
+                if best.is_none() {
+                    let names: Vec<&str> = plan.nodes[start..end]
+                        .iter()
+                        .filter(|n| !matches!(n.op, Op::Const { .. } | Op::Input { .. }))
+                        .map(|n| n.name.as_str())
+                        .collect();
+                    return Err(ShardError::TooLarge {
+                        start,
+                        end,
+                        names: names.join(", "),
+                        k: s.k,
+                        max_k,
+                    });
+                }
+                break;
+            }
+            best = Some(s);
+        }
+        let Some(s) = best else {
+            return Err(ShardError::Partition(format!(
+                "no cut point after node {start}"
+            )));
+        };
+        start = s.end;
+        shards.push(s);
+    }
+    Ok(shards)
+}
