@@ -361,3 +361,121 @@ fn elementwise_products_prove() {
         .any(|n| matches!(n.op, zkinf_circuits::Op::Mul { .. })));
     assert_shard_accepts(plan, &samples[2]["x"]);
 }
+
+/// A float model of one input `x` quantized on 8 deterministic samples;
+/// returns the plan and a sample input.
+fn calibrated(
+    nodes: Vec<zkinf_compiler::onnx::NodeProto>,
+    inits: Vec<zkinf_compiler::onnx::TensorProto>,
+    x_shape: &[usize],
+    y_shape: &[usize],
+) -> (zkinf_circuits::CheckedPlan, Vec<f64>) {
+    use std::collections::BTreeMap;
+    use zkinf_tests::onnx_build::*;
+    let m = model(
+        nodes,
+        inits,
+        vec![float_input("x", x_shape)],
+        vec![float_input("y", y_shape)],
+    );
+    let len: usize = x_shape.iter().product();
+    let samples: Vec<BTreeMap<String, Vec<f64>>> = (0..8)
+        .map(|k| {
+            BTreeMap::from([(
+                "x".to_string(),
+                (0..len)
+                    .map(|i| ((i * 7 + k * 3) % 11) as f64 / 5.0 - 1.0)
+                    .collect(),
+            )])
+        })
+        .collect();
+    let plan = zkinf_compiler::compile(
+        &m,
+        "model.onnx",
+        None,
+        &CompileOptions {
+            samples: Some(samples.clone()),
+            ..CompileOptions::default()
+        },
+    )
+    .unwrap()
+    .plan;
+    (plan, samples[3]["x"].clone())
+}
+
+#[test]
+fn products_of_two_activations_prove() {
+    use zkinf_tests::onnx_build::*;
+    let perm = |p: Vec<i64>| zkinf_compiler::onnx::AttributeProto {
+        name: "perm".into(),
+        ints: p,
+        r#type: 7,
+        ..Default::default()
+    };
+    // x x^T, plain and batched (attention scores)
+    for (shape, p, out) in [
+        (vec![3, 4], vec![1, 0], vec![3, 3]),
+        (vec![2, 3, 4], vec![0, 2, 1], vec![2, 3, 3]),
+    ] {
+        let (plan, x) = calibrated(
+            vec![
+                node("Transpose", &["x"], "t", vec![perm(p)]),
+                node("MatMul", &["x", "t"], "y", vec![]),
+            ],
+            vec![],
+            &shape,
+            &out,
+        );
+        assert!(plan
+            .nodes
+            .iter()
+            .any(|n| matches!(n.op, zkinf_circuits::Op::MatMul { .. })
+                && !matches!(
+                    plan.nodes[n.inputs[1] as usize].op,
+                    zkinf_circuits::Op::Const { .. }
+                )));
+        assert_shard_accepts(plan, &x);
+    }
+}
+
+#[test]
+fn grouped_depthwise_and_batched_convolutions_prove() {
+    use zkinf_tests::onnx_build::*;
+    let ints = |name: &str, v: Vec<i64>| zkinf_compiler::onnx::AttributeProto {
+        name: name.into(),
+        ints: v,
+        r#type: 7,
+        ..Default::default()
+    };
+    let weights = |shape: &[usize]| {
+        let n: usize = shape.iter().product();
+        floats(
+            "w",
+            shape,
+            &(0..n)
+                .map(|i| ((i * 13 % 17) as f32 - 8.0) / 16.0)
+                .collect::<Vec<_>>(),
+        )
+    };
+    for (x_shape, w_shape, group, y_shape) in [
+        (vec![1, 4, 5, 5], vec![4, 2, 3, 3], 2, vec![1, 4, 5, 5]),
+        (vec![1, 4, 5, 5], vec![4, 1, 3, 3], 4, vec![1, 4, 5, 5]),
+        (vec![2, 1, 4, 4], vec![2, 1, 3, 3], 1, vec![2, 2, 4, 4]),
+    ] {
+        let (plan, x) = calibrated(
+            vec![node(
+                "Conv",
+                &["x", "w"],
+                "y",
+                vec![int_attr("group", group), ints("pads", vec![1, 1, 1, 1])],
+            )],
+            vec![weights(&w_shape)],
+            &x_shape,
+            &y_shape,
+        );
+        assert!(plan.nodes.iter().any(
+            |n| matches!(n.op, zkinf_circuits::Op::Conv { group: g, .. } if g == group as usize)
+        ));
+        assert_shard_accepts(plan, &x);
+    }
+}

@@ -24,9 +24,15 @@ pub(crate) mod testing {
         ParamsKZG::<Bn256>::setup(k, rand::rngs::StdRng::seed_from_u64(7))
     }
 
-    /// The first 16 hex digits of the SHA-256 of a verifying key.
+    /// The first 16 hex digits of the SHA-256 of a verifying key: its bytes
+    /// (fixed and permutation commitments) and its transcript
+    /// representation (which also hashes the gates, lookups and columns).
     pub fn digest(vk: &VerifyingKey<G1Affine>) -> String {
-        sha2::Sha256::digest(vk.to_bytes(SerdeFormat::RawBytes))
+        use halo2_proofs::halo2curves::ff::PrimeField;
+        let mut h = sha2::Sha256::new();
+        h.update(vk.to_bytes(SerdeFormat::RawBytes));
+        h.update(vk.transcript_repr().to_repr());
+        h.finalize()
             .iter()
             .take(8)
             .map(|b| format!("{b:02x}"))

@@ -260,36 +260,60 @@ impl Circuit<Fr> for ShardCircuit {
                             wires.insert(t, ws);
                         }
                         Op::MatMul { a_zero, b_zero } => {
-                            let Op::Const { values: b } = &plan.nodes[n.inputs[1] as usize].op
-                            else {
-                                return Err(Error::Synthesis);
-                            };
+                            let (ash, bsh) =
+                                (&plan.info(n.inputs[0]).shape, &plan.info(n.inputs[1]).shape);
+                            let (m, k) = (ash[ash.len() - 2], ash[ash.len() - 1]);
+                            let nn = bsh[bsh.len() - 1];
                             let bias = match n.inputs.get(2).map(|&x| &plan.nodes[x as usize].op) {
                                 Some(Op::Const { values }) => values.clone(),
                                 _ => vec![],
                             };
-                            let bs = &plan.info(n.inputs[1]).shape;
-                            let weights = Weights {
-                                k: bs[0],
-                                n: bs[1],
-                                b: b.clone(),
-                                b_zero: b_zero.clone(),
-                                bias,
+                            let b_const = match &plan.nodes[n.inputs[1] as usize].op {
+                                Op::Const { values } => Some(values.clone()),
+                                _ => None,
+                            };
+                            let b_wires = match b_const {
+                                Some(_) => None,
+                                None => {
+                                    Some(wires.get(&n.inputs[1]).cloned().ok_or(Error::Synthesis)?)
+                                }
                             };
                             let a = wires.get(&n.inputs[0]).cloned().ok_or(Error::Synthesis)?;
                             let c = self.tensor_values(t);
-                            let offset = cur.matmul;
-                            let m = a.len() / weights.k;
-                            let p1 = config.matmul.assign_phase1(
-                                &mut region,
-                                offset,
-                                &a,
-                                &c,
-                                &weights,
-                            )?;
-                            cur.matmul += crate::chips::matmul::rows_for(m, weights.k, weights.n);
-                            wires.insert(t, p1.c.clone());
-                            pending.push((offset, p1, weights, *a_zero));
+                            let batch = a.len() / (m * k).max(1);
+                            // one product per batch entry of a batched B; a plain B
+                            // multiplies every batch entry's rows at once
+                            let groups = if bsh.len() > 2 { batch } else { 1 };
+                            let rows_per = a.len() / groups / k.max(1);
+                            let mut out = Vec::with_capacity(c.len());
+                            for g in 0..groups {
+                                let kn = k * nn;
+                                let weights = Weights {
+                                    k,
+                                    n: nn,
+                                    b: b_const
+                                        .as_ref()
+                                        .map(|b| b[g * kn..(g + 1) * kn].to_vec())
+                                        .unwrap_or_default(),
+                                    b_zero: b_zero.clone(),
+                                    bias: bias.clone(),
+                                    witness: b_wires
+                                        .as_ref()
+                                        .map(|w| w[g * kn..(g + 1) * kn].to_vec()),
+                                };
+                                let offset = cur.matmul;
+                                let p1 = config.matmul.assign_phase1(
+                                    &mut region,
+                                    offset,
+                                    &a[g * rows_per * k..(g + 1) * rows_per * k],
+                                    &c[g * rows_per * nn..(g + 1) * rows_per * nn],
+                                    &weights,
+                                )?;
+                                cur.matmul += crate::chips::matmul::rows_for(rows_per, k, nn);
+                                out.extend(p1.c.iter().copied());
+                                pending.push((offset, p1, weights, *a_zero));
+                            }
+                            wires.insert(t, out);
                         }
                         Op::Conv {
                             x_zero,
@@ -297,14 +321,16 @@ impl Circuit<Fr> for ShardCircuit {
                             strides,
                             pads,
                             dilations,
-                            ..
+                            group,
                         } => {
                             let xs = plan.info(n.inputs[0]).shape.clone();
                             let ws = plan.info(n.inputs[1]).shape.clone();
-                            let (c_in, h, wd) = (xs[1], xs[2], xs[3]);
+                            let (batch, c_in, h, wd) = (xs[0], xs[1], xs[2], xs[3]);
                             let (c_out, kh, kw) = (ws[0], ws[2], ws[3]);
                             let (oh, ow) = (n.info.shape[2], n.info.shape[3]);
-                            let (p_count, kp) = (oh * ow, c_in * kh * kw);
+                            let groups = *group;
+                            let (cig, cog) = (c_in / groups, c_out / groups);
+                            let (p_count, kp) = (oh * ow, cig * kh * kw);
                             let Op::Const { values: wv } = &plan.nodes[n.inputs[1] as usize].op
                             else {
                                 return Err(Error::Synthesis);
@@ -313,69 +339,91 @@ impl Circuit<Fr> for ShardCircuit {
                                 Some(Op::Const { values }) => values.clone(),
                                 _ => vec![],
                             };
-                            // B[k, o] = w[o, k] with k = (ci, ky, kx)
-                            let b: Vec<i64> = (0..kp)
-                                .flat_map(|k| (0..c_out).map(move |o| (k, o)))
-                                .map(|(k, o)| wv[o * kp + k])
-                                .collect();
-                            let weights = Weights {
-                                k: kp,
-                                n: c_out,
-                                b,
-                                b_zero: w_zero.clone(),
-                                bias,
-                            };
                             let x = wires.get(&n.inputs[0]).cloned().ok_or(Error::Synthesis)?;
                             let pad =
                                 config.constant(&mut region, &mut cur, fe(*x_zero as i128))?;
-                            let mut a = Vec::with_capacity(p_count * kp);
-                            for y in 0..oh {
-                                for xx in 0..ow {
-                                    for ci in 0..c_in {
-                                        for ky in 0..kh {
-                                            for kx in 0..kw {
-                                                let iy = (y * strides[0] + ky * dilations[0])
-                                                    as isize
-                                                    - pads[0] as isize;
-                                                let ix = (xx * strides[1] + kx * dilations[1])
-                                                    as isize
-                                                    - pads[1] as isize;
-                                                let inside = iy >= 0
-                                                    && (iy as usize) < h
-                                                    && ix >= 0
-                                                    && (ix as usize) < wd;
-                                                a.push(if inside {
-                                                    x[(ci * h + iy as usize) * wd + ix as usize]
-                                                } else {
-                                                    pad
-                                                });
+                            let out = self.tensor_values(t);
+                            let mut out_wires = vec![pad; batch * c_out * p_count];
+                            for gi in 0..groups {
+                                // B[k, o] = w[gi cog + o, k] with k = (ci, ky, kx)
+                                let b: Vec<i64> = (0..kp)
+                                    .flat_map(|k| (0..cog).map(move |o| (k, o)))
+                                    .map(|(k, o)| wv[(gi * cog + o) * kp + k])
+                                    .collect();
+                                let slice = |v: &[i64]| {
+                                    if v.len() > 1 {
+                                        v[gi * cog..(gi + 1) * cog].to_vec()
+                                    } else {
+                                        v.to_vec()
+                                    }
+                                };
+                                let weights = Weights {
+                                    k: kp,
+                                    n: cog,
+                                    b,
+                                    b_zero: slice(w_zero),
+                                    bias: slice(&bias),
+                                    witness: None,
+                                };
+                                // im2col: one row of A per (batch, output position)
+                                let mut a = Vec::with_capacity(batch * p_count * kp);
+                                let mut c = Vec::with_capacity(batch * p_count * cog);
+                                for bi in 0..batch {
+                                    for y in 0..oh {
+                                        for xx in 0..ow {
+                                            for ci in gi * cig..(gi + 1) * cig {
+                                                for ky in 0..kh {
+                                                    for kx in 0..kw {
+                                                        let iy = (y * strides[0]
+                                                            + ky * dilations[0])
+                                                            as isize
+                                                            - pads[0] as isize;
+                                                        let ix = (xx * strides[1]
+                                                            + kx * dilations[1])
+                                                            as isize
+                                                            - pads[1] as isize;
+                                                        let inside = iy >= 0
+                                                            && (iy as usize) < h
+                                                            && ix >= 0
+                                                            && (ix as usize) < wd;
+                                                        a.push(if inside {
+                                                            x[((bi * c_in + ci) * h + iy as usize)
+                                                                * wd
+                                                                + ix as usize]
+                                                        } else {
+                                                            pad
+                                                        });
+                                                    }
+                                                }
+                                            }
+                                            let p = y * ow + xx;
+                                            for o in gi * cog..(gi + 1) * cog {
+                                                c.push(out[(bi * c_out + o) * p_count + p]);
                                             }
                                         }
                                     }
                                 }
-                            }
-                            let out = self.tensor_values(t);
-                            let c: Vec<Value<Fr>> = (0..p_count)
-                                .flat_map(|p| (0..c_out).map(move |o| (p, o)))
-                                .map(|(p, o)| out[o * p_count + p])
-                                .collect();
-                            let offset = cur.matmul;
-                            let p1 = config.matmul.assign_phase1(
-                                &mut region,
-                                offset,
-                                &a,
-                                &c,
-                                &weights,
-                            )?;
-                            cur.matmul += crate::chips::matmul::rows_for(p_count, kp, c_out);
-                            let mut ow_wires = vec![p1.c[0]; c_out * p_count];
-                            for p in 0..p_count {
-                                for o in 0..c_out {
-                                    ow_wires[o * p_count + p] = p1.c[p * c_out + o];
+                                let offset = cur.matmul;
+                                let p1 = config.matmul.assign_phase1(
+                                    &mut region,
+                                    offset,
+                                    &a,
+                                    &c,
+                                    &weights,
+                                )?;
+                                cur.matmul +=
+                                    crate::chips::matmul::rows_for(batch * p_count, kp, cog);
+                                for bi in 0..batch {
+                                    for p in 0..p_count {
+                                        for o in 0..cog {
+                                            out_wires[(bi * c_out + gi * cog + o) * p_count + p] =
+                                                p1.c[(bi * p_count + p) * cog + o];
+                                        }
+                                    }
                                 }
+                                pending.push((offset, p1, weights, *x_zero));
                             }
-                            wires.insert(t, ow_wires);
-                            pending.push((offset, p1, weights, *x_zero));
+                            wires.insert(t, out_wires);
                         }
                         Op::MaxPool {
                             kernel,

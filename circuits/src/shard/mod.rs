@@ -2,9 +2,9 @@
 //! halo2 circuit. Public instances: the model identity, the shard index and
 //! Poseidon commitments to the shard's input and output tensors.
 //!
-//! Supported ops so far: Input, Const (as weights and biases), MatMul with
-//! constant weights, Conv (batch 1, one group; im2col into the Freivalds
-//! chip), Rescale, Add, Mul and Clamp (the rescale chip), MaxPool, Lookup (one
+//! Supported ops so far: Input, Const (as weights and biases), MatMul (constant
+//! or witnessed right operand, batched; Freivalds), Conv (any batch and
+//! groups; im2col into the Freivalds chip), Rescale, Add, Mul and Clamp (the rescale chip), MaxPool, Lookup (one
 //! shared tagged table), Reshape, Transpose and Concat (wiring). Everything else is reported as
 //! unsupported by [`ShardCircuit::new`].
 
@@ -148,20 +148,13 @@ impl ShardCircuit {
                 | Op::Concat { .. }
                 | Op::Mul { .. }
                 | Op::Add { .. } => true,
-                Op::Conv { group, .. } => {
-                    let consts = n.inputs[1..]
-                        .iter()
-                        .all(|&t| matches!(plan.nodes[t as usize].op, Op::Const { .. }));
-                    *group == 1 && plan.info(n.inputs[0]).shape[0] == 1 && consts
-                }
-                Op::MatMul { .. } => {
-                    let b = &plan.nodes[n.inputs[1] as usize];
-                    let bias_const = n
-                        .inputs
-                        .get(2)
-                        .is_none_or(|&t| matches!(plan.nodes[t as usize].op, Op::Const { .. }));
-                    matches!(b.op, Op::Const { .. }) && b.info.shape.len() == 2 && bias_const
-                }
+                Op::Conv { .. } => n.inputs[1..]
+                    .iter()
+                    .all(|&t| matches!(plan.nodes[t as usize].op, Op::Const { .. })),
+                Op::MatMul { .. } => n
+                    .inputs
+                    .get(2)
+                    .is_none_or(|&t| matches!(plan.nodes[t as usize].op, Op::Const { .. })),
                 _ => false,
             };
             if !ok {
@@ -242,14 +235,21 @@ impl ShardCircuit {
                     let a = self.plan.info(n.inputs[0]);
                     let b = self.plan.info(n.inputs[1]);
                     let k = a.shape[a.shape.len() - 1];
-                    let m = a.len() / k.max(1);
-                    matmul += crate::chips::matmul::rows_for(m, k, b.shape[1]);
+                    let nn = b.shape[b.shape.len() - 1];
+                    let rows = a.len() / k.max(1);
+                    matmul += if b.shape.len() > 2 {
+                        let m = a.shape[a.shape.len() - 2];
+                        (rows / m.max(1)) * crate::chips::matmul::rows_for(m, k, nn)
+                    } else {
+                        crate::chips::matmul::rows_for(rows, k, nn)
+                    };
                 }
-                Op::Conv { .. } => {
+                Op::Conv { group, .. } => {
                     let w = self.plan.info(n.inputs[1]);
                     let kp: usize = w.shape[1..].iter().product();
-                    let p = n.info.len() / w.shape[0].max(1);
-                    matmul += crate::chips::matmul::rows_for(p, kp, w.shape[0]);
+                    let positions = n.info.len() / w.shape[0].max(1);
+                    let cog = w.shape[0] / (*group).max(1);
+                    matmul += group * crate::chips::matmul::rows_for(positions, kp, cog);
                 }
                 Op::MaxPool { kernel, .. } => {
                     let taps = n.info.len() * kernel[0] * kernel[1];

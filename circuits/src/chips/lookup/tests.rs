@@ -123,3 +123,17 @@ fn another_ops_table_is_rejected() {
         tag: 2
     }));
 }
+
+#[test]
+fn verifying_key_is_pinned() {
+    let c = LookupCircuit {
+        xs: vec![-4, 3],
+        forge: None,
+        tag: 1,
+    };
+    assert_eq!(
+        crate::chips::testing::vk_digest(K, &c),
+        "bae37ea6a0c534b3",
+        "lookup chip verifying key changed"
+    );
+}

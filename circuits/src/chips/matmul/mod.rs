@@ -1,11 +1,13 @@
 //! Matrix products checked with Freivalds' method: for `C = (A - a_zero)(B -
-//! b_zero) + bias` with `A: [M, K]` witnessed, `B: [K, N]` fixed (weights,
-//! bound by the verifying key) and `C: [M, N]` witnessed, a challenge `r`
-//! drawn after A and C are committed gives `v = (1, r, ..., r^(N-1))`, and the
-//! chip checks `C v = (A - a_zero)(B' v) + bias . v` row by row with Horner
-//! chains in a second-phase column (`B' = B - b_zero`). A wrong C passes with
-//! probability at most N / |F|. Cost: K N + M N + M K + N rows, instead of
-//! M K N multiplications.
+//! b_zero) + bias` with `A: [M, K]` witnessed, `B: [K, N]` either fixed
+//! (weights, bound by the verifying key) or witnessed (a product of two
+//! activations, e.g. attention), and `C: [M, N]` witnessed, a challenge `r`
+//! drawn after A, B and C are committed gives `v = (1, r, ..., r^(N-1))`,
+//! and the chip checks `C v = (A - a_zero)(B' v) + bias . v` row by row with
+//! Horner chains in a second-phase column (`B' = B - b_zero`; a witnessed
+//! B's chain subtracts the fixed zero point at each step). A wrong C passes
+//! with probability at most N / |F|. Cost: K N + M N + M K + N rows, instead
+//! of M K N multiplications.
 //!
 //! Assignment has two phases: [`MatMulConfig::assign_phase1`] places A and C
 //! (before the challenge), [`MatMulConfig::assign_phase2`] the chains.
@@ -38,7 +40,9 @@ pub struct MatMulConfig {
     pub r: Challenge,
 }
 
-/// A weight matrix (row-major `[K, N]`) with its zero points and bias.
+/// The right operand (row-major `[K, N]`) with its zero points and bias:
+/// constant weights (`b`), or the wires of a witnessed matrix (`witness`,
+/// then `b` is ignored).
 #[derive(Clone, Debug)]
 pub struct Weights {
     pub k: usize,
@@ -46,16 +50,20 @@ pub struct Weights {
     pub b: Vec<i64>,
     pub b_zero: Vec<i64>,
     pub bias: Vec<i64>,
+    pub witness: Option<Vec<Wire>>,
 }
 
 impl Weights {
-    fn b_prime(&self, k: usize, n: usize) -> i128 {
-        let z = if self.b_zero.len() > 1 {
+    fn zero(&self, n: usize) -> i128 {
+        (if self.b_zero.len() > 1 {
             self.b_zero[n]
         } else {
-            self.b_zero[0]
-        };
-        self.b[k * self.n + n] as i128 - z as i128
+            self.b_zero.first().copied().unwrap_or(0)
+        }) as i128
+    }
+
+    fn b_prime(&self, k: usize, n: usize) -> i128 {
+        self.b[k * self.n + n] as i128 - self.zero(n)
     }
 }
 
@@ -63,6 +71,8 @@ impl Weights {
 pub struct MatMulPhase1 {
     pub a: Vec<Wire>,
     pub c: Vec<Wire>,
+    /// a witnessed B's copies, in chain order (row `k`: `B[k, N-1] .. B[k, 0]`)
+    pub b: Vec<Wire>,
 }
 
 /// Rows a product of `M x K` by `K x N` uses (in `val`, `acc`, `w` alike).
@@ -102,6 +112,8 @@ impl MatMulConfig {
             let r = meta.query_challenge(r);
             vec![q * (next - (cur * r + meta.query_fixed(fixed, Rotation::cur())))]
         });
+        // next = cur r + (val - fixed): fixed is 0 on C's chains and B's
+        // zero point on a witnessed B's chains
         meta.create_gate("freivalds horner (witness)", |meta| {
             let q = meta.query_selector(horner_val);
             let (cur, next) = (
@@ -109,7 +121,9 @@ impl MatMulConfig {
                 meta.query_advice(acc, Rotation::next()),
             );
             let r = meta.query_challenge(r);
-            vec![q * (next - (cur * r + meta.query_advice(val, Rotation::cur())))]
+            let v =
+                meta.query_advice(val, Rotation::cur()) - meta.query_fixed(fixed, Rotation::cur());
+            vec![q * (next - (cur * r + v))]
         });
         meta.create_gate("freivalds dot", |meta| {
             let q = meta.query_selector(dot);
@@ -142,8 +156,9 @@ impl MatMulConfig {
         (c_base, a_base, a_base + m * (k + 1))
     }
 
-    /// Phase 1: A (`[M, K]`, copied from `a`) and C (`[M, N]`, the claimed
-    /// product, returned for the next op) in the `val` column.
+    /// Phase 1: A (`[M, K]`, copied from `a`), a witnessed B (copied), and C
+    /// (`[M, N]`, the claimed product, returned for the next op) in the
+    /// `val` column.
     pub fn assign_phase1(
         &self,
         region: &mut Region<'_, Fr>,
@@ -185,9 +200,28 @@ impl MatMulConfig {
             }
         }
         c_cells.sort_by_key(|(idx, _)| *idx);
+        let mut b_cells = Vec::new();
+        if let Some(bw) = &w.witness {
+            if bw.len() != k * n {
+                return Err(Error::Synthesis);
+            }
+            for kk in 0..k {
+                for (step, j) in (0..n).rev().enumerate() {
+                    let row = offset + kk * (n + 1) + step;
+                    let src = bw[kk * n + j];
+                    let cell = region.assign_advice(self.val, row, src.value).cell();
+                    region.constrain_equal(cell, src.cell);
+                    b_cells.push(Wire {
+                        cell,
+                        value: src.value,
+                    });
+                }
+            }
+        }
         Ok(MatMulPhase1 {
             a: a_cells,
             c: c_cells.into_iter().map(|(_, w)| w).collect(),
+            b: b_cells,
         })
     }
 
@@ -226,8 +260,25 @@ impl MatMulConfig {
         // (B' v)_k for every k
         let mut wv = Vec::with_capacity(k);
         for kk in 0..k {
-            let vals: Vec<Fr> = (0..n).rev().map(|j| fe(w.b_prime(kk, j))).collect();
-            wv.push(fixed_chain(region, offset + kk * (n + 1), &vals)?);
+            let base = offset + kk * (n + 1);
+            if w.witness.is_some() {
+                // over the copies of B's row, minus the zero points
+                self.start.enable(region, base)?;
+                let mut acc = Value::known(Fr::ZERO);
+                region.assign_advice(self.acc, base, acc);
+                for (step, j) in (0..n).rev().enumerate() {
+                    self.horner_val.enable(region, base + step)?;
+                    let z = fe(w.zero(j));
+                    region.assign_fixed(self.fixed, base + step, z);
+                    acc = acc * r + p1.b[kk * n + step].value - Value::known(z);
+                    region.assign_advice(self.acc, base + step + 1, acc);
+                }
+                let cell = region.assign_advice(self.acc, base + n, acc).cell();
+                wv.push((cell, acc));
+            } else {
+                let vals: Vec<Fr> = (0..n).rev().map(|j| fe(w.b_prime(kk, j))).collect();
+                wv.push(fixed_chain(region, base, &vals)?);
+            }
         }
         // bias . v
         let bias_vals: Vec<Fr> = (0..n)

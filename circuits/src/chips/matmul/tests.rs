@@ -17,6 +17,10 @@ struct MatMulCircuit {
     a_zero: i64,
     /// added to C's entry `.0`
     wrong: Option<(usize, i64)>,
+    /// B as a witness (copied from the source column) instead of fixed
+    b_witness: bool,
+    /// added to B's source entry `.0` after C was computed
+    wrong_b: Option<(usize, i64)>,
 }
 
 #[derive(Clone)]
@@ -82,13 +86,31 @@ impl Circuit<Fr> for MatMulCircuit {
                     })
                     .collect();
                 let cv: Vec<Value<Fr>> = c.iter().map(|&v| Value::known(fe(v as i128))).collect();
-                let p1 = config
-                    .mm
-                    .assign_phase1(&mut region, 0, &a, &cv, &self.weights)?;
+                let mut weights = self.weights.clone();
+                if self.b_witness {
+                    let mut bv = weights.b.clone();
+                    if let Some((i, d)) = self.wrong_b {
+                        bv[i] += d;
+                    }
+                    let at = a.len();
+                    weights.witness = Some(
+                        bv.iter()
+                            .enumerate()
+                            .map(|(i, &v)| {
+                                let value = Value::known(fe(v as i128));
+                                Wire {
+                                    cell: region.assign_advice(config.src, at + i, value).cell(),
+                                    value,
+                                }
+                            })
+                            .collect(),
+                    );
+                }
+                let p1 = config.mm.assign_phase1(&mut region, 0, &a, &cv, &weights)?;
                 region.next_phase();
                 config
                     .mm
-                    .assign_phase2(&mut region, 0, &p1, &self.weights, self.a_zero)
+                    .assign_phase2(&mut region, 0, &p1, &weights, self.a_zero)
             },
         )
     }
@@ -105,6 +127,7 @@ fn circuit(m: usize, k: usize, n: usize, seed: i64) -> MatMulCircuit {
         b,
         b_zero: (0..n as i64).map(|j| j - 2).collect(),
         bias: (0..n as i64).map(|j| 1000 * j - 3000).collect(),
+        witness: None,
     };
     MatMulCircuit {
         a,
@@ -112,6 +135,8 @@ fn circuit(m: usize, k: usize, n: usize, seed: i64) -> MatMulCircuit {
         weights,
         a_zero: 128,
         wrong: None,
+        b_witness: false,
+        wrong_b: None,
     }
 }
 
@@ -149,6 +174,53 @@ fn a_wrong_product_entry_is_rejected() {
 }
 
 #[test]
+fn a_product_of_two_witnesses() {
+    for (m, k, n) in [(1, 16, 8), (3, 4, 5), (4, 4, 4)] {
+        let c = MatMulCircuit {
+            b_witness: true,
+            ..circuit(m, k, n, 5)
+        };
+        let rows = rows_for(m, k, n).max(c.a.len() + k * n);
+        let kk = (rows + 10).next_power_of_two().trailing_zeros();
+        assert_eq!(
+            MockProver::run(kk, &c, vec![]).unwrap().verify(),
+            Ok(()),
+            "{m}x{k}x{n}"
+        );
+        // a wrong C entry breaks the final equality of its row
+        let wrong = MatMulCircuit {
+            wrong: Some((m * n - 1, 1)),
+            ..c.clone()
+        };
+        let errs = MockProver::run(kk, &wrong, vec![])
+            .unwrap()
+            .verify()
+            .unwrap_err();
+        assert!(
+            errs.iter()
+                .all(|e| matches!(e, VerifyFailure::Permutation { .. })),
+            "{errs:?}"
+        );
+        // C computed from another B than the one in the circuit
+        for (i, d) in [(0usize, 1i64), (k * n - 1, -3)] {
+            let other_b = MatMulCircuit {
+                wrong_b: Some((i, d)),
+                ..c.clone()
+            };
+            let errs = MockProver::run(kk, &other_b, vec![])
+                .unwrap()
+                .verify()
+                .unwrap_err();
+            assert!(
+                errs.iter()
+                    .all(|e| matches!(e, VerifyFailure::Permutation { .. })),
+                "{errs:?}"
+            );
+        }
+    }
+}
+
+#[test]
 fn extremes_with_zero_points() {
     let weights = Weights {
         k: 3,
@@ -156,6 +228,7 @@ fn extremes_with_zero_points() {
         b: vec![-128, 127, -128, 127, -128, 127],
         b_zero: vec![127, -128],
         bias: vec![i32::MAX as i64, i32::MIN as i64],
+        witness: None,
     };
     for (a, a_zero) in [
         (vec![0, 255, 0, 255, 0, 255], 255),
@@ -167,6 +240,13 @@ fn extremes_with_zero_points() {
             weights: weights.clone(),
             a_zero,
             wrong: None,
+            b_witness: false,
+            wrong_b: None,
+        };
+        assert_eq!(MockProver::run(K, &c, vec![]).unwrap().verify(), Ok(()));
+        let c = MatMulCircuit {
+            b_witness: true,
+            ..c
         };
         assert_eq!(MockProver::run(K, &c, vec![]).unwrap().verify(), Ok(()));
     }
@@ -191,7 +271,7 @@ fn real_proof_with_a_second_phase_challenge() {
     let vk = keygen_vk(&params, &honest).unwrap();
     assert_eq!(
         crate::chips::testing::digest(&vk),
-        "f824ee93762fba2c",
+        "da1bd5ab879775e6",
         "matmul chip verifying key changed"
     );
     let pk = keygen_pk(&params, vk, &honest).unwrap();

@@ -129,3 +129,16 @@ fn a_value_above_every_tap_is_rejected_by_the_product() {
     .unwrap_err();
     assert!(errs.iter().any(|e| matches!(e, VerifyFailure::ConstraintNotSatisfied { constraint, .. } if format!("{constraint}").contains("some tap is the max"))), "{errs:?}");
 }
+
+#[test]
+fn verifying_key_is_pinned() {
+    let c = PoolCircuit {
+        windows: vec![vec![1, 5, 7, 2], vec![-3]],
+        claims: None,
+    };
+    assert_eq!(
+        crate::chips::testing::vk_digest(K, &c),
+        "77753974db2f7ad0",
+        "maxpool chip verifying key changed"
+    );
+}

@@ -145,7 +145,7 @@ fn verifying_key_is_pinned() {
     };
     assert_eq!(
         crate::chips::testing::vk_digest(K, &circuit),
-        "49daa745113743d8",
+        "9387c05770d668dc",
         "range chip verifying key changed"
     );
 }
