@@ -86,7 +86,9 @@ fn srs_from_descriptor(d: &str) -> Option<SrsSource> {
 struct Setup {
     model_hash: String,
     srs: String,
-    shards: Vec<(u32, String)>,
+    /// per shard: k, SHA-256 of the verifying key file, and the key's
+    /// transcript representation (which also hashes the constraint system)
+    shards: Vec<(u32, String, String)>,
 }
 
 impl Setup {
@@ -133,6 +135,7 @@ fn read_setup(dir: &Path) -> Result<Setup, ProvingError> {
             Some((
                 u32::try_from(s["k"].as_u64()?).ok().filter(|k| *k <= 28)?,
                 s["vk_sha256"].as_str()?.to_string(),
+                s["vk_repr"].as_str()?.to_string(),
             ))
         })
         .collect::<Option<Vec<_>>>()
@@ -166,6 +169,18 @@ fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
     sha2::Sha256::digest(bytes)
         .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The verifying key's transcript representation: a hash of the key and of
+/// the constraint system this zkinf derives for it.
+fn repr_hex(vk: &halo2_proofs::plonk::VerifyingKey<G1Affine>) -> String {
+    use halo2_proofs::halo2curves::ff::PrimeField;
+    vk.transcript_repr()
+        .to_repr()
+        .iter()
+        .rev()
         .map(|b| format!("{b:02x}"))
         .collect()
 }
@@ -214,7 +229,9 @@ pub fn setup(dir: &Path, srs_file: Option<PathBuf>, dev: bool) -> Result<(), Pro
             && s.check(&plan, &shards).is_ok()
             && s.shards.iter().enumerate().all(|(i, c)| {
                 let vk = std::fs::read(dir.join(format!("keys/shard-{i}.vk"))).unwrap_or_default();
-                sha256_hex(&vk) == c.1 && dir.join(format!("keys/shard-{i}.pk")).is_file()
+                sha256_hex(&vk) == c.1
+                    && read_verifying_key(&vk).is_ok_and(|vk| repr_hex(&vk) == c.2)
+                    && dir.join(format!("keys/shard-{i}.pk")).is_file()
             });
         if cached {
             println!(
@@ -246,7 +263,11 @@ pub fn setup(dir: &Path, srs_file: Option<PathBuf>, dev: bool) -> Result<(), Pro
             &pk.to_bytes(SerdeFormat::RawBytes),
         )?;
         done(t);
-        meta_shards.push(serde_json::json!({ "k": s.k, "vk_sha256": sha256_hex(&vk_bytes) }));
+        meta_shards.push(serde_json::json!({
+            "k": s.k,
+            "vk_sha256": sha256_hex(&vk_bytes),
+            "vk_repr": repr_hex(pk.get_vk()),
+        }));
     }
     let meta = serde_json::json!({
         "model_hash": plan.hash_hex(),
@@ -404,7 +425,7 @@ pub fn verify(dir: &Path, input: Option<&Path>, output: Option<&Path>) -> Result
     let n = shards.len();
     let mut proofs = Vec::new();
     let mut vks = Vec::new();
-    for (s, (_, digest)) in setup.shards.iter().enumerate() {
+    for (s, (_, digest, repr)) in setup.shards.iter().enumerate() {
         let p = proofs_dir.join(format!("shard-{s}.proof"));
         let bytes = std::fs::read(&p).map_err(|_| {
             ProvingError::Setup(format!(
@@ -418,7 +439,7 @@ pub fn verify(dir: &Path, input: Option<&Path>, output: Option<&Path>) -> Result
         let vk = read_verifying_key(&vk_bytes).map_err(|e| file_err(&vp, e))?;
         let d = sha256_hex(&vk_bytes);
         if &d != digest {
-            let owner = setup.shards.iter().position(|(_, o)| *o == d);
+            let owner = setup.shards.iter().position(|(_, o, _)| *o == d);
             return Err(file_err(
                 &vp,
                 match owner {
@@ -427,6 +448,12 @@ pub fn verify(dir: &Path, input: Option<&Path>, output: Option<&Path>) -> Result
                         "not the verifying key set up for shard {s} (its digest differs from keys/setup.json)"
                     ),
                 },
+            ));
+        }
+        if &repr_hex(&vk) != repr {
+            return Err(file_err(
+                &vp,
+                "this key was made for another version of the shard circuit (its constraint system differs from this zkinf's); run `zkinf setup` again",
             ));
         }
         vks.push(vk);

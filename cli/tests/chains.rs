@@ -264,6 +264,16 @@ fn separately_proven_shards_verify_and_tampered_chains_are_rejected() {
     fails_with(&verify(), "shard 1: the proof is for model");
     restore();
 
+    // keys recorded for another version of the shard circuit
+    let setup_path = dir.join("keys/setup.json");
+    let orig = std::fs::read_to_string(&setup_path).unwrap();
+    let mut v: serde_json::Value = serde_json::from_str(&orig).unwrap();
+    v["shards"][1]["vk_repr"] = serde_json::json!("00".repeat(32));
+    std::fs::write(&setup_path, v.to_string()).unwrap();
+    fails_with(&verify(), "another version of the shard circuit");
+    std::fs::write(&setup_path, &orig).unwrap();
+    ok(&verify());
+
     // keys of another model
     std::fs::copy(dir2.join("keys/setup.json"), dir.join("keys/setup.json")).unwrap();
     fails_with(&verify(), "belong to another model");
