@@ -479,3 +479,34 @@ fn grouped_depthwise_and_batched_convolutions_prove() {
         assert_shard_accepts(plan, &x);
     }
 }
+
+#[test]
+fn batched_padded_max_pooling_proves() {
+    use zkinf_tests::onnx_build::*;
+    let ints = |name: &str, v: Vec<i64>| zkinf_compiler::onnx::AttributeProto {
+        name: name.into(),
+        ints: v,
+        r#type: 7,
+        ..Default::default()
+    };
+    let (plan, x) = calibrated(
+        vec![node(
+            "MaxPool",
+            &["x"],
+            "y",
+            vec![
+                ints("kernel_shape", vec![2, 2]),
+                ints("pads", vec![1, 1, 1, 1]),
+                ints("strides", vec![1, 1]),
+            ],
+        )],
+        vec![],
+        &[2, 2, 4, 4],
+        &[2, 2, 5, 5],
+    );
+    assert!(plan
+        .nodes
+        .iter()
+        .any(|n| matches!(n.op, zkinf_circuits::Op::MaxPool { .. })));
+    assert_shard_accepts(plan, &x);
+}

@@ -432,54 +432,36 @@ impl Circuit<Fr> for ShardCircuit {
                             dilations,
                             ..
                         } => {
-                            let xs = plan.info(n.inputs[0]).shape.clone();
-                            let (ch, h, wd) = (xs[1], xs[2], xs[3]);
-                            let (oh, ow) = (n.info.shape[2], n.info.shape[3]);
                             let x = wires.get(&n.inputs[0]).cloned().ok_or(Error::Synthesis)?;
                             let xv: Vec<i64> = match &self.values {
                                 Some(v) => v[n.inputs[0] as usize].clone(),
                                 None => vec![0; x.len()],
                             };
                             let bits = self.pool_bits(n);
+                            let windows = pool_windows(
+                                &plan.info(n.inputs[0]).shape,
+                                &n.info.shape,
+                                *kernel,
+                                *strides,
+                                *pads,
+                                *dilations,
+                            );
                             let mut outs = Vec::with_capacity(n.info.len());
-                            for c in 0..ch {
-                                for y in 0..oh {
-                                    for xx in 0..ow {
-                                        let mut taps = Vec::new();
-                                        for ky in 0..kernel[0] {
-                                            for kx in 0..kernel[1] {
-                                                let iy = (y * strides[0] + ky * dilations[0])
-                                                    as isize
-                                                    - pads[0] as isize;
-                                                let ix = (xx * strides[1] + kx * dilations[1])
-                                                    as isize
-                                                    - pads[1] as isize;
-                                                if iy >= 0
-                                                    && (iy as usize) < h
-                                                    && ix >= 0
-                                                    && (ix as usize) < wd
-                                                {
-                                                    let idx =
-                                                        (c * h + iy as usize) * wd + ix as usize;
-                                                    taps.push((x[idx], xv[idx]));
-                                                }
-                                            }
-                                        }
-                                        let (out, next, next_range) =
-                                            config.maxpool.assign_window(
-                                                &mut region,
-                                                cur.maxpool,
-                                                cur.range,
-                                                &taps,
-                                                bits,
-                                                self.values.is_some(),
-                                                None,
-                                            )?;
-                                        cur.maxpool = next;
-                                        cur.range = next_range;
-                                        outs.push(out);
-                                    }
-                                }
+                            for window in windows {
+                                let taps: Vec<(Wire, i64)> =
+                                    window.iter().map(|&idx| (x[idx], xv[idx])).collect();
+                                let (out, next, next_range) = config.maxpool.assign_window(
+                                    &mut region,
+                                    cur.maxpool,
+                                    cur.range,
+                                    &taps,
+                                    bits,
+                                    self.values.is_some(),
+                                    None,
+                                )?;
+                                cur.maxpool = next;
+                                cur.range = next_range;
+                                outs.push(out);
                             }
                             wires.insert(t, outs);
                         }

@@ -251,8 +251,24 @@ impl ShardCircuit {
                     let cog = w.shape[0] / (*group).max(1);
                     matmul += group * crate::chips::matmul::rows_for(positions, kp, cog);
                 }
-                Op::MaxPool { kernel, .. } => {
-                    let taps = n.info.len() * kernel[0] * kernel[1];
+                Op::MaxPool {
+                    kernel,
+                    strides,
+                    pads,
+                    dilations,
+                    ..
+                } => {
+                    let taps: usize = pool_windows(
+                        &self.plan.info(n.inputs[0]).shape,
+                        &n.info.shape,
+                        *kernel,
+                        *strides,
+                        *pads,
+                        *dilations,
+                    )
+                    .iter()
+                    .map(Vec::len)
+                    .sum();
                     let (rows, rrows) =
                         crate::chips::maxpool::rows_for_window(taps, self.pool_bits(n));
                     maxpool += rows;
@@ -435,4 +451,37 @@ fn broadcast_index(k: usize, out: &[usize], input: &[usize]) -> usize {
     input.iter().enumerate().fold(0, |acc, (d, &size)| {
         acc * size + if size == 1 { 0 } else { coords[skip + d] }
     })
+}
+
+/// For every output element of a 2-D pooling (NCHW, any batch), the flat
+/// input indices of its taps inside the input (padding taps left out).
+pub(crate) fn pool_windows(
+    input: &[usize],
+    output: &[usize],
+    kernel: [usize; 2],
+    strides: [usize; 2],
+    pads: [usize; 4],
+    dilations: [usize; 2],
+) -> Vec<Vec<usize>> {
+    let (planes, h, wd) = (input[0] * input[1], input[2], input[3]);
+    let (oh, ow) = (output[2], output[3]);
+    let mut out = Vec::with_capacity(planes * oh * ow);
+    for plane in 0..planes {
+        for y in 0..oh {
+            for xx in 0..ow {
+                let mut taps = Vec::with_capacity(kernel[0] * kernel[1]);
+                for ky in 0..kernel[0] {
+                    for kx in 0..kernel[1] {
+                        let iy = (y * strides[0] + ky * dilations[0]) as isize - pads[0] as isize;
+                        let ix = (xx * strides[1] + kx * dilations[1]) as isize - pads[1] as isize;
+                        if iy >= 0 && (iy as usize) < h && ix >= 0 && (ix as usize) < wd {
+                            taps.push((plane * h + iy as usize) * wd + ix as usize);
+                        }
+                    }
+                }
+                out.push(taps);
+            }
+        }
+    }
+    out
 }
