@@ -118,6 +118,17 @@ pub mod onnx_build {
         }
     }
 
+    /// An int64 tensor (shapes for Reshape, axes).
+    pub fn int64s(name: &str, shape: &[usize], v: &[i64]) -> TensorProto {
+        TensorProto {
+            name: name.into(),
+            data_type: 7,
+            dims: shape.iter().map(|&d| d as i64).collect(),
+            int64_data: v.to_vec(),
+            ..Default::default()
+        }
+    }
+
     pub fn node(op: &str, inputs: &[&str], output: &str, attrs: Vec<AttributeProto>) -> NodeProto {
         NodeProto {
             op_type: op.into(),

@@ -510,3 +510,171 @@ fn batched_padded_max_pooling_proves() {
         .any(|n| matches!(n.op, zkinf_circuits::Op::MaxPool { .. })));
     assert_shard_accepts(plan, &x);
 }
+
+#[test]
+fn average_pooling_proves() {
+    use zkinf_tests::onnx_build::*;
+    let ints = |name: &str, v: Vec<i64>| zkinf_compiler::onnx::AttributeProto {
+        name: name.into(),
+        ints: v,
+        r#type: 7,
+        ..Default::default()
+    };
+    for (attrs, y_shape) in [
+        // padded, counting only the taps inside
+        (
+            vec![
+                ints("kernel_shape", vec![3, 3]),
+                ints("pads", vec![1, 1, 1, 1]),
+                ints("strides", vec![2, 2]),
+            ],
+            vec![2, 3, 3, 3],
+        ),
+        // padded, counting the padding
+        (
+            vec![
+                ints("kernel_shape", vec![2, 2]),
+                ints("pads", vec![1, 1, 0, 0]),
+                int_attr("count_include_pad", 1),
+            ],
+            vec![2, 3, 5, 5],
+        ),
+    ] {
+        let (plan, x) = calibrated(
+            vec![node("AveragePool", &["x"], "y", attrs)],
+            vec![],
+            &[2, 3, 5, 5],
+            &y_shape,
+        );
+        assert!(plan
+            .nodes
+            .iter()
+            .any(|n| matches!(n.op, zkinf_circuits::Op::AvgPool { .. })));
+        assert_shard_accepts(plan, &x);
+    }
+    let (plan, x) = calibrated(
+        vec![node("GlobalAveragePool", &["x"], "y", vec![])],
+        vec![],
+        &[1, 4, 3, 3],
+        &[1, 4, 1, 1],
+    );
+    assert_shard_accepts(plan, &x);
+}
+
+#[test]
+fn softmax_proves() {
+    use zkinf_tests::onnx_build::*;
+    for (shape, axis) in [(vec![2, 5], 1), (vec![3, 4], 0), (vec![2, 3, 4], -1)] {
+        let (plan, x) = calibrated(
+            vec![
+                node("Gemm", &["x", "w"], "h", vec![]),
+                node("Softmax", &["h"], "y", vec![int_attr("axis", axis)]),
+            ]
+            .into_iter()
+            .skip(if shape.len() == 3 { 1 } else { 0 })
+            .map(|mut n| {
+                if n.op_type == "Softmax" && shape.len() == 3 {
+                    n.input = vec!["x".into()];
+                }
+                n
+            })
+            .collect(),
+            if shape.len() == 3 {
+                vec![]
+            } else {
+                let k = shape[1];
+                vec![floats(
+                    "w",
+                    &[k, k],
+                    &(0..k * k)
+                        .map(|i| ((i * 5 % 7) as f32 - 3.0) / 2.0)
+                        .collect::<Vec<_>>(),
+                )]
+            },
+            &shape,
+            &shape,
+        );
+        assert!(plan
+            .nodes
+            .iter()
+            .any(|n| matches!(n.op, zkinf_circuits::Op::Softmax { .. })));
+        assert_shard_accepts(plan, &x);
+    }
+}
+
+/// Real KZG proofs (through the prover and verifier crates) of a model with
+/// average pooling, a product of two activations and a softmax, whole and
+/// cut into shards.
+#[test]
+fn pooling_attention_and_softmax_real_proofs() {
+    use halo2_proofs::halo2curves::bn256::Bn256;
+    use halo2_proofs::poly::kzg::commitment::ParamsKZG;
+    use rand::SeedableRng;
+    use zkinf_circuits::shard::partition_into;
+    use zkinf_tests::onnx_build::*;
+    use zkinf_verifier::{verify_chain, SrsByK};
+    let perm = zkinf_compiler::onnx::AttributeProto {
+        name: "perm".into(),
+        ints: vec![0, 2, 1],
+        r#type: 7,
+        ..Default::default()
+    };
+    let ints = |name: &str, v: Vec<i64>| zkinf_compiler::onnx::AttributeProto {
+        name: name.into(),
+        ints: v,
+        r#type: 7,
+        ..Default::default()
+    };
+    // x: [1, 4, 4, 4] -> avgpool 2x2 -> [1, 4, 2, 2] -> reshape [1, 4, 4]
+    // -> scores = h h^T [1, 4, 4] -> softmax
+    let (plan, x) = calibrated(
+        vec![
+            node(
+                "AveragePool",
+                &["x"],
+                "p",
+                vec![
+                    ints("kernel_shape", vec![2, 2]),
+                    ints("strides", vec![2, 2]),
+                ],
+            ),
+            node("Reshape", &["p", "shape"], "h", vec![]),
+            node("Transpose", &["h"], "ht", vec![perm]),
+            node("MatMul", &["h", "ht"], "s", vec![]),
+            node("Softmax", &["s"], "y", vec![int_attr("axis", -1)]),
+        ],
+        vec![int64s("shape", &[3], &[1, 4, 4])],
+        &[1, 4, 4, 4],
+        &[1, 4, 4],
+    );
+    let q = quantize_input(&plan.inputs[0], &x).unwrap();
+    let trace = execute(&plan, vec![q]).unwrap();
+    let whole = ShardCircuit::new(plan.clone(), 0, None).unwrap().k();
+    let shards = partition_into(&plan, whole, 3).unwrap();
+    assert!(shards.len() >= 3, "{shards:?}");
+    let params = ParamsKZG::<Bn256>::setup(whole, rand::rngs::StdRng::seed_from_u64(9));
+    let srs = SrsByK::from_full(&params, shards.iter().map(|s| s.k).chain([whole]));
+    for parts in [
+        vec![zkinf_circuits::shard::ShardSpec {
+            start: 0,
+            end: plan.nodes.len(),
+        }],
+        shards.iter().map(|s| s.spec()).collect(),
+    ] {
+        let (mut vks, mut proofs) = (Vec::new(), Vec::new());
+        for (i, spec) in parts.iter().enumerate() {
+            let c = ShardCircuit::for_shard(&plan, *spec, i as u32, Some(&trace)).unwrap();
+            let p = srs.get(c.k()).unwrap();
+            let pk = zkinf_prover::keygen(p, &c).unwrap();
+            proofs.push(zkinf_prover::prove_shard(p, &pk, c, i as u32).unwrap());
+            vks.push(pk.get_vk().clone());
+        }
+        let id = proofs[0].model_id();
+        let out = proofs.last().unwrap().output_commitment();
+        assert_eq!(
+            verify_chain(&srs, &vks, &proofs, id, None, Some(out)),
+            Ok(())
+        );
+        assert!(verify_chain(&srs, &vks, &proofs, id, None, Some(out + Fr::ONE)).is_err());
+    }
+}

@@ -2,6 +2,7 @@
 //! over columns handed to it (so a shard circuit can share columns between
 //! chips) and assigns rows whose values follow the native semantics.
 
+pub mod divide;
 pub mod lookup;
 pub mod matmul;
 pub mod maxpool;

@@ -174,6 +174,9 @@ impl Circuit<Fr> for ShardCircuit {
         let rs_advice = std::array::from_fn(|_| meta.advice_column());
         let rs_fixed = std::array::from_fn(|_| meta.fixed_column());
         let rescale = RescaleConfig::configure(meta, rs_advice, rs_fixed, range.clone());
+        // the divide chip shares the rescale chip's columns (and row cursor)
+        let dv_fixed = std::array::from_fn(|i| rs_fixed[i]);
+        let divide = DivideConfig::configure(meta, rs_advice, dv_fixed, range.clone());
         let val = meta.advice_column_in(FirstPhase);
         let r = meta.challenge_usable_after(FirstPhase);
         let (acc, w) = (
@@ -208,6 +211,7 @@ impl Circuit<Fr> for ShardCircuit {
             pack_start,
             range,
             rescale,
+            divide,
             matmul,
             maxpool,
             lookup,
@@ -465,6 +469,154 @@ impl Circuit<Fr> for ShardCircuit {
                             }
                             wires.insert(t, outs);
                         }
+                        Op::AvgPool { .. } => {
+                            let x = wires.get(&n.inputs[0]).cloned().ok_or(Error::Synthesis)?;
+                            let xv = self.values_or_zero(n.inputs[0], x.len());
+                            let Op::AvgPool {
+                                kernel,
+                                strides,
+                                pads,
+                                in_zero,
+                                ..
+                            } = &n.op
+                            else {
+                                return Err(Error::Synthesis);
+                            };
+                            let windows = pool_windows(
+                                &plan.info(n.inputs[0]).shape,
+                                &n.info.shape,
+                                *kernel,
+                                *strides,
+                                *pads,
+                                [1, 1],
+                            );
+                            let divisions = Self::division_params(plan, n);
+                            let mut outs = Vec::with_capacity(windows.len());
+                            for (window, (params, _)) in windows.iter().zip(&divisions) {
+                                let terms: Vec<Wire> = window.iter().map(|&i| x[i]).collect();
+                                let c0 = -(window.len() as i64) * in_zero;
+                                let sum = config.divide.assign_sum(
+                                    &mut region,
+                                    cur.rescale,
+                                    &terms,
+                                    None,
+                                    c0,
+                                    None,
+                                )?;
+                                cur.rescale += sum_rows(terms.len());
+                                let sv: i64 = window.iter().map(|&i| xv[i]).sum::<i64>() + c0;
+                                let (ys, next) = config.divide.assign(
+                                    &mut region,
+                                    cur.rescale,
+                                    cur.range,
+                                    &[(sum, sv)],
+                                    &Divisor::Const(params.d_lo),
+                                    params,
+                                    |_, _| {},
+                                )?;
+                                cur.rescale += 1;
+                                cur.range = next;
+                                outs.push(ys[0]);
+                            }
+                            wires.insert(t, outs);
+                        }
+                        Op::Softmax { axis, .. } => {
+                            let x = wires.get(&n.inputs[0]).cloned().ok_or(Error::Synthesis)?;
+                            let xv = self.values_or_zero(n.inputs[0], x.len());
+                            let shape = &plan.info(n.inputs[0]).shape;
+                            let ax = *axis as usize;
+                            let len = shape[ax];
+                            let inner: usize = shape[ax + 1..].iter().product();
+                            let table = softmax_table(plan, n);
+                            let tag = i as u64 + 1;
+                            cur.table =
+                                config
+                                    .lookup
+                                    .assign_table(&mut region, cur.table, tag, 0, &table);
+                            let (params, _) = &Self::division_params(plan, n)[0];
+                            let bits = self.pool_bits(n);
+                            let known = self.values.is_some();
+                            let mut outs = vec![x[0]; x.len()];
+                            for outer in 0..x.len() / (len * inner).max(1) {
+                                for k in 0..inner {
+                                    let lane: Vec<usize> =
+                                        (0..len).map(|j| (outer * len + j) * inner + k).collect();
+                                    let taps: Vec<(Wire, i64)> =
+                                        lane.iter().map(|&e| (x[e], xv[e])).collect();
+                                    let (mx, next, next_range) = config.maxpool.assign_window(
+                                        &mut region,
+                                        cur.maxpool,
+                                        cur.range,
+                                        &taps,
+                                        bits,
+                                        known,
+                                        None,
+                                    )?;
+                                    cur.maxpool = next;
+                                    cur.range = next_range;
+                                    let max_v = taps.iter().map(|t| t.1).max().unwrap_or(0);
+                                    // d = max - x, then e = table[d]
+                                    let mut ds = Vec::with_capacity(len);
+                                    for &(w, v) in &taps {
+                                        let d = config.divide.assign_sum(
+                                            &mut region,
+                                            cur.rescale,
+                                            &[mx, w],
+                                            Some(&[1, -1]),
+                                            0,
+                                            None,
+                                        )?;
+                                        cur.rescale += sum_rows(2);
+                                        ds.push((d, max_v - v));
+                                    }
+                                    let es = config.lookup.assign(
+                                        &mut region,
+                                        cur.lookup,
+                                        tag,
+                                        0,
+                                        &table,
+                                        &ds,
+                                        None,
+                                    )?;
+                                    cur.lookup += len;
+                                    let ev: Vec<i64> = ds
+                                        .iter()
+                                        .map(|&(_, d)| table.get(d as usize).copied().unwrap_or(0))
+                                        .collect();
+                                    let total = config.divide.assign_sum(
+                                        &mut region,
+                                        cur.rescale,
+                                        &es,
+                                        None,
+                                        0,
+                                        None,
+                                    )?;
+                                    cur.rescale += sum_rows(len);
+                                    let sum_v: i128 = ev.iter().map(|&e| e as i128).sum();
+                                    let divisor = Divisor::Wire(
+                                        total,
+                                        if known { sum_v } else { params.d_lo },
+                                    );
+                                    let xs: Vec<(Wire, i64)> =
+                                        es.iter().copied().zip(ev.iter().copied()).collect();
+                                    let (ys, next) = config.divide.assign(
+                                        &mut region,
+                                        cur.rescale,
+                                        cur.range,
+                                        &xs,
+                                        &divisor,
+                                        params,
+                                        |_, _| {},
+                                    )?;
+                                    cur.rescale += len;
+                                    cur.range = next;
+                                    for (j, &e) in lane.iter().enumerate() {
+                                        outs[e] = ys[j];
+                                    }
+                                }
+                            }
+                            wires.insert(t, outs);
+                        }
                         Op::Lookup { in_lo, table } => {
                             let tag = i as u64 + 1;
                             cur.table = config.lookup.assign_table(
@@ -631,7 +783,6 @@ impl Circuit<Fr> for ShardCircuit {
                             )?;
                             wires.insert(t, ys);
                         }
-                        _ => return Err(Error::Synthesis),
                     }
                 }
                 let out_t = plan.outputs[0].tensor;

@@ -1,13 +1,18 @@
-//! `ShardCircuit`: a checked plan (all of it, for now one shard) as one
-//! halo2 circuit. Public instances: the model identity, the shard index and
-//! Poseidon commitments to the shard's input and output tensors.
+//! `ShardCircuit`: a checked plan (a whole model, or one shard of it cut by
+//! [`partition`]) as one halo2 circuit. Public instances: the model
+//! identity, the shard index and Poseidon commitments to the shard's input
+//! and output tensors.
 //!
-//! Supported ops so far: Input, Const (as weights and biases), MatMul (constant
-//! or witnessed right operand, batched; Freivalds), Conv (any batch and
-//! groups; im2col into the Freivalds chip), Rescale, Add, Mul and Clamp (the rescale chip), MaxPool, Lookup (one
-//! shared tagged table), Reshape, Transpose and Concat (wiring). Everything else is reported as
-//! unsupported by [`ShardCircuit::new`].
+//! Every Plan op is proven: MatMul (constant or witnessed right operand,
+//! batched) and Conv (any batch and groups, im2col) through the Freivalds
+//! chip; Rescale, Add, Mul and Clamp through the rescale chip; AvgPool and
+//! Softmax through the divide chip's running sums and rounded divisions
+//! (Softmax's maximum through the maxpool chip, its exponentials through
+//! the shared lookup table); MaxPool; Lookup (one shared tagged table);
+//! Reshape, Transpose and Concat as wiring. [`ShardCircuit::new`] rejects
+//! only plans whose parameters do not fit the chips.
 
+use crate::chips::divide::{sum_rows, DivideConfig, DivideParams, Divisor};
 use crate::chips::lookup::LookupConfig;
 use crate::chips::matmul::{MatMulConfig, MatMulPhase1, Weights};
 use crate::chips::maxpool::MaxPoolConfig;
@@ -79,6 +84,9 @@ pub struct ShardConfig {
     pack_start: Selector,
     range: RangeConfig,
     rescale: RescaleConfig,
+    /// rounded divisions and running sums (AvgPool, Softmax), on the rescale
+    /// chip's columns and rows
+    divide: DivideConfig,
     matmul: MatMulConfig,
     maxpool: MaxPoolConfig,
     lookup: LookupConfig,
@@ -155,7 +163,22 @@ impl ShardCircuit {
                     .inputs
                     .get(2)
                     .is_none_or(|&t| matches!(plan.nodes[t as usize].op, Op::Const { .. })),
-                _ => false,
+                Op::AvgPool { .. } | Op::Softmax { .. } => {
+                    let all_ok = Self::division_params(&plan, n)
+                        .iter()
+                        .all(|(p, _)| p.validate().is_ok());
+                    let r = plan.info(n.inputs[0]).range;
+                    let span_ok = !matches!(n.op, Op::Softmax { .. })
+                        || (r.hi as i128 - r.lo as i128) <= 1 << 20;
+                    if !all_ok || !span_ok {
+                        return Err(ShardError::Shape {
+                            node: i,
+                            name: n.name.clone(),
+                            reason: "its division does not fit the divide chip (divisor below 1 or operands too wide)".into(),
+                        });
+                    }
+                    true
+                }
             };
             if !ok {
                 return Err(ShardError::Unsupported {
@@ -187,6 +210,14 @@ impl ShardCircuit {
                 .map(|&x| Value::known(fe(x as i128)))
                 .collect(),
             None => vec![Value::unknown(); n],
+        }
+    }
+
+    /// The witness values of tensor `t` (zeros without a witness).
+    fn values_or_zero(&self, t: TensorId, len: usize) -> Vec<i64> {
+        match &self.values {
+            Some(v) => v[t as usize].clone(),
+            None => vec![0; len],
         }
     }
 
@@ -278,6 +309,25 @@ impl ShardCircuit {
                     c.lookup += n.info.len();
                     c.table += table.len();
                 }
+                Op::AvgPool { .. } => {
+                    for (p, taps) in Self::division_params(&self.plan, n) {
+                        rescale += sum_rows(taps) + 1;
+                        range += p.range_rows();
+                    }
+                }
+                Op::Softmax { axis, .. } => {
+                    let x = self.plan.info(n.inputs[0]);
+                    let len = x.shape[*axis as usize];
+                    let lanes = x.len() / len.max(1);
+                    let (p, _) = &Self::division_params(&self.plan, n)[0];
+                    let (prows, prange) =
+                        crate::chips::maxpool::rows_for_window(len, self.pool_bits(n));
+                    maxpool += lanes * prows;
+                    range += lanes * (prange + p.range_rows() * len + p.divisor_rows());
+                    rescale += lanes * (2 * len + sum_rows(len) + len);
+                    c.lookup += x.len();
+                    c.table += softmax_table(&self.plan, n).len();
+                }
                 Op::Rescale { .. } | Op::Add { .. } | Op::Mul { .. } | Op::Clamp { .. } => {
                     rescale += n.info.len();
                     range += self.rescale_params(n).range_rows() * n.info.len();
@@ -328,6 +378,77 @@ impl ShardCircuit {
         .max()
         .unwrap_or(0)
             + 16
+    }
+
+    /// The divisions of an AvgPool (one per output, with its number of taps
+    /// inside the input) or a Softmax (one parameter set for every element,
+    /// with the lane length).
+    fn division_params(plan: &CheckedPlan, n: &crate::plan::Node) -> Vec<(DivideParams, usize)> {
+        let x = plan.info(n.inputs[0]);
+        match &n.op {
+            Op::AvgPool {
+                kernel,
+                strides,
+                pads,
+                count_include_pad,
+                in_zero,
+                mult,
+                shift,
+                out_zero,
+                lo,
+                hi,
+            } => pool_windows(&x.shape, &n.info.shape, *kernel, *strides, *pads, [1, 1])
+                .iter()
+                .map(|w| {
+                    let taps = w.len() as i64;
+                    let count = if *count_include_pad {
+                        (kernel[0] * kernel[1]) as i128
+                    } else {
+                        taps.max(1) as i128
+                    };
+                    let d = count.checked_shl(*shift).unwrap_or(0);
+                    let p = DivideParams {
+                        mult: *mult,
+                        out_zero: *out_zero,
+                        lo: *lo,
+                        hi: *hi,
+                        n_lo: taps.saturating_mul(x.range.lo.saturating_sub(*in_zero)),
+                        n_hi: taps.saturating_mul(x.range.hi.saturating_sub(*in_zero)),
+                        d_lo: d,
+                        d_hi: d,
+                    };
+                    (p, w.len())
+                })
+                .collect(),
+            Op::Softmax {
+                axis,
+                out_mult,
+                out_zero,
+                lo,
+                hi,
+                ..
+            } => {
+                let table = softmax_table(plan, n);
+                let len = x.shape.get(*axis as usize).copied().unwrap_or(1);
+                let (tmin, tmax) = (
+                    table.iter().copied().min().unwrap_or(0).min(0),
+                    table.iter().copied().max().unwrap_or(0).max(0),
+                );
+                let p = DivideParams {
+                    mult: *out_mult,
+                    out_zero: *out_zero,
+                    lo: *lo,
+                    hi: *hi,
+                    n_lo: tmin,
+                    n_hi: tmax,
+                    // the lane's maximum reads table[0]
+                    d_lo: table.first().copied().unwrap_or(0) as i128,
+                    d_hi: (tmax as i128).saturating_mul(len as i128).max(1),
+                };
+                vec![(p, len)]
+            }
+            _ => Vec::new(),
+        }
     }
 
     fn pool_bits(&self, n: &crate::plan::Node) -> u32 {
@@ -484,4 +605,17 @@ pub(crate) fn pool_windows(
         }
     }
     out
+}
+
+/// A softmax's exponential table over every possible `max - x` of its input
+/// range: entries past the plan's table read 0, as the executor does.
+pub(crate) fn softmax_table(plan: &CheckedPlan, n: &crate::plan::Node) -> Vec<i64> {
+    let Op::Softmax { exp_table, .. } = &n.op else {
+        return Vec::new();
+    };
+    let r = plan.info(n.inputs[0]).range;
+    let span = (r.hi as i128 - r.lo as i128).clamp(0, 1 << 20) as usize;
+    (0..=span)
+        .map(|d| exp_table.get(d).copied().unwrap_or(0))
+        .collect()
 }
