@@ -8,17 +8,15 @@
 
 use crate::artifacts::{self, write_dir_atomic, write_file_atomic};
 use halo2_proofs::halo2curves::bn256::{Bn256, Fr, G1Affine};
-use halo2_proofs::plonk::ProvingKey;
 use halo2_proofs::poly::kzg::commitment::ParamsKZG;
-use halo2_proofs::SerdeFormat;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 use zkinf_circuits::poseidon::{commit_tensor, Packing};
 use zkinf_circuits::shard::{check_partition, model_id, ShardCircuit, ShardSpec, SizedShard};
 use zkinf_circuits::{execute, quantize_input, CheckedPlan, OutputDequant};
 use zkinf_prover::srs::{self, SrsSource};
-use zkinf_prover::{keygen, prove_shard};
-use zkinf_verifier::{read_verifying_key, verify_chain, ShardProof, SrsByK};
+use zkinf_prover::{keygen, prove_shard, read_proving_key, write_proving_key};
+use zkinf_verifier::{read_verifying_key, verify_chain, write_verifying_key, ShardProof, SrsByK};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProvingError {
@@ -256,11 +254,11 @@ pub fn setup(dir: &Path, srs_file: Option<PathBuf>, dev: bool) -> Result<(), Pro
             s.rows
         ));
         let pk = keygen(srs_at(&srs, s.k)?, &circuit)?;
-        let vk_bytes = pk.get_vk().to_bytes(SerdeFormat::RawBytes);
+        let vk_bytes = write_verifying_key(pk.get_vk(), circuit.params());
         out.add(&format!("shard-{i}.vk"), &vk_bytes)?;
         out.add(
             &format!("shard-{i}.pk"),
-            &pk.to_bytes(SerdeFormat::RawBytes),
+            &write_proving_key(&pk, circuit.params()),
         )?;
         done(t);
         meta_shards.push(serde_json::json!({
@@ -337,12 +335,7 @@ pub fn prove(dir: &Path, input: &Path, shard: Option<u32>) -> Result<(), Proving
         let pk_path = dir.join(format!("keys/shard-{i}.pk"));
         let t = step(&format!("shard {i}: reading its proving key"));
         let pk_bytes = std::fs::read(&pk_path).map_err(|e| file_err(&pk_path, e))?;
-        let pk = ProvingKey::<G1Affine>::read::<_, ShardCircuit>(
-            &mut pk_bytes.as_slice(),
-            SerdeFormat::RawBytes,
-            (),
-        )
-        .map_err(|e| file_err(&pk_path, format!("truncated or corrupt proving key ({e})")))?;
+        let pk = read_proving_key(&pk_bytes).map_err(|e| file_err(&pk_path, e))?;
         drop(pk_bytes);
         done(t);
         let t = step(&format!(

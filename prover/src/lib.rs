@@ -10,7 +10,7 @@ use halo2_proofs::poly::kzg::commitment::{KZGCommitmentScheme, ParamsKZG};
 use halo2_proofs::poly::kzg::multiopen::ProverSHPLONK;
 use halo2_proofs::transcript::{Blake2bWrite, Challenge255, TranscriptWriterBuffer};
 use thiserror::Error;
-use zkinf_circuits::shard::ShardCircuit;
+use zkinf_circuits::shard::{ShardCircuit, ShardParams};
 use zkinf_verifier::{verify_shard, Expected, ShardProof, Transcript, VerifyError};
 
 #[derive(Debug, Error)]
@@ -23,6 +23,8 @@ pub enum ProveError {
     Keygen(String),
     #[error("proving failed: {0}")]
     Prove(String),
+    #[error("{0}")]
+    Key(String),
     #[error("the circuit has no witness")]
     NoWitness,
     #[error("the proof just written does not verify: {0}")]
@@ -37,6 +39,29 @@ pub fn keygen(
     let empty = circuit.without_witnesses();
     let vk = keygen_vk(params, &empty).map_err(|e| ProveError::Keygen(e.to_string()))?;
     keygen_pk(params, vk, &empty).map_err(|e| ProveError::Keygen(e.to_string()))
+}
+
+/// A proving key as a key file (the verifier crate's key-file header, then
+/// halo2's raw encoding).
+pub fn write_proving_key(pk: &ProvingKey<G1Affine>, params: ShardParams) -> Vec<u8> {
+    zkinf_verifier::encode_key(
+        zkinf_verifier::PK_MAGIC,
+        params,
+        &pk.to_bytes(halo2_proofs::SerdeFormat::RawBytes),
+    )
+}
+
+/// Reads a proving-key file.
+pub fn read_proving_key(bytes: &[u8]) -> Result<ProvingKey<G1Affine>, ProveError> {
+    let (params, body) = zkinf_verifier::decode_key(zkinf_verifier::PK_MAGIC, "proving key", bytes)
+        .map_err(ProveError::Key)?;
+    let mut rd = body;
+    ProvingKey::<G1Affine>::read::<_, ShardCircuit>(
+        &mut rd,
+        halo2_proofs::SerdeFormat::RawBytes,
+        params,
+    )
+    .map_err(|e| ProveError::Key(format!("truncated or corrupt proving key ({e})")))
 }
 
 /// Proves one shard and verifies the proof before returning it.

@@ -7,7 +7,6 @@
 use halo2_proofs::halo2curves::bn256::{Bn256, Fr};
 use halo2_proofs::halo2curves::ff::Field;
 use halo2_proofs::poly::kzg::commitment::ParamsKZG;
-use halo2_proofs::SerdeFormat;
 use rand::SeedableRng;
 use zkinf_circuits::poseidon::{commit_tensor, Packing};
 use zkinf_circuits::shard::{partition_into, ShardCircuit};
@@ -43,11 +42,12 @@ fn prove(model: &str, params: &ParamsKZG<Bn256>) -> Proved {
     let trace = execute(&plan, vec![q]).unwrap();
     let circuit = ShardCircuit::new(plan, 0, Some(&trace)).unwrap();
     assert!(circuit.k() <= 12);
+    let params_of = circuit.params();
     let pk = keygen(params, &circuit).unwrap();
     let proof = prove_shard(params, &pk, circuit, 0).unwrap();
     Proved {
         proof,
-        vk_bytes: pk.get_vk().to_bytes(SerdeFormat::RawBytes),
+        vk_bytes: zkinf_verifier::write_verifying_key(pk.get_vk(), params_of),
         input_commitment,
     }
 }

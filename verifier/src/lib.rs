@@ -8,4 +8,7 @@ mod format;
 mod verify;
 
 pub use format::{FormatError, ShardProof, Transcript, PROOF_FORMAT_VERSION};
-pub use verify::{read_verifying_key, verify_chain, verify_shard, Expected, SrsByK, VerifyError};
+pub use verify::{
+    decode_key, encode_key, read_verifying_key, verify_chain, verify_shard, write_verifying_key,
+    Expected, SrsByK, VerifyError, KEY_FORMAT_VERSION, PK_MAGIC, VK_MAGIC,
+};

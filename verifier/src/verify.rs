@@ -11,7 +11,7 @@ use halo2_proofs::transcript::{Blake2bRead, Challenge255, TranscriptReadBuffer};
 use halo2_proofs::SerdeFormat;
 use std::collections::BTreeMap;
 use thiserror::Error;
-use zkinf_circuits::shard::ShardCircuit;
+use zkinf_circuits::shard::{ShardCircuit, ShardParams, MAX_RANGE_LANES};
 
 #[derive(Debug, Error, PartialEq)]
 pub enum VerifyError {
@@ -41,6 +41,8 @@ pub enum VerifyError {
     Empty,
     #[error("truncated or corrupt verifying key ({0})")]
     Key(String),
+    #[error("{0}")]
+    KeyFile(String),
 }
 
 impl VerifyError {
@@ -105,11 +107,64 @@ fn hex(f: &Fr) -> String {
         .collect()
 }
 
-/// Reads a verifying key written with `SerdeFormat::RawBytes`.
+/// Key files: `ZKINFVK\0` (verifying) or `ZKINFPK\0` (proving), the key
+/// format version (u32 LE), the shard circuit's range lanes (u32 LE), then
+/// halo2's `SerdeFormat::RawBytes` encoding of the key.
+pub const KEY_FORMAT_VERSION: u32 = 1;
+pub const VK_MAGIC: &[u8; 8] = b"ZKINFVK\0";
+pub const PK_MAGIC: &[u8; 8] = b"ZKINFPK\0";
+
+/// Prepends the key-file header to a key's raw bytes.
+pub fn encode_key(magic: &[u8; 8], params: ShardParams, body: &[u8]) -> Vec<u8> {
+    let mut out = magic.to_vec();
+    out.extend(KEY_FORMAT_VERSION.to_le_bytes());
+    out.extend(params.range_lanes.to_le_bytes());
+    out.extend(body);
+    out
+}
+
+/// Splits a key file into the circuit parameters and the raw key bytes.
+pub fn decode_key<'a>(
+    magic: &[u8; 8],
+    what: &str,
+    bytes: &'a [u8],
+) -> Result<(ShardParams, &'a [u8]), String> {
+    if bytes.len() < 16 {
+        return Err(format!("truncated or corrupt {what} (no header)"));
+    }
+    if &bytes[..8] != magic {
+        return Err(format!("not a zkinf {what} (bad magic bytes)"));
+    }
+    let word = |i: usize| u32::from_le_bytes([bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]]);
+    let version = word(8);
+    if version != KEY_FORMAT_VERSION {
+        return Err(format!(
+            "{what} format version {version} is not supported (this zkinf reads version {KEY_FORMAT_VERSION})"
+        ));
+    }
+    let lanes = word(12);
+    if !(1..=MAX_RANGE_LANES).contains(&lanes) {
+        return Err(format!("corrupt {what}: {lanes} range lanes"));
+    }
+    Ok((ShardParams { range_lanes: lanes }, &bytes[16..]))
+}
+
+/// A verifying key as a key file.
+pub fn write_verifying_key(vk: &VerifyingKey<G1Affine>, params: ShardParams) -> Vec<u8> {
+    encode_key(VK_MAGIC, params, &vk.to_bytes(SerdeFormat::RawBytes))
+}
+
+/// Reads a verifying-key file (see [`KEY_FORMAT_VERSION`]).
 pub fn read_verifying_key(bytes: &[u8]) -> Result<VerifyingKey<G1Affine>, VerifyError> {
-    let mut rd = bytes;
-    VerifyingKey::read::<_, ShardCircuit>(&mut rd, SerdeFormat::RawBytes, ())
-        .map_err(|e| VerifyError::Key(e.to_string()))
+    let (params, body) =
+        decode_key(VK_MAGIC, "verifying key", bytes).map_err(VerifyError::KeyFile)?;
+    let mut rd = body;
+    let vk = VerifyingKey::read::<_, ShardCircuit>(&mut rd, SerdeFormat::RawBytes, params)
+        .map_err(|e| VerifyError::Key(e.to_string()))?;
+    if !rd.is_empty() {
+        return Err(VerifyError::Key(format!("{} trailing bytes", rd.len())));
+    }
+    Ok(vk)
 }
 
 /// Verifies one shard proof against its verifying key and what the verifier

@@ -57,9 +57,8 @@ impl ShardConfig {
                 region.constrain_equal(v, w.cell);
                 let u_val = w.value - Value::known(fe(p.lo as i128));
                 let u = region.assign_advice(self.pack_u, row, u_val).cell();
-                let z0 = self.range.check_bits(region, cur.range, u_val, p.bits)?;
+                let z0 = self.range.check(region, &mut cur.range, u_val, p.bits)?;
                 region.constrain_equal(z0.cell, u);
-                cur.range += range_rows(p.bits);
                 acc = acc * Value::known(base) + u_val;
                 region.assign_advice(self.pack_acc, row + 1, acc);
             }
@@ -118,18 +117,27 @@ impl ShardConfig {
 impl Circuit<Fr> for ShardCircuit {
     type Config = ShardConfig;
     type FloorPlanner = SimpleFloorPlanner;
-    type Params = ();
+    type Params = ShardParams;
 
     fn without_witnesses(&self) -> Self {
         ShardCircuit {
             plan: self.plan.clone(),
+            params: self.params,
             model: self.model,
             index: self.index,
             values: None,
         }
     }
 
+    fn params(&self) -> ShardParams {
+        self.params
+    }
+
     fn configure(meta: &mut ConstraintSystem<Fr>) -> ShardConfig {
+        Self::configure_with_params(meta, ShardParams::default())
+    }
+
+    fn configure_with_params(meta: &mut ConstraintSystem<Fr>, params: ShardParams) -> ShardConfig {
         let src = meta.advice_column_in(FirstPhase);
         let consts = meta.fixed_column();
         let instance = meta.instance_column();
@@ -169,8 +177,10 @@ impl Circuit<Fr> for ShardCircuit {
             let q = meta.query_selector(pack_start);
             vec![q * meta.query_advice(pack_acc, Rotation::cur())]
         });
-        let (z, mult) = (meta.advice_column(), meta.fixed_column());
-        let range = RangeConfig::configure(meta, z, mult);
+        let lanes: Vec<_> = (0..params.range_lanes.clamp(1, MAX_RANGE_LANES))
+            .map(|_| (meta.advice_column(), meta.fixed_column()))
+            .collect();
+        let range = RangeConfig::configure_lanes(meta, &lanes);
         let rs_advice = std::array::from_fn(|_| meta.advice_column());
         let rs_fixed = std::array::from_fn(|_| meta.fixed_column());
         let rescale = RescaleConfig::configure(meta, rs_advice, rs_fixed, range.clone());
@@ -221,9 +231,19 @@ impl Circuit<Fr> for ShardCircuit {
 
     fn synthesize(
         &self,
-        config: ShardConfig,
+        mut config: ShardConfig,
         mut layouter: impl Layouter<Fr>,
     ) -> Result<(), Error> {
+        // every lane may fill the circuit's usable rows
+        let height = (1usize << self.k()) - 16;
+        for r in [
+            &mut config.range,
+            &mut config.rescale.range,
+            &mut config.divide.range,
+            &mut config.maxpool.range,
+        ] {
+            r.height = height;
+        }
         config.range.load_table(&mut layouter)?;
         let plan = &self.plan;
         let publics = layouter.assign_region(

@@ -31,6 +31,7 @@ use halo2_proofs::plonk::{
     Selector,
 };
 use halo2_proofs::poly::Rotation;
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use thiserror::Error;
 
@@ -123,9 +124,28 @@ pub fn model_id(plan: &CheckedPlan) -> Fr {
     Option::<Fr>::from(Fr::from_repr(repr)).unwrap_or(Fr::ZERO)
 }
 
+/// The shape of a shard circuit's constraint system beyond the fixed
+/// column set: how many range-check lanes it has. Key files record it (the
+/// verifying key is read back through `configure_with_params`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShardParams {
+    pub range_lanes: u32,
+}
+
+impl Default for ShardParams {
+    fn default() -> Self {
+        ShardParams { range_lanes: 1 }
+    }
+}
+
+/// The most range lanes a circuit may have (key files asking for more are
+/// rejected before anything is built).
+pub const MAX_RANGE_LANES: u32 = 16;
+
 #[derive(Clone, Debug)]
 pub struct ShardCircuit {
     plan: CheckedPlan,
+    params: ShardParams,
     /// the identity of the whole model (its plan's hash)
     model: Fr,
     index: u32,
@@ -194,12 +214,15 @@ impl ShardCircuit {
                 .map(|a| a.iter().copied().collect())
                 .collect()
         });
-        Ok(ShardCircuit {
+        let mut c = ShardCircuit {
             model: model_id(&plan),
             plan,
+            params: ShardParams::default(),
             index,
             values,
-        })
+        };
+        c.params.range_lanes = c.best_lanes();
+        Ok(c)
     }
 
     fn tensor_values(&self, t: TensorId) -> Vec<Value<Fr>> {
@@ -252,9 +275,47 @@ impl ShardCircuit {
         self.rows().next_power_of_two().trailing_zeros().max(9)
     }
 
+    /// The constraint-system parameters (range lanes) of this circuit.
+    pub fn params(&self) -> ShardParams {
+        self.params
+    }
+
     /// The rows this circuit uses (the longest column group, plus the rows
     /// halo2 reserves for blinding).
     pub fn rows(&self) -> usize {
+        Self::height(&self.row_breakdown(), self.params.range_lanes)
+    }
+
+    /// Rows of the tallest group when the range checks spread over `lanes`
+    /// lanes (a lane wastes less than one check's rows at its end).
+    fn height(groups: &[(&'static str, usize)], lanes: u32) -> usize {
+        groups
+            .iter()
+            .map(|&(g, r)| match (g, lanes) {
+                ("range checks", 1) => r,
+                ("range checks", l) => r.div_ceil(l as usize) + crate::chips::range::MAX_CHECK_ROWS,
+                _ => r,
+            })
+            .max()
+            .unwrap_or(0)
+            + 16
+    }
+
+    /// The number of range lanes with the least estimated proving work:
+    /// each lane adds a column and a lookup argument (about four columns of
+    /// work), and may halve the rows of a circuit the range checks dominate.
+    fn best_lanes(&self) -> u32 {
+        let groups = self.row_breakdown();
+        let k_of = |rows: usize| rows.next_power_of_two().trailing_zeros().max(9);
+        [1u32, 2, 4, 8, 16]
+            .into_iter()
+            .min_by_key(|&l| (40 + 4 * l as u64) << k_of(Self::height(&groups, l)))
+            .unwrap_or(1)
+    }
+
+    /// Rows used in each column group (the range checks counted in one
+    /// lane; the circuit's height is set by the tallest group).
+    pub fn row_breakdown(&self) -> Vec<(&'static str, usize)> {
         let mut c = Cursor::default();
         let mut range = 0;
         let mut rescale = 0;
@@ -361,23 +422,19 @@ impl ShardCircuit {
             c.poseidon +=
                 1 + elements.div_ceil(2) * crate::chips::poseidon::ROWS_PER_PERMUTATION + 1;
         }
-        [
-            c.src,
-            c.pack,
-            range,
-            rescale,
-            matmul,
-            maxpool,
-            c.poseidon,
-            c.lookup,
+        vec![
+            ("inputs and constants", c.src),
+            ("commitment packing", c.pack),
+            ("range checks", range),
+            ("rescale and divide", rescale),
+            ("freivalds", matmul),
+            ("maxpool", maxpool),
+            ("poseidon", c.poseidon),
+            ("lookups", c.lookup),
             // the tagged table starts after its all-zero row
-            1 + c.table,
-            256 + 1,
+            ("lookup table", 1 + c.table),
+            ("range table", (1 << crate::chips::range::LIMB_BITS) + 1),
         ]
-        .into_iter()
-        .max()
-        .unwrap_or(0)
-            + 16
     }
 
     /// The divisions of an AvgPool (one per output, with its number of taps

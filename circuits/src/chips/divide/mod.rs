@@ -443,14 +443,13 @@ impl DivideConfig {
                 Divisor::Const(_) => self.q_const.enable(region, row)?,
             }
             for (k, bits) in checks {
-                let z0 = self.range.check_bits(
+                let z0 = self.range.check(
                     region,
-                    range_offset,
+                    &mut range_offset,
                     wire.value.map(|_| vals[k]),
                     bits,
                 )?;
                 region.constrain_equal(z0.cell, cells[k]);
-                range_offset += rows_for(bits);
             }
             ys.push(Wire {
                 cell: cells[7],

@@ -126,9 +126,8 @@ impl MaxPoolConfig {
             let dc = region.assign_advice(self.d, row, dv).cell();
             prod = if i == 0 { dv } else { prod * dv };
             region.assign_advice(self.prod, row, prod);
-            let z0 = self.range.check_bits(region, r, dv, bits)?;
+            let z0 = self.range.check(region, &mut r, dv, bits)?;
             region.constrain_equal(z0.cell, dc);
-            r += rows_for(bits);
         }
         self.last.enable(region, offset + taps.len() - 1)?;
         Ok((out.expect("a window has taps"), offset + taps.len(), r))

@@ -354,14 +354,13 @@ impl RescaleConfig {
                 region.constrain_equal(cells[12], w2.cell);
             }
             for (k, bits) in [(3usize, tb), (4, tb), (5, hb), (9, db), (10, yb), (11, yb)] {
-                let z0 = self.range.check_bits(
+                let z0 = self.range.check(
                     region,
-                    range_offset,
+                    &mut range_offset,
                     wire.value.map(|_| vals[k]),
                     bits,
                 )?;
                 region.constrain_equal(z0.cell, cells[k]);
-                range_offset += rows_for(bits);
             }
             ys.push(Wire {
                 cell: cells[6],
