@@ -13,7 +13,6 @@ signal, json) instead of from compare.py keeps that floor low, and above the
 floor the figure is exact (a maximum, not a sum).
 """
 
-import json
 import os
 import signal
 import sys
@@ -23,6 +22,12 @@ import time
 def main() -> int:
     timeout, log = float(sys.argv[1]), sys.argv[2]
     argv = sys.argv[sys.argv.index("--") + 1:]
+    prog = argv[0]
+    if "/" not in prog:  # resolve before forking: the child should only exec
+        for d in os.environ.get("PATH", "/usr/bin:/bin").split(":"):
+            if d and os.access(os.path.join(d, prog), os.X_OK):
+                prog = os.path.join(d, prog)
+                break
     fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     t0 = time.perf_counter()
     pid = os.fork()
@@ -31,7 +36,7 @@ def main() -> int:
             os.setsid()
             os.dup2(fd, 1)
             os.dup2(fd, 2)
-            os.execvp(argv[0], argv)
+            os.execv(prog, argv)
         except BaseException as e:  # noqa: BLE001
             os.write(2, f"ERROR: cannot run {argv[0]}: {e}\n".encode())
         os._exit(127)
@@ -49,6 +54,8 @@ def main() -> int:
     _, status, ru = os.wait4(pid, 0)
     wall = time.perf_counter() - t0
     signal.setitimer(signal.ITIMER_REAL, 0)
+    import json
+
     print(json.dumps({
         "wall_s": wall,
         "peak_rss_kb": ru.ru_maxrss,

@@ -75,9 +75,23 @@ fn digits_models_prove_in_one_shard_and_in_three() {
     }
 
     // an SRS file: a larger one is downsized, a smaller one refused
-    let big = cache.join("srs/dev-srs-k15.bin");
-    let small = cache.join("srs/dev-srs-k12.bin");
-    assert!(big.is_file() && small.is_file());
+    let mut srs: Vec<(u32, std::path::PathBuf)> = std::fs::read_dir(cache.join("srs"))
+        .unwrap()
+        .filter_map(|e| {
+            let p = e.ok()?.path();
+            let name = p.file_name()?.to_str()?.to_string();
+            let k = name
+                .strip_prefix("dev-srs-k")?
+                .strip_suffix(".bin")?
+                .parse()
+                .ok()?;
+            Some((k, p))
+        })
+        .collect();
+    srs.sort();
+    let (small_k, small) = srs.first().cloned().unwrap();
+    let (big_k, big) = srs.last().cloned().unwrap();
+    assert!(big_k > small_k, "{srs:?}");
     let mlp = tmp.path().join("mlp_int8_qdq-3");
     ok(&zkinf(&cache, &["setup", &s(&mlp), "--srs", &s(&big)]));
     ok(&zkinf(
@@ -85,10 +99,23 @@ fn digits_models_prove_in_one_shard_and_in_three() {
         &["prove", &s(&mlp), "--input", &input("mlp_int8_qdq")],
     ));
     ok(&zkinf(&cache, &["verify", &s(&mlp)]));
-    let cnn = tmp.path().join("cnn_int8_qdq-1");
+    // the model whose largest shard needs the largest SRS
+    let cnn = [
+        "cnn_int8_qdq-1",
+        "cnn_float-1",
+        "mlp_int8_qdq-1",
+        "mlp_float-1",
+    ]
+    .iter()
+    .map(|m| tmp.path().join(m))
+    .find(|d| {
+        std::fs::read_to_string(d.join("keys/setup.json"))
+            .is_ok_and(|t| t.contains(&format!("\"k\": {big_k}")))
+    })
+    .expect("a model set up with the largest SRS");
     fails_with(
         &zkinf(&cache, &["setup", &s(&cnn), "--srs", &s(&small)]),
-        "has 2^12 points; this model needs 2^15",
+        &format!("has 2^{small_k} points; this model needs 2^{big_k}"),
     );
     let cut = tmp.path().join("cut.srs");
     let bytes = std::fs::read(&small).unwrap();

@@ -333,7 +333,11 @@ impl Circuit<Fr> for ShardCircuit {
                                     &c[g * rows_per * nn..(g + 1) * rows_per * nn],
                                     &weights,
                                 )?;
-                                cur.matmul += crate::chips::matmul::rows_for(rows_per, k, nn);
+                                cur.matmul += if weights.witness.is_some() {
+                                    crate::chips::matmul::rows_for_witness(rows_per, k, nn)
+                                } else {
+                                    crate::chips::matmul::rows_for(rows_per, k, nn)
+                                };
                                 out.extend(p1.c.iter().copied());
                                 pending.push((offset, p1, weights, *a_zero));
                             }

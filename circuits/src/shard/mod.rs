@@ -329,11 +329,20 @@ impl ShardCircuit {
                     let k = a.shape[a.shape.len() - 1];
                     let nn = b.shape[b.shape.len() - 1];
                     let rows = a.len() / k.max(1);
+                    let witness =
+                        !matches!(self.plan.nodes[n.inputs[1] as usize].op, Op::Const { .. });
+                    let product = |m, k, nn| {
+                        if witness {
+                            crate::chips::matmul::rows_for_witness(m, k, nn)
+                        } else {
+                            crate::chips::matmul::rows_for(m, k, nn)
+                        }
+                    };
                     matmul += if b.shape.len() > 2 {
                         let m = a.shape[a.shape.len() - 2];
-                        (rows / m.max(1)) * crate::chips::matmul::rows_for(m, k, nn)
+                        (rows / m.max(1)) * product(m, k, nn)
                     } else {
-                        crate::chips::matmul::rows_for(rows, k, nn)
+                        product(rows, k, nn)
                     };
                 }
                 Op::Conv { group, .. } => {
@@ -433,7 +442,7 @@ impl ShardCircuit {
             ("lookups", c.lookup),
             // the tagged table starts after its all-zero row
             ("lookup table", 1 + c.table),
-            ("range table", (1 << crate::chips::range::LIMB_BITS) + 1),
+            ("range table", crate::chips::range::TABLE_ROWS + 1),
         ]
     }
 

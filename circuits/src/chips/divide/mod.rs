@@ -211,10 +211,17 @@ impl DivideParams {
         }
     }
 
+    /// Whether `[lo, hi]` holds exactly `2^y` values (one check of `y - lo`
+    /// then bounds `y` on both sides).
+    pub fn y_is_tight(&self) -> bool {
+        self.hi as i128 - self.lo as i128 + 1 == 1i128 << self.widths().y
+    }
+
     /// Range-check rows one element needs.
     pub fn range_rows(&self) -> usize {
         let w = self.widths();
-        2 * rows_for(w.t) + rows_for(w.h) + rows_for(w.dist) + 2 * rows_for(w.y)
+        let y_checks = if self.y_is_tight() { 1 } else { 2 };
+        2 * rows_for(w.t) + rows_for(w.h) + rows_for(w.dist) + y_checks * rows_for(w.y)
     }
 
     /// Range-check rows of a wire divisor (once per [`DivideConfig::assign`]
@@ -432,7 +439,12 @@ impl DivideConfig {
             }
             region.constrain_equal(cells[0], wire.cell);
             let mut checks = vec![(3usize, w.t), (4, w.t), (2, w.h), (10, w.dist)];
-            checks.extend([(11, w.y), (12, w.y)]);
+            checks.push((11, w.y));
+            // when [lo, hi] holds exactly 2^y values, y - lo < 2^y already
+            // gives hi - y >= 0
+            if !params.y_is_tight() {
+                checks.push((12, w.y));
+            }
             match divisor {
                 Divisor::Wire(dw, _) => {
                     region.constrain_equal(cells[5], dw.cell);

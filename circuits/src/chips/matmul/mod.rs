@@ -33,6 +33,8 @@ pub struct MatMulConfig {
     pub w: Column<Advice>,
     /// weights minus zero points, bias, a_zero
     pub fixed: Column<Fixed>,
+    /// the other constants of a packed Horner row (`fixed` is the first)
+    pack: [Column<Fixed>; PACK - 1],
     start: Selector,
     horner_fixed: Selector,
     horner_val: Selector,
@@ -75,10 +77,36 @@ pub struct MatMulPhase1 {
     pub b: Vec<Wire>,
 }
 
-/// Rows a product of `M x K` by `K x N` uses (in `val`, `acc`, `w` alike).
+/// Fixed values a Horner chain over constants absorbs per row.
+pub const PACK: usize = 4;
+
+/// Rows of a Horner chain over `n` constants (a start row, then `PACK` per
+/// row).
+fn fixed_chain_rows(n: usize) -> usize {
+    n.div_ceil(PACK) + 1
+}
+
+/// Rows a product of `M x K` by a constant `K x N` uses (in `val`, `acc`,
+/// `w` alike).
 pub fn rows_for(m: usize, k: usize, n: usize) -> usize {
-    // w chains: K (N + 1); bias chain: N + 1; C chains: M (N + 1); dots: M (K + 1)
-    k * (n + 1) + (n + 1) + m * (n + 1) + m * (k + 1)
+    layout(m, k, n, false).3
+}
+
+/// Rows a product of `M x K` by a witnessed `K x N` uses.
+pub fn rows_for_witness(m: usize, k: usize, n: usize) -> usize {
+    layout(m, k, n, true).3
+}
+
+/// Layout (relative to the product's first row): the K chains of `B' v`
+/// (stride returned first: packed over constants, one value per row over a
+/// witnessed B), the bias chain, the M chains over C's rows (from the
+/// second offset), the M dot products over A's rows (from the third); the
+/// fourth is the total.
+fn layout(m: usize, k: usize, n: usize, witness: bool) -> (usize, usize, usize, usize) {
+    let stride = if witness { n + 1 } else { fixed_chain_rows(n) };
+    let c_base = k * stride + fixed_chain_rows(n);
+    let a_base = c_base + m * (n + 1);
+    (stride, c_base, a_base, a_base + m * (k + 1))
 }
 
 impl MatMulConfig {
@@ -103,6 +131,9 @@ impl MatMulConfig {
             let q = meta.query_selector(start);
             vec![q * meta.query_advice(acc, Rotation::cur())]
         });
+        let pack: [Column<Fixed>; PACK - 1] = std::array::from_fn(|_| meta.fixed_column());
+        // next = cur r^PACK + f_0 r^(PACK-1) + ... + f_(PACK-1): PACK constants
+        // of a Horner chain per row (challenges have degree 0)
         meta.create_gate("freivalds horner (fixed)", |meta| {
             let q = meta.query_selector(horner_fixed);
             let (cur, next) = (
@@ -110,7 +141,11 @@ impl MatMulConfig {
                 meta.query_advice(acc, Rotation::next()),
             );
             let r = meta.query_challenge(r);
-            vec![q * (next - (cur * r + meta.query_fixed(fixed, Rotation::cur())))]
+            let mut sum = cur;
+            for col in std::iter::once(fixed).chain(pack) {
+                sum = sum * r.clone() + meta.query_fixed(col, Rotation::cur());
+            }
+            vec![q * (next - sum)]
         });
         // next = cur r + (val - fixed): fixed is 0 on C's chains and B's
         // zero point on a witnessed B's chains
@@ -140,20 +175,13 @@ impl MatMulConfig {
             acc,
             w,
             fixed,
+            pack,
             start,
             horner_fixed,
             horner_val,
             dot,
             r,
         }
-    }
-
-    /// Layout (relative to `offset`): the K weight chains, the bias chain,
-    /// the M chains over C's rows, the M dot products over A's rows.
-    fn layout(m: usize, k: usize, n: usize) -> (usize, usize, usize) {
-        let c_base = k * (n + 1) + (n + 1);
-        let a_base = c_base + m * (n + 1);
-        (c_base, a_base, a_base + m * (k + 1))
     }
 
     /// Phase 1: A (`[M, K]`, copied from `a`), a witnessed B (copied), and C
@@ -169,7 +197,7 @@ impl MatMulConfig {
     ) -> Result<MatMulPhase1, Error> {
         let (k, n) = (w.k, w.n);
         let m = a.len() / k;
-        let (c_base, a_base, _) = Self::layout(m, k, n);
+        let (stride, c_base, a_base, _) = layout(m, k, n, w.witness.is_some());
         let mut a_cells = Vec::new();
         for i in 0..m {
             for j in 0..k {
@@ -207,7 +235,7 @@ impl MatMulConfig {
             }
             for kk in 0..k {
                 for (step, j) in (0..n).rev().enumerate() {
-                    let row = offset + kk * (n + 1) + step;
+                    let row = offset + kk * stride + step;
                     let src = bw[kk * n + j];
                     let cell = region.assign_advice(self.val, row, src.value).cell();
                     region.constrain_equal(cell, src.cell);
@@ -236,9 +264,12 @@ impl MatMulConfig {
     ) -> Result<(), Error> {
         let (k, n) = (w.k, w.n);
         let m = p1.a.len() / k;
-        let (c_base, a_base, _) = Self::layout(m, k, n);
+        let (stride, c_base, a_base, _) = layout(m, k, n, w.witness.is_some());
         let r = region.get_challenge(self.r);
-        // a Horner chain over fixed values, returning the final accumulator cell
+        // a Horner chain over fixed values, PACK per row (leading zeros pad
+        // the first row; they do not change the value), returning the final
+        // accumulator cell
+        let cols: Vec<Column<Fixed>> = std::iter::once(self.fixed).chain(self.pack).collect();
         let fixed_chain = |region: &mut Region<'_, Fr>,
                            base: usize,
                            vals: &[Fr]|
@@ -246,21 +277,26 @@ impl MatMulConfig {
             self.start.enable(region, base)?;
             let mut acc = Value::known(Fr::ZERO);
             region.assign_advice(self.acc, base, acc);
-            for (step, v) in vals.iter().enumerate() {
+            let pad = (PACK - vals.len() % PACK) % PACK;
+            let padded: Vec<Fr> = std::iter::repeat_n(Fr::ZERO, pad)
+                .chain(vals.iter().copied())
+                .collect();
+            let rows = padded.len() / PACK;
+            for (step, chunk) in padded.chunks(PACK).enumerate() {
                 self.horner_fixed.enable(region, base + step)?;
-                region.assign_fixed(self.fixed, base + step, *v);
-                acc = acc * r + Value::known(*v);
+                for (col, v) in cols.iter().zip(chunk) {
+                    region.assign_fixed(*col, base + step, *v);
+                    acc = acc * r + Value::known(*v);
+                }
                 region.assign_advice(self.acc, base + step + 1, acc);
             }
-            let cell = region
-                .assign_advice(self.acc, base + vals.len(), acc)
-                .cell();
+            let cell = region.assign_advice(self.acc, base + rows, acc).cell();
             Ok((cell, acc))
         };
         // (B' v)_k for every k
         let mut wv = Vec::with_capacity(k);
         for kk in 0..k {
-            let base = offset + kk * (n + 1);
+            let base = offset + kk * stride;
             if w.witness.is_some() {
                 // over the copies of B's row, minus the zero points
                 self.start.enable(region, base)?;
@@ -285,7 +321,7 @@ impl MatMulConfig {
             .rev()
             .map(|j| fe(w.bias.get(j).copied().unwrap_or(0) as i128))
             .collect();
-        let (bias_cell, bias_val) = fixed_chain(region, offset + k * (n + 1), &bias_vals)?;
+        let (bias_cell, bias_val) = fixed_chain(region, offset + k * stride, &bias_vals)?;
         for i in 0..m {
             // C_i . v
             let base = offset + c_base + i * (n + 1);

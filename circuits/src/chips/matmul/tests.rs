@@ -180,7 +180,7 @@ fn a_product_of_two_witnesses() {
             b_witness: true,
             ..circuit(m, k, n, 5)
         };
-        let rows = rows_for(m, k, n).max(c.a.len() + k * n);
+        let rows = rows_for_witness(m, k, n).max(c.a.len() + k * n);
         let kk = (rows + 10).next_power_of_two().trailing_zeros();
         assert_eq!(
             MockProver::run(kk, &c, vec![]).unwrap().verify(),
@@ -271,7 +271,7 @@ fn real_proof_with_a_second_phase_challenge() {
     let vk = keygen_vk(&params, &honest).unwrap();
     assert_eq!(
         crate::chips::testing::digest(&vk),
-        "da1bd5ab879775e6",
+        "3780f22918556324",
         "matmul chip verifying key changed"
     );
     let pk = keygen_pk(&params, vk, &honest).unwrap();

@@ -1,12 +1,18 @@
 //! Range checks by running-sum decomposition into `LIMB_BITS`-bit limbs, one
-//! limb per row, every limb looked up in one shared table `[0, 2^LIMB_BITS)`.
+//! limb per row, every limb looked up in one shared tagged table holding
+//! `(t, v)` for every width `t` in `0..=LIMB_BITS` and `v` in `[0, 2^t)`.
 //!
-//! For `v` in `[0, 2^bits)` the rows hold `z_0 = v`, `z_{i+1} = (z_i -
-//! limb_i) / 2^LIMB_BITS`, and `z_L = 0`. Each row `i < L` looks up
-//! `m_i * (z_i - 2^LIMB_BITS * z_{i+1})` where the fixed multiplier `m_i` is 1
-//! for a full limb and `2^(LIMB_BITS - r)` for a top limb of `r` bits (so it
-//! must be below `2^r`), and 0 on rows that are not limbs. A gate pins `z_L`
-//! to zero.
+//! For `v` in `[0, 2^bits)` with `L = ceil(bits / LIMB_BITS)` limbs the rows
+//! hold `z_0 = v`, `z_{i+1} = (z_i - limb_i) / 2^LIMB_BITS`. Row `i < L - 1`
+//! looks up `(LIMB_BITS, z_i - 2^LIMB_BITS z_{i+1})`: the limb is a true
+//! `LIMB_BITS`-bit integer. The top row looks up `(top, z_{L-1})` with
+//! `top = bits - (L - 1) LIMB_BITS`: the top limb is an integer below
+//! `2^top`. So `v = Σ limb_i 2^(i LIMB_BITS)` is an integer below
+//! `2^bits`, with no field element slipping through (a shifted single
+//! lookup `2^(LIMB_BITS - top) z` would admit `z = c / 2^(LIMB_BITS - top)`).
+//! The fixed columns give each row its tag and the coefficient of `z_{i+1}`
+//! (`2^LIMB_BITS`, or 0 on a top row); rows outside checks have tag 0 and
+//! look up `(0, 0)`. A check takes exactly `L` rows.
 
 #[cfg(test)]
 mod tests;
@@ -15,20 +21,21 @@ use crate::chips::poseidon::Wire;
 use halo2_proofs::circuit::{Layouter, Region, Value};
 use halo2_proofs::halo2curves::bn256::Fr;
 use halo2_proofs::halo2curves::ff::{Field, PrimeField};
-use halo2_proofs::plonk::{Advice, Column, ConstraintSystem, Error, Fixed, Selector, TableColumn};
+use halo2_proofs::plonk::{Advice, Column, ConstraintSystem, Error, Fixed, TableColumn};
 use halo2_proofs::poly::Rotation;
 
 /// Bits per limb: the table has `2^LIMB_BITS` rows, so circuits using it
 /// need `k > LIMB_BITS`.
 pub const LIMB_BITS: u32 = 8;
 
-/// One lane: a running-sum column, its limb multipliers and its end gate
-/// (each lane has its own lookup into the shared table).
+/// One lane: a running-sum column, the coefficient of the next row's
+/// value and the tag of each row (each lane has its own lookup into the
+/// shared table).
 #[derive(Clone, Debug)]
 struct Lane {
     z: Column<Advice>,
-    multiplier: Column<Fixed>,
-    last: Selector,
+    next: Column<Fixed>,
+    tag: Column<Fixed>,
 }
 
 /// Range checks in one or more lanes. [`RangeConfig::check`] places checks
@@ -40,7 +47,7 @@ pub struct RangeConfig {
     /// lane 0's running-sum column
     pub z: Column<Advice>,
     lanes: Vec<Lane>,
-    table: TableColumn,
+    table: [TableColumn; 2],
     /// rows of each lane the checks may use (the circuit sets it from its
     /// size before assigning; unbounded: one lane)
     pub height: usize,
@@ -48,50 +55,46 @@ pub struct RangeConfig {
 
 /// Rows `check_bits` uses for a `bits`-bit value.
 pub fn rows_for(bits: u32) -> usize {
-    bits.div_ceil(LIMB_BITS) as usize + 1
+    bits.div_ceil(LIMB_BITS) as usize
 }
 
+/// Rows of the tagged limb table.
+pub const TABLE_ROWS: usize = (1 << (LIMB_BITS + 1)) - 1;
+
 /// The most rows one check may use (a 248-bit value).
-pub const MAX_CHECK_ROWS: usize = (248usize).div_ceil(LIMB_BITS as usize) + 1;
+pub const MAX_CHECK_ROWS: usize = (248usize).div_ceil(LIMB_BITS as usize);
 
 impl RangeConfig {
-    /// One lane over `z` (advice) and `multiplier` (fixed).
+    /// One lane over `z` (advice) and `next` (fixed: the coefficient of the
+    /// next row's `z`); the lane's tag column is allocated here.
     pub fn configure(
         meta: &mut ConstraintSystem<Fr>,
         z: Column<Advice>,
-        multiplier: Column<Fixed>,
+        next: Column<Fixed>,
     ) -> RangeConfig {
-        Self::configure_lanes(meta, &[(z, multiplier)])
+        Self::configure_lanes(meta, &[(z, next)])
     }
 
-    /// One lane per `(z, multiplier)` pair, all looking up one table.
+    /// One lane per `(z, next)` pair, all looking up one table.
     pub fn configure_lanes(
         meta: &mut ConstraintSystem<Fr>,
         columns: &[(Column<Advice>, Column<Fixed>)],
     ) -> RangeConfig {
         assert!(!columns.is_empty(), "at least one range lane");
-        let table = meta.lookup_table_column();
-        let shift = Fr::from(1u64 << LIMB_BITS);
+        let table = [meta.lookup_table_column(), meta.lookup_table_column()];
         let lanes: Vec<Lane> = columns
             .iter()
-            .map(|&(z, multiplier)| {
-                let last = meta.selector();
+            .map(|&(z, next)| {
+                let tag = meta.fixed_column();
                 meta.enable_equality(z);
                 meta.lookup("range limb", |meta| {
-                    let m = meta.query_fixed(multiplier, Rotation::cur());
+                    let t = meta.query_fixed(tag, Rotation::cur());
+                    let n = meta.query_fixed(next, Rotation::cur());
                     let cur = meta.query_advice(z, Rotation::cur());
-                    let next = meta.query_advice(z, Rotation::next());
-                    vec![(m * (cur - next * shift), table)]
+                    let nxt = meta.query_advice(z, Rotation::next());
+                    vec![(t, table[0]), (cur - n * nxt, table[1])]
                 });
-                meta.create_gate("range running sum ends at zero", |meta| {
-                    let q = meta.query_selector(last);
-                    vec![q * meta.query_advice(z, Rotation::cur())]
-                });
-                Lane {
-                    z,
-                    multiplier,
-                    last,
-                }
+                Lane { z, next, tag }
             })
             .collect();
         RangeConfig {
@@ -130,18 +133,28 @@ impl RangeConfig {
         Ok(w)
     }
 
-    /// Fills the limb table (once per circuit).
+    /// Fills the tagged limb table (once per circuit).
     pub fn load_table(&self, layouter: &mut impl Layouter<Fr>) -> Result<(), Error> {
         layouter.assign_table(
             || "range table",
             |mut table| {
-                for v in 0..(1u64 << LIMB_BITS) {
-                    table.assign_cell(
-                        || "limb",
-                        self.table,
-                        v as usize,
-                        || Value::known(Fr::from(v)),
-                    )?;
+                let mut row = 0;
+                for t in 0..=LIMB_BITS {
+                    for v in 0..(1u64 << t) {
+                        table.assign_cell(
+                            || "tag",
+                            self.table[0],
+                            row,
+                            || Value::known(Fr::from(t as u64)),
+                        )?;
+                        table.assign_cell(
+                            || "limb",
+                            self.table[1],
+                            row,
+                            || Value::known(Fr::from(v)),
+                        )?;
+                        row += 1;
+                    }
                 }
                 Ok(())
             },
@@ -174,18 +187,15 @@ impl RangeConfig {
         let inv_shift = Fr::from(1u64 << LIMB_BITS).invert().unwrap_or(Fr::ZERO);
         let mut z = v;
         let mut first = None;
-        for i in 0..=limbs {
-            let cell = region.assign_advice(lane.z, offset + i, z).cell();
+        for i in 0..limbs {
+            let row = offset + i;
+            let cell = region.assign_advice(lane.z, row, z).cell();
             if i == 0 {
                 first = Some(Wire { cell, value: z });
             }
-            if i < limbs {
-                let m = if i + 1 == limbs {
-                    Fr::from(1u64 << (LIMB_BITS - top))
-                } else {
-                    Fr::ONE
-                };
-                region.assign_fixed(lane.multiplier, offset + i, m);
+            if i + 1 < limbs {
+                region.assign_fixed(lane.tag, row, Fr::from(LIMB_BITS as u64));
+                region.assign_fixed(lane.next, row, Fr::from(1u64 << LIMB_BITS));
                 // z_{i+1} = (z_i - limb_i) / 2^LIMB_BITS with limb_i the low bits of z_i
                 z = z.map(|zi| {
                     let repr = zi.to_repr();
@@ -194,7 +204,7 @@ impl RangeConfig {
                     (zi - Fr::from(low)) * inv_shift
                 });
             } else {
-                lane.last.enable(region, offset + i)?;
+                region.assign_fixed(lane.tag, row, Fr::from(top as u64));
             }
         }
         Ok(first.expect("at least one row"))

@@ -144,10 +144,18 @@ impl RescaleParams {
         (s + 1, h_bits, d_bits, y_bits)
     }
 
+    /// Whether `[lo, hi]` holds exactly `2^yb` values (then one check of
+    /// `y - lo` bounds `y` on both sides).
+    fn y_is_tight(&self) -> bool {
+        let (_, _, _, yb) = self.widths();
+        self.hi as i128 - self.lo as i128 + 1 == 1i128 << yb
+    }
+
     /// Range-check rows one element needs.
     pub fn range_rows(&self) -> usize {
         let (tb, hb, db, yb) = self.widths();
-        2 * rows_for(tb) + rows_for(hb) + rows_for(db) + 2 * rows_for(yb)
+        let y_checks = if self.y_is_tight() { 1 } else { 2 };
+        2 * rows_for(tb) + rows_for(hb) + rows_for(db) + y_checks * rows_for(yb)
     }
 
     /// The witness of `x` in channel `c`; `y` equals the executor's result.
@@ -353,7 +361,11 @@ impl RescaleConfig {
             if let Some((w2, _)) = second {
                 region.constrain_equal(cells[12], w2.cell);
             }
-            for (k, bits) in [(3usize, tb), (4, tb), (5, hb), (9, db), (10, yb), (11, yb)] {
+            let checks = [(3usize, tb), (4, tb), (5, hb), (9, db), (10, yb), (11, yb)];
+            // when [lo, hi] holds exactly 2^yb values, y - lo < 2^yb already
+            // gives hi - y >= 0
+            let n = if params.y_is_tight() { 5 } else { 6 };
+            for &(k, bits) in &checks[..n] {
                 let z0 = self.range.check(
                     region,
                     &mut range_offset,

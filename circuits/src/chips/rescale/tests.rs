@@ -382,7 +382,7 @@ fn verifying_key_is_pinned() {
     };
     assert_eq!(
         crate::chips::testing::vk_digest(K, &circuit),
-        "8c79e0e951faec85",
+        "c863289ad852c665",
         "rescale chip verifying key changed"
     );
 }
