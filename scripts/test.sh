@@ -13,4 +13,6 @@ cargo run --locked -q -p zkinf-tests --bin onnx-conformance
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 cargo test --locked --workspace 2>&1 | tee "$log"
+# the criterion benches in smoke mode: each benchmark runs once
+cargo test --locked -p zkinf-benches --benches 2>&1 | tee -a "$log"
 awk '/^test result:/ { p += $4; f += $6 } END { printf "all tests: %d passed, %d failed\n", p, f }' "$log"
