@@ -19,7 +19,6 @@ import platform
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -199,6 +198,7 @@ def srs_self_timing(log_path: Path):
 
 
 def run_zkinf(zkinf: Path, name: str, onnx_path: Path, input_json: Path, work: Path, args) -> dict:
+    """zkinf's pipeline, one run of each step (repeats: zkinf_round)."""
     res: dict = {"steps": {}}
     d = work / "model"
     cache = work / "cache"
@@ -207,12 +207,11 @@ def run_zkinf(zkinf: Path, name: str, onnx_path: Path, input_json: Path, work: P
         shutil.rmtree(p, ignore_errors=True)
     cache.mkdir(parents=True)
     env = dict(os.environ, ZKINF_CACHE=str(cache))
+    res["_ctx"] = (zkinf, d, cache, logs, env, input_json)
     steps = res["steps"]
 
-    def step(key, argv, reps=1):
-        rs = [run_step(argv, logs / (f"{key}.{i}.log" if reps > 1 else f"{key}.log"),
-                       env=env, timeout=args.timeout) for i in range(reps)]
-        steps[key] = best_of(rs)
+    def step(key, argv):
+        steps[key] = run_step(argv, logs / f"{key}.log", env=env, timeout=args.timeout)
         ok = "error" not in steps[key]
         log(f"  zkinf {key}: " + (fmt_step(steps[key]) if ok else "FAILED: " + steps[key]["error"]))
         if not ok:
@@ -222,31 +221,14 @@ def run_zkinf(zkinf: Path, name: str, onnx_path: Path, input_json: Path, work: P
     if not step("compile", [zkinf, "compile", onnx_path, "--out", d]):
         return res
     # setup with an empty SRS cache, then with the SRS cached (keys removed
-    # before each run; best of --repeat each): the difference is the SRS.
-    for key, clear in (("setup_srs_generation", (d / "keys", cache)), ("setup", (d / "keys",))):
-        rs = []
-        for i in range(args.repeat):
-            for c in clear:
-                shutil.rmtree(c, ignore_errors=True)
-            cache.mkdir(exist_ok=True)
-            rs.append(run_step([zkinf, "setup", d, "--dev-srs"],
-                               logs / (f"{key}.{i}.log" if args.repeat > 1 else f"{key}.log"),
-                               env=env, timeout=args.timeout))
-        steps[key] = best_of(rs)
-        if "error" in steps[key]:
-            log(f"  zkinf {key}: FAILED: {steps[key]['error']}")
-            res["error"] = f"{key}: {steps[key]['error']}"
-            return res
-        log(f"  zkinf {key}: {fmt_step(steps[key])}")
-    srs_s = steps["setup_srs_generation"]["wall_s"] - steps["setup"]["wall_s"]
-    res["srs_generation"] = {
-        "wall_s": round(max(srs_s, 0.0), 4),
-        "peak_rss_kb": steps["setup_srs_generation"]["peak_rss_kb"],
-        "how": "best setup with an empty ZKINF_CACHE minus best setup with the SRS cached (keys removed "
-               "before each); peak RSS is that of the setup that generated the SRS",
-        "srs_files": {p.name: p.stat().st_size for p in sorted(cache.rglob("*")) if p.is_file()},
-        "zkinf_own_timing_s": srs_self_timing(Path(steps["setup_srs_generation"]["log"])),
-    }
+    # before each): the difference is the SRS.
+    shutil.rmtree(d / "keys", ignore_errors=True)
+    if not step("setup_srs_generation", [zkinf, "setup", d, "--dev-srs"]):
+        return res
+    res["srs_files"] = {p.name: p.stat().st_size for p in sorted(cache.rglob("*")) if p.is_file()}
+    shutil.rmtree(d / "keys", ignore_errors=True)
+    if not step("setup", [zkinf, "setup", d, "--dev-srs"]):
+        return res
     # shards: k and rows
     shards = None
     for src, getter in (("shards.json", lambda j: j.get("shards")),
@@ -276,7 +258,7 @@ def run_zkinf(zkinf: Path, name: str, onnx_path: Path, input_json: Path, work: P
     res["pk_bytes"] = sum(p.stat().st_size for p in (d / "keys").glob("*.pk"))
     res["vk_bytes"] = sum(p.stat().st_size for p in (d / "keys").glob("*.vk"))
 
-    if not step("prove", [zkinf, "prove", d, "--input", input_json], reps=args.repeat):
+    if not step("prove", [zkinf, "prove", d, "--input", input_json]):
         return res
     res["proof_bytes"] = sum(p.stat().st_size for p in (d / "proofs").glob("*.proof"))
     res["proof_files"] = sorted(p.name for p in (d / "proofs").glob("*.proof"))
@@ -286,8 +268,47 @@ def run_zkinf(zkinf: Path, name: str, onnx_path: Path, input_json: Path, work: P
             res["outputs"] = json.loads(out_json.read_text())
         except (OSError, ValueError) as e:
             res["outputs_error"] = str(e)
-    step("verify", [zkinf, "verify", d, "--input", input_json], reps=args.repeat)
+    if step("verify", [zkinf, "verify", d, "--input", input_json]):
+        res["_repeatable"] = True
     return res
+
+
+def zkinf_round(res: dict, r: int, args) -> None:
+    """One more run of setup (empty cache, then cached), prove and verify."""
+    zkinf, d, cache, logs, env, input_json = res["_ctx"]
+    steps = res["steps"]
+    for key, clear, argv in (
+        ("setup_srs_generation", (d / "keys", cache), [zkinf, "setup", d, "--dev-srs"]),
+        ("setup", (d / "keys",), [zkinf, "setup", d, "--dev-srs"]),
+        ("prove", (), [zkinf, "prove", d, "--input", input_json]),
+        ("verify", (), [zkinf, "verify", d, "--input", input_json]),
+    ):
+        for c in clear:
+            shutil.rmtree(c, ignore_errors=True)
+        cache.mkdir(exist_ok=True)
+        steps[key] = best_of([steps[key], run_step(argv, logs / f"{key}.again{r}.log", env=env,
+                                                   timeout=args.timeout)])
+        if "error" in steps[key]:
+            res["error"] = f"{key} (repeat {r}): {steps[key]['error']}"
+            res.pop("_repeatable", None)
+            return
+
+
+def zkinf_finish(res: dict) -> None:
+    res.pop("_ctx", None)
+    res.pop("_repeatable", None)
+    steps = res["steps"]
+    if "error" in steps.get("setup", {"error": 1}) or "error" in steps.get("setup_srs_generation", {"error": 1}):
+        return
+    srs_s = steps["setup_srs_generation"]["wall_s"] - steps["setup"]["wall_s"]
+    res["srs_generation"] = {
+        "wall_s": round(max(srs_s, 0.0), 4),
+        "peak_rss_kb": steps["setup_srs_generation"]["peak_rss_kb"],
+        "how": "best setup with an empty ZKINF_CACHE minus best setup with the SRS cached (keys removed "
+               "before each); peak RSS is that of the setup that generated the SRS",
+        "srs_files": res.pop("srs_files", {}),
+        "zkinf_own_timing_s": srs_self_timing(Path(steps["setup_srs_generation"]["log"])),
+    }
 
 
 # --------------------------------------------------------------------------
@@ -339,12 +360,10 @@ def run_ezkl(py: str, name: str, onnx_path: Path, input_json: Path, work: Path, 
     res["calibration_data"] = f"{rel(cal_src)}: {len(cal_samples)} sample(s)"
     res["input_data"] = str(data)
 
-    def ez(step, a, log, reps=1):
-        rs = [run_step([py, EZKL_STEP, step, json.dumps({k: str(v) if isinstance(v, Path) else v
-                                                         for k, v in a.items()})],
-                       log if reps == 1 else log.with_suffix(f".{i}.log"), timeout=args.timeout)
-              for i in range(reps)]
-        return best_of(rs)
+    def ez(step, a, log):
+        return run_step([py, EZKL_STEP, step, json.dumps({k: str(v) if isinstance(v, Path) else v
+                                                          for k, v in a.items()})],
+                        log, timeout=args.timeout)
 
     base_settings = work / "settings.gen.json"
     r = ez("gen_settings", {"model": onnx_path, "settings": base_settings}, work / "gen_settings.log")
@@ -365,8 +384,8 @@ def run_ezkl(py: str, name: str, onnx_path: Path, input_json: Path, work: Path, 
         shutil.copy(base_settings, settings)
         st = pt["steps"]
 
-        def do(step, a, reps=1):
-            st[step] = ez(step, a, pd / f"{step}.log", reps)
+        def do(step, a):
+            st[step] = ez(step, a, pd / f"{step}.log")
             if "error" in st[step]:
                 pt["error"] = f"{step}: {st[step]['error']}"
                 log(f"  ezkl max_logrows={label} {step}: FAILED: {st[step]['error']}")
@@ -420,31 +439,46 @@ def run_ezkl(py: str, name: str, onnx_path: Path, input_json: Path, work: Path, 
             f"setup {fmt_step(st['setup'])}, prove {fmt_step(st['prove'])}"
             + (f", verify {fmt_step(st['verify'])}" if "error" not in st["verify"] else ", verify FAILED"))
 
-    ok_pts = [i for i, p in enumerate(res["points"])
-              if "error" not in p and "same_as" not in p and "verify" in p["steps"]]
-    # Repeat setup, prove and verify (--repeat) on the points within 1.5x of the fastest
-    # single prove, so that the best line is a best-of-N like zkinf's.
-    if ok_pts and args.repeat > 1:
-        fastest = min(res["points"][i]["steps"]["prove"]["wall_s"] for i in ok_pts)
-        for i in ok_pts:
-            p = res["points"][i]
-            if p["steps"]["prove"]["wall_s"] > 1.5 * fastest:
-                continue
-            pd, pa, va, sa = p["_again"]
-            for step, a_ in (("setup", sa), ("prove", pa), ("verify", va)):
-                more = [ez(step, a_, pd / f"{step}.again{j}.log") for j in range(args.repeat - 1)]
-                p["steps"][step] = best_of([p["steps"][step]] + more)
-            ml = p["max_logrows"] if p["max_logrows"] is not None else "none"
-            log(f"  ezkl max_logrows={ml}: best of {args.repeat}: setup {fmt_step(p['steps']['setup'])}, "
-                f"prove {fmt_step(p['steps']['prove'])}, verify {fmt_step(p['steps']['verify'])}")
-            if any("error" in p["steps"][k] for k in ("setup", "prove", "verify")):
-                p["error"] = "repeat failed: " + next(p["steps"][k]["error"] for k in ("setup", "prove", "verify")
-                                                      if "error" in p["steps"][k])
-        ok_pts = [i for i in ok_pts if "error" not in res["points"][i]]
+    return res
+
+
+def ezkl_ok_points(res: dict) -> list[int]:
+    return [i for i, p in enumerate(res["points"])
+            if "error" not in p and "same_as" not in p and "verify" in p["steps"]]
+
+
+def ezkl_candidates(res: dict) -> list[int]:
+    """Points to repeat: those within 1.5x of the fastest single prove."""
+    ok = ezkl_ok_points(res)
+    if not ok:
+        return []
+    fastest = min(res["points"][i]["steps"]["prove"]["wall_s"] for i in ok)
+    return [i for i in ok if res["points"][i]["steps"]["prove"]["wall_s"] <= 1.5 * fastest]
+
+
+def ezkl_round(py: str, res: dict, i: int, r: int, args) -> None:
+    """One more run of setup, prove and verify at sweep point i."""
+    p = res["points"][i]
+    if "error" in p:
+        return
+    pd, pa, va, sa = p["_again"]
+    for step, a_ in (("setup", sa), ("prove", pa), ("verify", va)):
+        new = run_step([py, EZKL_STEP, step, json.dumps({k: str(v) for k, v in a_.items()})],
+                       pd / f"{step}.again{r}.log", timeout=args.timeout)
+        p["steps"][step] = best_of([p["steps"][step], new])
+        if "error" in new:
+            p["error"] = f"{step} (repeat {r}): {new['error']}"
+            return
+
+
+def ezkl_finish(res: dict, args) -> None:
     for p in res["points"]:
         again = p.pop("_again", None)
         if again and not args.keep_ezkl_keys:
             Path(again[1]["pk"]).unlink(missing_ok=True)  # up to GBs per point; its size is recorded
+    if "error" in res and not res["points"]:
+        return
+    ok_pts = ezkl_ok_points(res)
     if ok_pts:
         b = min(ok_pts, key=lambda i: res["points"][i]["steps"]["prove"]["wall_s"])
         res["best"] = b
@@ -452,7 +486,6 @@ def run_ezkl(py: str, name: str, onnx_path: Path, input_json: Path, work: Path, 
     else:
         errs = [p["error"] for p in res["points"] if "error" in p]
         res["error"] = "no sweep point proved and verified" + (f"; e.g. {errs[0]}" if errs else "")
-    return res
 
 
 # --------------------------------------------------------------------------
@@ -571,7 +604,8 @@ def render_md(R: dict) -> str:
       f"{R['loadavg_start']} at start, {R['loadavg_end']} at the end.")
     a("")
     v = R["versions"]
-    a(f"Versions: zkinf {v['zkinf_commit']}{' (with uncommitted changes)' if v.get('zkinf_dirty') else ''}, "
+    dirty = v.get("zkinf_dirty_paths", v.get("zkinf_dirty"))
+    a(f"Versions: zkinf {v['zkinf_commit']}{' (with uncommitted changes)' if dirty else ''}, "
       f"ezkl {v['ezkl']}, onnxruntime {v['onnxruntime']}, Python {v['python']}, {v['rustc']}.")
     a("")
     a(f"Method: {R['method']} EZKL runs as it must be run to be fair: settings with public input and output "
@@ -580,8 +614,10 @@ def render_md(R: dict) -> str:
       f"{' plus uncapped' if R['uncapped'] else ''}; its best line (fastest prove that verifies) is the comparison "
       f"point. Both sides generate their SRS locally, in this run (reported apart; zkinf: best `setup --dev-srs` "
       f"with an empty cache minus best `setup` with the SRS cached, a difference of noisy figures, so zkinf's own "
-      f"log figure is shown beside it; the 'setup with SRS generation' row needs no subtraction). Setup, prove and verify: best of {R['repeat']} run(s) (EZKL: on the "
-      f"sweep points within 1.5x of the fastest single prove; other points and the SRS: one run). "
+      f"log figure is shown beside it; the 'setup with SRS generation' row needs no subtraction). Setup, prove "
+      f"and verify: best of {R['repeat']} run(s), the repeats interleaved (zkinf, then EZKL's sweep points within "
+      f"1.5x of its fastest single prove, round after round) so that both see the same load; other sweep points "
+      f"and EZKL's SRS: one run. "
       f"Ratios are EZKL / zkinf (above 1: zkinf is better).")
     a("")
     a(f"Process baseline (start-up cost inside every step): EZKL step process (python, import ezkl) "
@@ -609,7 +645,8 @@ def render_md(R: dict) -> str:
         z, e, S = m.get("zkinf", {}), m.get("ezkl", {}), m["summary"]
         a(f"### {name}")
         a("")
-        a(f"Model `{m['onnx']}`, input `{m['input']}`; EZKL calibration data: {e.get('calibration_data', '-')}.")
+        a(f"Model `{m['onnx']}`, input `{m['input']}`; EZKL calibration data: {e.get('calibration_data', '-')}; "
+          f"load average {m.get('load_before', '?')} before, {m.get('load_after', '?')} after.")
         a("")
         pt = e["points"][e["best"]] if "best" in e else None
         zs = z.get("steps", {})
@@ -750,7 +787,9 @@ def versions(py: str) -> dict:
 
     return {
         "zkinf_commit": sh(["git", "rev-parse", "HEAD"]) or "unknown",
-        "zkinf_dirty": bool(sh(["git", "status", "--porcelain", "--untracked-files=no"])),
+        # uncommitted changes outside this folder and the docs (what the binary may contain)
+        "zkinf_dirty_paths": sh(["git", "status", "--porcelain", "--untracked-files=no", "--", ".",
+                                 ":!benches/compare", ":!*.md"]).splitlines(),
         "ezkl": md.version("ezkl"),
         "onnxruntime": md.version("onnxruntime"),
         "onnx": md.version("onnx"),
@@ -783,8 +822,20 @@ def main() -> int:
                     help="setup, prove and verify N times each (both tools), keep the fastest (default 3)")
     ap.add_argument("--timeout", type=float, default=3600.0, help="seconds per step")
     ap.add_argument("--keep-ezkl-keys", action="store_true", help="keep EZKL's pk files of every sweep point")
+    ap.add_argument("--render-only", action="store_true",
+                    help="only regenerate OUT/results.md from OUT/results.json")
     ap.add_argument("--command", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.render_only:
+        rj = Path(args.out) / "results.json"
+        try:
+            R = json.loads(rj.read_text())
+        except (OSError, ValueError) as e:
+            print(f"compare: cannot read {rj}: {e}", file=sys.stderr)
+            return 1
+        (Path(args.out) / "results.md").write_text(render_md(R))
+        log(f"wrote {Path(args.out) / 'results.md'}")
+        return 0
 
     try:
         a, b = (int(x) for x in args.sweep.split("-"))
@@ -853,11 +904,11 @@ def main() -> int:
     }
 
     def save():
-        (out / "results.json").write_text(json.dumps(R, indent=1))
+        (out / "results.json").write_text(json.dumps(R, indent=1, default=str))
 
     for name, onnx_p, in_p in models:
         log(f"== {name} ({onnx_p})")
-        m = {"onnx": rel(onnx_p), "input": rel(in_p)}
+        m = {"onnx": rel(onnx_p), "input": rel(in_p), "load_before": loadavg()}
         R["models"][name] = m
         inp = json.loads(in_p.read_text())
         try:
@@ -873,6 +924,26 @@ def main() -> int:
             m["zkinf"]["output_check"] = compare_outputs(ref_flat, got)
         save()
         m["ezkl"] = run_ezkl(py, name, onnx_p, in_p, out / name / "ezkl", srs_dir, args)
+        # Repeats interleaved (zkinf, then EZKL's candidate points, round after
+        # round), so that both see the same machine load.
+        cands = ezkl_candidates(m["ezkl"])
+        for r in range(1, args.repeat):
+            if m["zkinf"].get("_repeatable"):
+                zkinf_round(m["zkinf"], r, args)
+            for i in cands:
+                ezkl_round(py, m["ezkl"], i, r, args)
+        zkinf_finish(m["zkinf"])
+        ezkl_finish(m["ezkl"], args)
+        if args.repeat > 1:
+            zs = m["zkinf"]["steps"]
+            log(f"  best of {args.repeat}: zkinf " + ", ".join(
+                f"{k} {fmt_step(zs[k])}" for k in ("setup", "prove", "verify") if k in zs and "error" not in zs[k]))
+            for i in cands:
+                p = m["ezkl"]["points"][i]
+                log(f"  best of {args.repeat}: ezkl max_logrows={p['max_logrows']} " + ", ".join(
+                    f"{k} {fmt_step(p['steps'][k])}" for k in ("setup", "prove", "verify")
+                    if "error" not in p["steps"].get(k, {"error": 1})))
+        m["load_after"] = loadavg()
         for p in m["ezkl"]["points"]:
             if ref_flat is not None and "outputs" in p:
                 p["output_check"] = compare_outputs(ref_flat, [v for o in p["outputs"] for v in o])
