@@ -149,6 +149,16 @@ pub mod onnx_build {
         }
     }
 
+    /// An INTS attribute (kernel_shape, pads, strides, perm, ...).
+    pub fn ints_attr(name: &str, v: &[i64]) -> AttributeProto {
+        AttributeProto {
+            name: name.into(),
+            ints: v.to_vec(),
+            r#type: 7,
+            ..Default::default()
+        }
+    }
+
     pub fn model(
         nodes: Vec<NodeProto>,
         inits: Vec<TensorProto>,

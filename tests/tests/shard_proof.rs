@@ -266,12 +266,7 @@ fn an_integer_clip_proves_through_the_rescale_chip() {
 fn transpose_and_concat_are_wiring() {
     use std::collections::BTreeMap;
     use zkinf_tests::onnx_build::*;
-    let perm = zkinf_compiler::onnx::AttributeProto {
-        name: "perm".into(),
-        ints: vec![1, 0],
-        r#type: 7,
-        ..Default::default()
-    };
+    let perm = ints_attr("perm", &[1, 0]);
     let m = model(
         vec![
             node("Transpose", &["x"], "t", vec![perm]),
@@ -406,12 +401,6 @@ fn calibrated(
 #[test]
 fn products_of_two_activations_prove() {
     use zkinf_tests::onnx_build::*;
-    let perm = |p: Vec<i64>| zkinf_compiler::onnx::AttributeProto {
-        name: "perm".into(),
-        ints: p,
-        r#type: 7,
-        ..Default::default()
-    };
     // x x^T, plain and batched (attention scores)
     for (shape, p, out) in [
         (vec![3, 4], vec![1, 0], vec![3, 3]),
@@ -419,7 +408,7 @@ fn products_of_two_activations_prove() {
     ] {
         let (plan, x) = calibrated(
             vec![
-                node("Transpose", &["x"], "t", vec![perm(p)]),
+                node("Transpose", &["x"], "t", vec![ints_attr("perm", &p)]),
                 node("MatMul", &["x", "t"], "y", vec![]),
             ],
             vec![],
@@ -441,12 +430,6 @@ fn products_of_two_activations_prove() {
 #[test]
 fn grouped_depthwise_and_batched_convolutions_prove() {
     use zkinf_tests::onnx_build::*;
-    let ints = |name: &str, v: Vec<i64>| zkinf_compiler::onnx::AttributeProto {
-        name: name.into(),
-        ints: v,
-        r#type: 7,
-        ..Default::default()
-    };
     let weights = |shape: &[usize]| {
         let n: usize = shape.iter().product();
         floats(
@@ -467,7 +450,7 @@ fn grouped_depthwise_and_batched_convolutions_prove() {
                 "Conv",
                 &["x", "w"],
                 "y",
-                vec![int_attr("group", group), ints("pads", vec![1, 1, 1, 1])],
+                vec![int_attr("group", group), ints_attr("pads", &[1, 1, 1, 1])],
             )],
             vec![weights(&w_shape)],
             &x_shape,
@@ -483,21 +466,15 @@ fn grouped_depthwise_and_batched_convolutions_prove() {
 #[test]
 fn batched_padded_max_pooling_proves() {
     use zkinf_tests::onnx_build::*;
-    let ints = |name: &str, v: Vec<i64>| zkinf_compiler::onnx::AttributeProto {
-        name: name.into(),
-        ints: v,
-        r#type: 7,
-        ..Default::default()
-    };
     let (plan, x) = calibrated(
         vec![node(
             "MaxPool",
             &["x"],
             "y",
             vec![
-                ints("kernel_shape", vec![2, 2]),
-                ints("pads", vec![1, 1, 1, 1]),
-                ints("strides", vec![1, 1]),
+                ints_attr("kernel_shape", &[2, 2]),
+                ints_attr("pads", &[1, 1, 1, 1]),
+                ints_attr("strides", &[1, 1]),
             ],
         )],
         vec![],
@@ -514,27 +491,21 @@ fn batched_padded_max_pooling_proves() {
 #[test]
 fn average_pooling_proves() {
     use zkinf_tests::onnx_build::*;
-    let ints = |name: &str, v: Vec<i64>| zkinf_compiler::onnx::AttributeProto {
-        name: name.into(),
-        ints: v,
-        r#type: 7,
-        ..Default::default()
-    };
     for (attrs, y_shape) in [
         // padded, counting only the taps inside
         (
             vec![
-                ints("kernel_shape", vec![3, 3]),
-                ints("pads", vec![1, 1, 1, 1]),
-                ints("strides", vec![2, 2]),
+                ints_attr("kernel_shape", &[3, 3]),
+                ints_attr("pads", &[1, 1, 1, 1]),
+                ints_attr("strides", &[2, 2]),
             ],
             vec![2, 3, 3, 3],
         ),
         // padded, counting the padding
         (
             vec![
-                ints("kernel_shape", vec![2, 2]),
-                ints("pads", vec![1, 1, 0, 0]),
+                ints_attr("kernel_shape", &[2, 2]),
+                ints_attr("pads", &[1, 1, 0, 0]),
                 int_attr("count_include_pad", 1),
             ],
             vec![2, 3, 5, 5],
@@ -613,18 +584,7 @@ fn pooling_attention_and_softmax_real_proofs() {
     use zkinf_circuits::shard::partition_into;
     use zkinf_tests::onnx_build::*;
     use zkinf_verifier::{verify_chain, SrsByK};
-    let perm = zkinf_compiler::onnx::AttributeProto {
-        name: "perm".into(),
-        ints: vec![0, 2, 1],
-        r#type: 7,
-        ..Default::default()
-    };
-    let ints = |name: &str, v: Vec<i64>| zkinf_compiler::onnx::AttributeProto {
-        name: name.into(),
-        ints: v,
-        r#type: 7,
-        ..Default::default()
-    };
+    let perm = ints_attr("perm", &[0, 2, 1]);
     // x: [1, 4, 4, 4] -> avgpool 2x2 -> [1, 4, 2, 2] -> reshape [1, 4, 4]
     // -> scores = h h^T [1, 4, 4] -> softmax
     let (plan, x) = calibrated(
@@ -634,8 +594,8 @@ fn pooling_attention_and_softmax_real_proofs() {
                 &["x"],
                 "p",
                 vec![
-                    ints("kernel_shape", vec![2, 2]),
-                    ints("strides", vec![2, 2]),
+                    ints_attr("kernel_shape", &[2, 2]),
+                    ints_attr("strides", &[2, 2]),
                 ],
             ),
             node("Reshape", &["p", "shape"], "h", vec![]),

@@ -548,37 +548,19 @@ impl ShardCircuit {
                 x_hi: x.hi,
                 second: None,
             },
+            // a sum or a product of two operands: the first as the rescale's
+            // input, the second through `Second`
             Op::Add {
                 a_zero,
                 b_zero,
-                a_mult,
-                b_mult,
+                a_mult: mult,
                 shift,
                 out_zero,
                 lo,
                 hi,
-            } => {
-                let y = self.plan.info(n.inputs[1]).range;
-                RescaleParams {
-                    in_zero: *a_zero,
-                    mult: vec![*a_mult],
-                    bias: vec![],
-                    shift: *shift,
-                    out_zero: *out_zero,
-                    lo: *lo,
-                    hi: *hi,
-                    x_lo: x.lo,
-                    x_hi: x.hi,
-                    second: Some(Second {
-                        in_zero: *b_zero,
-                        mult: *b_mult,
-                        x_lo: y.lo,
-                        x_hi: y.hi,
-                        product: false,
-                    }),
-                }
+                ..
             }
-            Op::Mul {
+            | Op::Mul {
                 a_zero,
                 b_zero,
                 mult,
@@ -588,6 +570,10 @@ impl ShardCircuit {
                 hi,
             } => {
                 let y = self.plan.info(n.inputs[1]).range;
+                let (second_mult, product) = match &n.op {
+                    Op::Add { b_mult, .. } => (*b_mult, false),
+                    _ => (0, true),
+                };
                 RescaleParams {
                     in_zero: *a_zero,
                     mult: vec![*mult],
@@ -600,10 +586,10 @@ impl ShardCircuit {
                     x_hi: x.hi,
                     second: Some(Second {
                         in_zero: *b_zero,
-                        mult: 0,
+                        mult: second_mult,
                         x_lo: y.lo,
                         x_hi: y.hi,
-                        product: true,
+                        product,
                     }),
                 }
             }
