@@ -36,6 +36,7 @@ use std::collections::HashMap;
 use thiserror::Error;
 
 mod circuit;
+mod division;
 mod partition;
 
 pub use partition::{

@@ -1,0 +1,158 @@
+//! The shard circuit's divisions: average pooling (a running sum per window,
+//! then a rounded division by the window's count) and softmax (the lane's
+//! maximum, table exponentials, their sum, a rounded division per element),
+//! both on the divide chip.
+
+use super::*;
+use crate::plan::Node;
+
+impl ShardCircuit {
+    /// Average pooling of the wires `x` (node `n`'s input); returns the
+    /// output wires.
+    pub(super) fn assign_avg_pool(
+        &self,
+        config: &ShardConfig,
+        region: &mut Region<'_, Fr>,
+        cur: &mut Cursor,
+        n: &Node,
+        x: &[Wire],
+    ) -> Result<Vec<Wire>, Error> {
+        let plan = &self.plan;
+        let xv = self.values_or_zero(n.inputs[0], x.len());
+        let Op::AvgPool {
+            kernel,
+            strides,
+            pads,
+            in_zero,
+            ..
+        } = &n.op
+        else {
+            return Err(Error::Synthesis);
+        };
+        let windows = pool_windows(
+            &plan.info(n.inputs[0]).shape,
+            &n.info.shape,
+            *kernel,
+            *strides,
+            *pads,
+            [1, 1],
+        );
+        let divisions = Self::division_params(plan, n);
+        let mut outs = Vec::with_capacity(windows.len());
+        for (window, (params, _)) in windows.iter().zip(&divisions) {
+            let terms: Vec<Wire> = window.iter().map(|&i| x[i]).collect();
+            let c0 = -(window.len() as i64) * in_zero;
+            let sum = config
+                .divide
+                .assign_sum(region, cur.rescale, &terms, None, c0, None)?;
+            cur.rescale += sum_rows(terms.len());
+            let sv: i64 = window.iter().map(|&i| xv[i]).sum::<i64>() + c0;
+            let (ys, next) = config.divide.assign(
+                region,
+                cur.rescale,
+                cur.range,
+                &[(sum, sv)],
+                &Divisor::Const(params.d_lo),
+                params,
+                |_, _| {},
+            )?;
+            cur.rescale += 1;
+            cur.range = next;
+            outs.push(ys[0]);
+        }
+        Ok(outs)
+    }
+
+    /// Softmax (node `n`, number `i` in the plan: its table's tag) of the
+    /// wires `x`; returns the output wires.
+    pub(super) fn assign_softmax(
+        &self,
+        config: &ShardConfig,
+        region: &mut Region<'_, Fr>,
+        cur: &mut Cursor,
+        n: &Node,
+        i: usize,
+        x: &[Wire],
+    ) -> Result<Vec<Wire>, Error> {
+        let plan = &self.plan;
+        let xv = self.values_or_zero(n.inputs[0], x.len());
+        let shape = &plan.info(n.inputs[0]).shape;
+        let Op::Softmax { axis, .. } = &n.op else {
+            return Err(Error::Synthesis);
+        };
+        let ax = *axis as usize;
+        let len = shape[ax];
+        let inner: usize = shape[ax + 1..].iter().product();
+        let table = softmax_table(plan, n);
+        let tag = i as u64 + 1;
+        cur.table = config
+            .lookup
+            .assign_table(region, cur.table, tag, 0, &table);
+        let (params, _) = &Self::division_params(plan, n)[0];
+        let bits = self.pool_bits(n);
+        let known = self.values.is_some();
+        let mut outs = vec![x[0]; x.len()];
+        for outer in 0..x.len() / (len * inner).max(1) {
+            for k in 0..inner {
+                let lane: Vec<usize> = (0..len).map(|j| (outer * len + j) * inner + k).collect();
+                let taps: Vec<(Wire, i64)> = lane.iter().map(|&e| (x[e], xv[e])).collect();
+                let (mx, next, next_range) = config.maxpool.assign_window(
+                    region,
+                    cur.maxpool,
+                    cur.range,
+                    &taps,
+                    bits,
+                    known,
+                    None,
+                )?;
+                cur.maxpool = next;
+                cur.range = next_range;
+                let max_v = taps.iter().map(|t| t.1).max().unwrap_or(0);
+                // d = max - x, then e = table[d]
+                let mut ds = Vec::with_capacity(len);
+                for &(w, v) in &taps {
+                    let d = config.divide.assign_sum(
+                        region,
+                        cur.rescale,
+                        &[mx, w],
+                        Some(&[1, -1]),
+                        0,
+                        None,
+                    )?;
+                    cur.rescale += sum_rows(2);
+                    ds.push((d, max_v - v));
+                }
+                let es = config
+                    .lookup
+                    .assign(region, cur.lookup, tag, 0, &table, &ds, None)?;
+                cur.lookup += len;
+                let ev: Vec<i64> = ds
+                    .iter()
+                    .map(|&(_, d)| table.get(d as usize).copied().unwrap_or(0))
+                    .collect();
+                let total = config
+                    .divide
+                    .assign_sum(region, cur.rescale, &es, None, 0, None)?;
+                cur.rescale += sum_rows(len);
+                let sum_v: i128 = ev.iter().map(|&e| e as i128).sum();
+                let divisor = Divisor::Wire(total, if known { sum_v } else { params.d_lo });
+                let xs: Vec<(Wire, i64)> = es.iter().copied().zip(ev.iter().copied()).collect();
+                let (ys, next) = config.divide.assign(
+                    region,
+                    cur.rescale,
+                    cur.range,
+                    &xs,
+                    &divisor,
+                    params,
+                    |_, _| {},
+                )?;
+                cur.rescale += len;
+                cur.range = next;
+                for (j, &e) in lane.iter().enumerate() {
+                    outs[e] = ys[j];
+                }
+            }
+        }
+        Ok(outs)
+    }
+}
