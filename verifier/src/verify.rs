@@ -108,9 +108,11 @@ fn hex(f: &Fr) -> String {
 }
 
 /// Key files: `ZKINFVK\0` (verifying) or `ZKINFPK\0` (proving), the key
-/// format version (u32 LE), the shard circuit's range lanes (u32 LE), then
-/// halo2's `SerdeFormat::RawBytes` encoding of the key.
-pub const KEY_FORMAT_VERSION: u32 = 1;
+/// format version (u32 LE), the shard circuit's range lanes (u32 LE) and
+/// chip flags (u32 LE), then halo2's `SerdeFormat::RawBytes` encoding of
+/// the key.
+pub const KEY_FORMAT_VERSION: u32 = 2;
+const KEY_HEADER: usize = 20;
 pub const VK_MAGIC: &[u8; 8] = b"ZKINFVK\0";
 pub const PK_MAGIC: &[u8; 8] = b"ZKINFPK\0";
 
@@ -119,6 +121,7 @@ pub fn encode_key(magic: &[u8; 8], params: ShardParams, body: &[u8]) -> Vec<u8> 
     let mut out = magic.to_vec();
     out.extend(KEY_FORMAT_VERSION.to_le_bytes());
     out.extend(params.range_lanes.to_le_bytes());
+    out.extend(params.chips.to_le_bytes());
     out.extend(body);
     out
 }
@@ -129,7 +132,7 @@ pub fn decode_key<'a>(
     what: &str,
     bytes: &'a [u8],
 ) -> Result<(ShardParams, &'a [u8]), String> {
-    if bytes.len() < 16 {
+    if bytes.len() < 12 {
         return Err(format!("truncated or corrupt {what} (no header)"));
     }
     if &bytes[..8] != magic {
@@ -142,11 +145,24 @@ pub fn decode_key<'a>(
             "{what} format version {version} is not supported (this zkinf reads version {KEY_FORMAT_VERSION})"
         ));
     }
+    if bytes.len() < KEY_HEADER {
+        return Err(format!("truncated or corrupt {what} (no header)"));
+    }
     let lanes = word(12);
     if !(1..=MAX_RANGE_LANES).contains(&lanes) {
         return Err(format!("corrupt {what}: {lanes} range lanes"));
     }
-    Ok((ShardParams { range_lanes: lanes }, &bytes[16..]))
+    let chips = word(16);
+    if chips & !zkinf_circuits::shard::chips::ALL != 0 {
+        return Err(format!("corrupt {what}: unknown chip flags {chips:#x}"));
+    }
+    Ok((
+        ShardParams {
+            range_lanes: lanes,
+            chips,
+        },
+        &bytes[KEY_HEADER..],
+    ))
 }
 
 /// A verifying key as a key file.

@@ -2,6 +2,10 @@
 //! commitment of input and output tensors, and one arm per Plan op.
 
 use super::*;
+use crate::chips::rescale::{ADVICE as RESCALE_ADVICE, FIXED as RESCALE_FIXED};
+
+/// Bank columns every circuit has (and that chips may copy into).
+const BANK_EQ: usize = 9;
 
 impl ShardConfig {
     /// Runs the rescale chip over `xs` (and second operands), advancing the
@@ -16,9 +20,9 @@ impl ShardConfig {
         known: bool,
     ) -> Result<Vec<Wire>, Error> {
         let (ys, next_range) =
-            self.rescale
-                .assign_sum(region, cur.rescale, cur.range, xs, x2s, params, |_, _| {})?;
-        cur.rescale += xs.len();
+            self.rescale()?
+                .assign_sum(region, cur.bank, cur.range, xs, x2s, params, |_, _| {})?;
+        cur.bank += xs.len();
         cur.range = next_range;
         Ok(if known {
             ys
@@ -44,7 +48,7 @@ impl ShardConfig {
         let base = fe(1i128 << p.bits);
         for chunk in wires.chunks(p.per_element) {
             // Horner from the most significant value down
-            let start = cur.pack;
+            let start = cur.bank;
             self.pack_start.enable(region, start)?;
             let mut acc = Value::known(Fr::ZERO);
             region.assign_advice(self.pack_acc, start, acc);
@@ -65,7 +69,7 @@ impl ShardConfig {
             let end = start + chunk.len();
             let cell = region.assign_advice(self.pack_acc, end, acc).cell();
             elements.push(Wire { cell, value: acc });
-            cur.pack = end + 1;
+            cur.bank = end + 1;
         }
         Ok(elements)
     }
@@ -84,14 +88,14 @@ impl ShardConfig {
         let capacity = fe(wires.len() as i128) + fe(1i128 << 64) * fe(p.bits as i128);
         let cells = self
             .poseidon
-            .assign_sponge(region, cur.poseidon, capacity, &values)?;
+            .assign_sponge(region, cur.bank, capacity, &values)?;
+        cur.bank += cells.rows;
         // the first absorbed value is the constant lo; the rest are the packed elements
         let lo_cell = self.constant(region, cur, fe(p.lo as i128))?;
         region.constrain_equal(cells.inputs[0].cell, lo_cell.cell);
         for (input, e) in cells.inputs[1..].iter().zip(&elements) {
             region.constrain_equal(input.cell, e.cell);
         }
-        cur.poseidon += cells.rows;
         Ok(cells.output)
     }
 
@@ -102,8 +106,8 @@ impl ShardConfig {
         cur: &mut Cursor,
         v: Fr,
     ) -> Result<Wire, Error> {
-        let row = cur.src;
-        cur.src += 1;
+        let row = cur.bank;
+        cur.bank += 1;
         let fixed = region.assign_fixed(self.consts, row, v);
         let cell = region.assign_advice(self.src, row, Value::known(v)).cell();
         region.constrain_equal(cell, fixed);
@@ -138,21 +142,31 @@ impl Circuit<Fr> for ShardCircuit {
     }
 
     fn configure_with_params(meta: &mut ConstraintSystem<Fr>, params: ShardParams) -> ShardConfig {
-        let src = meta.advice_column_in(FirstPhase);
+        let has = |flag: u32| params.chips & flag != 0;
+        let rescaling = has(chips::RESCALE | chips::DIVIDE);
+        // The bank: advice and fixed columns shared by every chip whose rows
+        // are few (inputs and constants, packing, Poseidon, requantization,
+        // divisions, maxpool). They take consecutive rows of one cursor, so
+        // their selectors never meet on a row, and the circuit pays for one
+        // set of columns instead of one per chip. Columns 0..BANK_EQ are
+        // equality-enabled (by the chips that copy into them).
+        let bank: Vec<Column<Advice>> = (0..if rescaling { RESCALE_ADVICE } else { BANK_EQ })
+            .map(|_| meta.advice_column_in(FirstPhase))
+            .collect();
+        let fixed_bank: Vec<Column<Fixed>> = (0..if rescaling { RESCALE_FIXED } else { 5 })
+            .map(|_| meta.fixed_column())
+            .collect();
+        let src = bank[0];
         let consts = meta.fixed_column();
         let instance = meta.instance_column();
         meta.enable_equality(src);
         meta.enable_equality(consts);
         meta.enable_equality(instance);
-        let (pack_val, pack_u, pack_acc) = (
-            meta.advice_column(),
-            meta.advice_column(),
-            meta.advice_column(),
-        );
+        let (pack_val, pack_u, pack_acc) = (bank[6], bank[7], bank[8]);
         for c in [pack_val, pack_u, pack_acc] {
             meta.enable_equality(c);
         }
-        let (pack_base, pack_lo) = (meta.fixed_column(), meta.fixed_column());
+        let (pack_base, pack_lo) = (fixed_bank[0], fixed_bank[1]);
         let (pack_step, pack_start) = (meta.selector(), meta.selector());
         meta.create_gate("pack step", |meta| {
             let q = meta.query_selector(pack_step);
@@ -181,32 +195,50 @@ impl Circuit<Fr> for ShardCircuit {
             .map(|_| (meta.advice_column(), meta.fixed_column()))
             .collect();
         let range = RangeConfig::configure_lanes(meta, &lanes);
-        let rs_advice = std::array::from_fn(|_| meta.advice_column());
-        let rs_fixed = std::array::from_fn(|_| meta.fixed_column());
-        let rescale = RescaleConfig::configure(meta, rs_advice, rs_fixed, range.clone());
-        // the divide chip shares the rescale chip's columns (and row cursor)
-        let dv_fixed = std::array::from_fn(|i| rs_fixed[i]);
-        let divide = DivideConfig::configure(meta, rs_advice, dv_fixed, range.clone());
-        let val = meta.advice_column_in(FirstPhase);
-        let r = meta.challenge_usable_after(FirstPhase);
-        let (acc, w) = (
-            meta.advice_column_in(SecondPhase),
-            meta.advice_column_in(SecondPhase),
-        );
-        let mm_fixed = meta.fixed_column();
-        let matmul = MatMulConfig::configure(meta, val, acc, w, mm_fixed, r);
-        let (lk_x, lk_y, lk_tag) = (
-            meta.advice_column(),
-            meta.advice_column(),
-            meta.fixed_column(),
-        );
-        let lk_table = std::array::from_fn(|_| meta.fixed_column());
-        let lookup = LookupConfig::configure(meta, lk_x, lk_y, lk_tag, lk_table);
-        let pool_cols = std::array::from_fn(|_| meta.advice_column());
-        let maxpool = MaxPoolConfig::configure(meta, pool_cols, range.clone());
-        let state = std::array::from_fn(|_| meta.advice_column());
-        let aux = std::array::from_fn(|_| meta.advice_column());
-        let rc = std::array::from_fn(|_| meta.fixed_column());
+        // the divide chip shares the rescale chip's columns; their cells
+        // that are never copied (rescale: q, p, sl, sh) sit in the bank's
+        // last columns, which need no equality
+        let (rescale, divide) = if rescaling {
+            const ORDER: [usize; RESCALE_ADVICE] = [0, 9, 10, 1, 2, 3, 4, 11, 12, 5, 6, 7, 8];
+            let rs_advice: [_; RESCALE_ADVICE] = std::array::from_fn(|i| bank[ORDER[i]]);
+            let rs_fixed: [_; RESCALE_FIXED] = std::array::from_fn(|i| fixed_bank[i]);
+            let rescale = has(chips::RESCALE)
+                .then(|| RescaleConfig::configure(meta, rs_advice, rs_fixed, range.clone()));
+            let divide = has(chips::DIVIDE).then(|| {
+                let dv_fixed = std::array::from_fn(|i| rs_fixed[i]);
+                DivideConfig::configure(meta, rs_advice, dv_fixed, range.clone())
+            });
+            (rescale, divide)
+        } else {
+            (None, None)
+        };
+        let matmul = has(chips::MATMUL).then(|| {
+            let val = meta.advice_column_in(FirstPhase);
+            let r = meta.challenge_usable_after(FirstPhase);
+            let (acc, w) = (
+                meta.advice_column_in(SecondPhase),
+                meta.advice_column_in(SecondPhase),
+            );
+            let mm_fixed = meta.fixed_column();
+            MatMulConfig::configure(meta, val, acc, w, mm_fixed, r)
+        });
+        let lookup = has(chips::LOOKUP).then(|| {
+            let (lk_x, lk_y, lk_tag) = (
+                meta.advice_column(),
+                meta.advice_column(),
+                meta.fixed_column(),
+            );
+            let lk_table = std::array::from_fn(|_| meta.fixed_column());
+            LookupConfig::configure(meta, lk_x, lk_y, lk_tag, lk_table)
+        });
+        let maxpool = has(chips::MAXPOOL).then(|| {
+            let prod = bank[if rescaling { 9 } else { 3 }];
+            let pool_cols = [bank[0], bank[1], bank[2], prod];
+            MaxPoolConfig::configure(meta, pool_cols, range.clone())
+        });
+        let state = [bank[0], bank[1], bank[2]];
+        let aux = [bank[3], bank[4], bank[5]];
+        let rc = [fixed_bank[2], fixed_bank[3], fixed_bank[4]];
         let poseidon = PoseidonConfig::configure(meta, state, aux, rc);
         ShardConfig {
             src,
@@ -236,12 +268,15 @@ impl Circuit<Fr> for ShardCircuit {
     ) -> Result<(), Error> {
         // every lane may fill the circuit's usable rows
         let height = (1usize << self.k()) - 16;
+        config.range.height = height;
         for r in [
-            &mut config.range,
-            &mut config.rescale.range,
-            &mut config.divide.range,
-            &mut config.maxpool.range,
-        ] {
+            config.rescale.as_mut().map(|c| &mut c.range),
+            config.divide.as_mut().map(|c| &mut c.range),
+            config.maxpool.as_mut().map(|c| &mut c.range),
+        ]
+        .into_iter()
+        .flatten()
+        {
             r.height = height;
         }
         config.range.load_table(&mut layouter)?;
@@ -266,8 +301,8 @@ impl Circuit<Fr> for ShardCircuit {
                             let ws: Vec<Wire> = vals
                                 .iter()
                                 .map(|&v| {
-                                    let row = cur.src;
-                                    cur.src += 1;
+                                    let row = cur.bank;
+                                    cur.bank += 1;
                                     Wire {
                                         cell: region.assign_advice(config.src, row, v).cell(),
                                         value: v,
@@ -326,7 +361,7 @@ impl Circuit<Fr> for ShardCircuit {
                                         .map(|w| w[g * kn..(g + 1) * kn].to_vec()),
                                 };
                                 let offset = cur.matmul;
-                                let p1 = config.matmul.assign_phase1(
+                                let p1 = config.matmul()?.assign_phase1(
                                     &mut region,
                                     offset,
                                     &a[g * rows_per * k..(g + 1) * rows_per * k],
@@ -432,7 +467,7 @@ impl Circuit<Fr> for ShardCircuit {
                                     }
                                 }
                                 let offset = cur.matmul;
-                                let p1 = config.matmul.assign_phase1(
+                                let p1 = config.matmul()?.assign_phase1(
                                     &mut region,
                                     offset,
                                     &a,
@@ -478,16 +513,16 @@ impl Circuit<Fr> for ShardCircuit {
                             for window in windows {
                                 let taps: Vec<(Wire, i64)> =
                                     window.iter().map(|&idx| (x[idx], xv[idx])).collect();
-                                let (out, next, next_range) = config.maxpool.assign_window(
+                                let (out, next, next_range) = config.maxpool()?.assign_window(
                                     &mut region,
-                                    cur.maxpool,
+                                    cur.bank,
                                     cur.range,
                                     &taps,
                                     bits,
                                     self.values.is_some(),
                                     None,
                                 )?;
-                                cur.maxpool = next;
+                                cur.bank = next;
                                 cur.range = next_range;
                                 outs.push(out);
                             }
@@ -507,7 +542,7 @@ impl Circuit<Fr> for ShardCircuit {
                         }
                         Op::Lookup { in_lo, table } => {
                             let tag = i as u64 + 1;
-                            cur.table = config.lookup.assign_table(
+                            cur.table = config.lookup()?.assign_table(
                                 &mut region,
                                 cur.table,
                                 tag,
@@ -520,7 +555,7 @@ impl Circuit<Fr> for ShardCircuit {
                                 None => vec![*in_lo; x.len()],
                             };
                             let xs: Vec<(Wire, i64)> = x.into_iter().zip(xv).collect();
-                            let ys = config.lookup.assign(
+                            let ys = config.lookup()?.assign(
                                 &mut region,
                                 cur.lookup,
                                 tag,
@@ -677,10 +712,12 @@ impl Circuit<Fr> for ShardCircuit {
                 let out_wires = wires.get(&out_t).cloned().ok_or(Error::Synthesis)?;
                 let output_commit =
                     config.commit(&mut region, &mut cur, &out_wires, self.packing(out_t))?;
-                region.next_phase();
+                if config.matmul.is_some() {
+                    region.next_phase();
+                }
                 for (offset, p1, weights, a_zero) in &pending {
                     config
-                        .matmul
+                        .matmul()?
                         .assign_phase2(&mut region, *offset, p1, weights, *a_zero)?;
                 }
                 Ok([

@@ -43,20 +43,20 @@ impl ShardCircuit {
             let terms: Vec<Wire> = window.iter().map(|&i| x[i]).collect();
             let c0 = -(window.len() as i64) * in_zero;
             let sum = config
-                .divide
-                .assign_sum(region, cur.rescale, &terms, None, c0, None)?;
-            cur.rescale += sum_rows(terms.len());
+                .divide()?
+                .assign_sum(region, cur.bank, &terms, None, c0, None)?;
+            cur.bank += sum_rows(terms.len());
             let sv: i64 = window.iter().map(|&i| xv[i]).sum::<i64>() + c0;
-            let (ys, next) = config.divide.assign(
+            let (ys, next) = config.divide()?.assign(
                 region,
-                cur.rescale,
+                cur.bank,
                 cur.range,
                 &[(sum, sv)],
                 &Divisor::Const(params.d_lo),
                 params,
                 |_, _| {},
             )?;
-            cur.rescale += 1;
+            cur.bank += 1;
             cur.range = next;
             outs.push(ys[0]);
         }
@@ -86,7 +86,7 @@ impl ShardCircuit {
         let table = softmax_table(plan, n);
         let tag = i as u64 + 1;
         cur.table = config
-            .lookup
+            .lookup()?
             .assign_table(region, cur.table, tag, 0, &table);
         let (params, _) = &Self::division_params(plan, n)[0];
         let bits = self.pool_bits(n);
@@ -96,34 +96,28 @@ impl ShardCircuit {
             for k in 0..inner {
                 let lane: Vec<usize> = (0..len).map(|j| (outer * len + j) * inner + k).collect();
                 let taps: Vec<(Wire, i64)> = lane.iter().map(|&e| (x[e], xv[e])).collect();
-                let (mx, next, next_range) = config.maxpool.assign_window(
-                    region,
-                    cur.maxpool,
-                    cur.range,
-                    &taps,
-                    bits,
-                    known,
-                    None,
-                )?;
-                cur.maxpool = next;
+                let (mx, next, next_range) = config
+                    .maxpool()?
+                    .assign_window(region, cur.bank, cur.range, &taps, bits, known, None)?;
+                cur.bank = next;
                 cur.range = next_range;
                 let max_v = taps.iter().map(|t| t.1).max().unwrap_or(0);
                 // d = max - x, then e = table[d]
                 let mut ds = Vec::with_capacity(len);
                 for &(w, v) in &taps {
-                    let d = config.divide.assign_sum(
+                    let d = config.divide()?.assign_sum(
                         region,
-                        cur.rescale,
+                        cur.bank,
                         &[mx, w],
                         Some(&[1, -1]),
                         0,
                         None,
                     )?;
-                    cur.rescale += sum_rows(2);
+                    cur.bank += sum_rows(2);
                     ds.push((d, max_v - v));
                 }
                 let es = config
-                    .lookup
+                    .lookup()?
                     .assign(region, cur.lookup, tag, 0, &table, &ds, None)?;
                 cur.lookup += len;
                 let ev: Vec<i64> = ds
@@ -131,22 +125,22 @@ impl ShardCircuit {
                     .map(|&(_, d)| table.get(d as usize).copied().unwrap_or(0))
                     .collect();
                 let total = config
-                    .divide
-                    .assign_sum(region, cur.rescale, &es, None, 0, None)?;
-                cur.rescale += sum_rows(len);
+                    .divide()?
+                    .assign_sum(region, cur.bank, &es, None, 0, None)?;
+                cur.bank += sum_rows(len);
                 let sum_v: i128 = ev.iter().map(|&e| e as i128).sum();
                 let divisor = Divisor::Wire(total, if known { sum_v } else { params.d_lo });
                 let xs: Vec<(Wire, i64)> = es.iter().copied().zip(ev.iter().copied()).collect();
-                let (ys, next) = config.divide.assign(
+                let (ys, next) = config.divide()?.assign(
                     region,
-                    cur.rescale,
+                    cur.bank,
                     cur.range,
                     &xs,
                     &divisor,
                     params,
                     |_, _| {},
                 )?;
-                cur.rescale += len;
+                cur.bank += len;
                 cur.range = next;
                 for (j, &e) in lane.iter().enumerate() {
                     outs[e] = ys[j];

@@ -85,30 +85,62 @@ pub struct ShardConfig {
     pack_step: Selector,
     pack_start: Selector,
     range: RangeConfig,
-    rescale: RescaleConfig,
+    /// the chips a circuit uses (ShardParams::chips); the others are not
+    /// configured at all, so they cost no columns, gates or lookups
+    rescale: Option<RescaleConfig>,
     /// rounded divisions and running sums (AvgPool, Softmax), on the rescale
     /// chip's columns and rows
-    divide: DivideConfig,
-    matmul: MatMulConfig,
-    maxpool: MaxPoolConfig,
-    lookup: LookupConfig,
+    divide: Option<DivideConfig>,
+    matmul: Option<MatMulConfig>,
+    maxpool: Option<MaxPoolConfig>,
+    lookup: Option<LookupConfig>,
     poseidon: PoseidonConfig,
+}
+
+impl ShardConfig {
+    /// A chip this circuit was configured with (a missing one is a
+    /// synthesis error: the parameters do not match the plan).
+    fn chip<T>(c: &Option<T>) -> Result<&T, Error> {
+        c.as_ref().ok_or(Error::Synthesis)
+    }
+    fn rescale(&self) -> Result<&RescaleConfig, Error> {
+        Self::chip(&self.rescale)
+    }
+    fn divide(&self) -> Result<&DivideConfig, Error> {
+        Self::chip(&self.divide)
+    }
+    fn matmul(&self) -> Result<&MatMulConfig, Error> {
+        Self::chip(&self.matmul)
+    }
+    fn maxpool(&self) -> Result<&MaxPoolConfig, Error> {
+        Self::chip(&self.maxpool)
+    }
+    fn lookup(&self) -> Result<&LookupConfig, Error> {
+        Self::chip(&self.lookup)
+    }
 }
 
 /// Row counters of each column group inside the one region.
 #[derive(Default)]
 struct Cursor {
-    src: usize,
-    pack: usize,
+    /// the shared bank (inputs and constants, packing, Poseidon,
+    /// requantization and divisions, maxpool)
+    bank: usize,
     range: usize,
-    rescale: usize,
     matmul: usize,
-    maxpool: usize,
     lookup: usize,
     /// lookup table rows (row 0 stays the all-zero entry)
     table: usize,
-    poseidon: usize,
 }
+
+/// Groups of [`ShardCircuit::row_breakdown`] that share the bank's rows.
+const BANK_GROUPS: [&str; 5] = [
+    "inputs and constants",
+    "commitment packing",
+    "rescale and divide",
+    "maxpool",
+    "poseidon",
+];
 
 /// The identity of a plan as a field element (its SHA-256, top byte dropped).
 pub fn model_id(plan: &CheckedPlan) -> Fr {
@@ -125,18 +157,57 @@ pub fn model_id(plan: &CheckedPlan) -> Fr {
     Option::<Fr>::from(Fr::from_repr(repr)).unwrap_or(Fr::ZERO)
 }
 
-/// The shape of a shard circuit's constraint system beyond the fixed
-/// column set: how many range-check lanes it has. Key files record it (the
-/// verifying key is read back through `configure_with_params`).
+/// The shape of a shard circuit's constraint system: how many range-check
+/// lanes it has and which chips it configures ([`chips`] flags; the range
+/// checks, tensor packing and Poseidon are always there). Key files record
+/// it (the verifying key is read back through `configure_with_params`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ShardParams {
     pub range_lanes: u32,
+    pub chips: u32,
+}
+
+/// Chip flags of [`ShardParams::chips`].
+pub mod chips {
+    /// Freivalds products (MatMul, Conv)
+    pub const MATMUL: u32 = 1;
+    /// window maxima (MaxPool, Softmax's maximum)
+    pub const MAXPOOL: u32 = 2;
+    /// table lookups (Sigmoid/Tanh, Softmax's exponentials)
+    pub const LOOKUP: u32 = 4;
+    /// requantization (Rescale, Add, Mul, Clamp)
+    pub const RESCALE: u32 = 8;
+    /// rounded divisions and running sums (AvgPool, Softmax), on the rescale
+    /// chip's columns
+    pub const DIVIDE: u32 = 16;
+    /// every chip
+    pub const ALL: u32 = MATMUL | MAXPOOL | LOOKUP | RESCALE | DIVIDE;
 }
 
 impl Default for ShardParams {
     fn default() -> Self {
-        ShardParams { range_lanes: 1 }
+        ShardParams {
+            range_lanes: 1,
+            chips: chips::ALL,
+        }
     }
+}
+
+/// The chips a plan's ops need.
+fn chips_used(plan: &CheckedPlan) -> u32 {
+    plan.nodes.iter().fold(0, |acc, n| {
+        acc | match &n.op {
+            Op::MatMul { .. } | Op::Conv { .. } => chips::MATMUL,
+            Op::MaxPool { .. } => chips::MAXPOOL,
+            Op::Lookup { .. } => chips::LOOKUP,
+            Op::Softmax { .. } => chips::MAXPOOL | chips::LOOKUP | chips::DIVIDE,
+            Op::AvgPool { .. } => chips::DIVIDE,
+            Op::Rescale { .. } | Op::Add { .. } | Op::Mul { .. } | Op::Clamp { .. } => {
+                chips::RESCALE
+            }
+            _ => 0,
+        }
+    })
 }
 
 /// The most range lanes a circuit may have (key files asking for more are
@@ -222,6 +293,7 @@ impl ShardCircuit {
             index,
             values,
         };
+        c.params.chips = chips_used(&c.plan);
         c.params.range_lanes = c.best_lanes();
         Ok(c)
     }
@@ -287,16 +359,24 @@ impl ShardCircuit {
         Self::height(&self.row_breakdown(), self.params.range_lanes)
     }
 
-    /// Rows of the tallest group when the range checks spread over `lanes`
-    /// lanes (a lane wastes less than one check's rows at its end).
+    /// Rows of the tallest column group when the range checks spread over
+    /// `lanes` lanes (a lane wastes less than one check's rows at its end);
+    /// the bank's groups stack in its columns.
     fn height(groups: &[(&'static str, usize)], lanes: u32) -> usize {
+        let bank: usize = groups
+            .iter()
+            .filter(|(g, _)| BANK_GROUPS.contains(g))
+            .map(|&(_, r)| r)
+            .sum();
         groups
             .iter()
+            .filter(|(g, _)| !BANK_GROUPS.contains(g))
             .map(|&(g, r)| match (g, lanes) {
                 ("range checks", 1) => r,
                 ("range checks", l) => r.div_ceil(l as usize) + crate::chips::range::MAX_CHECK_ROWS,
                 _ => r,
             })
+            .chain([bank])
             .max()
             .unwrap_or(0)
             + 16
@@ -310,7 +390,7 @@ impl ShardCircuit {
         let k_of = |rows: usize| rows.next_power_of_two().trailing_zeros().max(9);
         [1u32, 2, 4, 8, 16]
             .into_iter()
-            .min_by_key(|&l| (40 + 4 * l as u64) << k_of(Self::height(&groups, l)))
+            .min_by_key(|&l| (30 + 4 * l as u64) << k_of(Self::height(&groups, l)))
             .unwrap_or(1)
     }
 
@@ -318,6 +398,7 @@ impl ShardCircuit {
     /// lane; the circuit's height is set by the tallest group).
     pub fn row_breakdown(&self) -> Vec<(&'static str, usize)> {
         let mut c = Cursor::default();
+        let (mut pack, mut poseidon) = (0, 0);
         let mut range = 0;
         let mut rescale = 0;
         let mut matmul = 0;
@@ -408,12 +489,12 @@ impl ShardCircuit {
         }
         let input = self.input_tensor();
         // the src column: input values, model id, index, conv padding and constant operands
-        c.src = self.plan.info(input).len() + 2;
+        let mut src = self.plan.info(input).len() + 2;
         for n in &self.plan.nodes {
             match &n.op {
-                Op::Conv { .. } => c.src += 1,
+                Op::Conv { .. } => src += 1,
                 Op::Add { .. } => {
-                    c.src += n
+                    src += n
                         .inputs
                         .iter()
                         .filter(|&&t| matches!(self.plan.nodes[t as usize].op, Op::Const { .. }))
@@ -426,20 +507,19 @@ impl ShardCircuit {
         for t in [input, self.plan.outputs[0].tensor] {
             let p = self.packing(t);
             let len = self.plan.info(t).len();
-            c.pack += len + len.div_ceil(p.per_element) * 2;
+            pack += len + len.div_ceil(p.per_element) * 2;
             range += len * range_rows(p.bits);
             let elements = 1 + len.div_ceil(p.per_element);
-            c.poseidon +=
-                1 + elements.div_ceil(2) * crate::chips::poseidon::ROWS_PER_PERMUTATION + 1;
+            poseidon += 1 + elements.div_ceil(2) * crate::chips::poseidon::ROWS_PER_PERMUTATION + 1;
         }
         vec![
-            ("inputs and constants", c.src),
-            ("commitment packing", c.pack),
+            ("inputs and constants", src),
+            ("commitment packing", pack),
             ("range checks", range),
             ("rescale and divide", rescale),
             ("freivalds", matmul),
             ("maxpool", maxpool),
-            ("poseidon", c.poseidon),
+            ("poseidon", poseidon),
             ("lookups", c.lookup),
             // the tagged table starts after its all-zero row
             ("lookup table", 1 + c.table),

@@ -42,7 +42,8 @@ impl MaxPoolConfig {
         range: RangeConfig,
     ) -> MaxPoolConfig {
         let [x, y, d, prod] = cols;
-        for c in cols {
+        // copied cells: inputs, the maximum, the range-checked differences
+        for c in [x, y, d] {
             meta.enable_equality(c);
         }
         let (first, step, last) = (meta.selector(), meta.selector(), meta.selector());

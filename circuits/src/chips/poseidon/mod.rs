@@ -47,7 +47,7 @@ pub struct SpongeCells {
 
 impl PoseidonConfig {
     /// Declares the gates over the given columns (equality is enabled on the
-    /// state and input columns).
+    /// input columns and the output's state column).
     pub fn configure(
         meta: &mut ConstraintSystem<Fr>,
         state: [Column<Advice>; WIDTH],
@@ -57,8 +57,9 @@ impl PoseidonConfig {
         let input = [aux[0], aux[1]];
         let (init, absorb, absorb_one) = (meta.selector(), meta.selector(), meta.selector());
         let (full, partial) = (meta.selector(), meta.selector());
-        for c in state.iter().chain(&aux) {
-            meta.enable_equality(*c);
+        // copied cells: the absorbed inputs (aux[0], aux[1]) and the output (state[1])
+        for c in [state[1], aux[0], aux[1]] {
+            meta.enable_equality(c);
         }
         let mds = Spec::get().mds;
         meta.create_gate("poseidon init", |meta| {

@@ -240,4 +240,4 @@ fn real_proof_verifies_and_rejects_a_wrong_commitment() {
     assert!(verify(expected, &bad).is_err(), "flipped proof byte");
 }
 
-const PINNED_VK: &str = "c14cb955a70747f5";
+const PINNED_VK: &str = "08c8fc02e42803f7";

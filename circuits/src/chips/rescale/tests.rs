@@ -382,7 +382,7 @@ fn verifying_key_is_pinned() {
     };
     assert_eq!(
         crate::chips::testing::vk_digest(K, &circuit),
-        "c863289ad852c665",
+        "4b201c20fe17ae81",
         "rescale chip verifying key changed"
     );
 }
