@@ -2,11 +2,13 @@
 //! (the semantics of [`crate::ops::elementwise::rescale`]), one row per
 //! element plus range checks in the [`RangeConfig`] column.
 //!
-//! With `N = x m + c0` (`c0 = b - in_zero m`), the witness holds the rounded
-//! quotient `q = 2h + p` (`p` its parity bit) and `t = N - q 2^s + 2^(s-1) - p`.
-//! Requiring `0 <= t <= 2^s - 2p` says `|N - q 2^s| <= 2^(s-1)`, with equality
-//! (a tie) only when `q` is even: exactly round-half-to-even. `h` is range
-//! checked so that `p` is the true parity. The clamp uses flags `sl`, `sh`:
+//! With `N = x m + c0` (`c0 = b - in_zero m`), the rounded quotient is
+//! `q = 2 (h - H) + p` (`h` range checked, so `p` is its true parity) and
+//! `N - q 2^s + 2^(s-1) = a + f 2^s` with `a < 2^s` (one range check), `f`
+//! a bit and `f a = 0`: so `|N - q 2^s| <= 2^(s-1)`, and the two ties
+//! (`N - q 2^s = -2^(s-1)`: `a = f = 0`; `= +2^(s-1)`: `f = 1`, `a = 0`) are
+//! exactly the rows with `a = 0`. `p (1 - a inv) = 0` (`inv` a witness)
+//! makes `a = 0` force an even `q`: exactly round-half-to-even. The clamp uses flags `sl`, `sh`:
 //! `y = sl lo + sh hi + (1 - sl - sh)(q + out_zero)`, with `y - lo`, `hi - y`
 //! and the saturation distance `sl (lo - c) + sh (c - hi)` all range checked.
 
@@ -24,7 +26,7 @@ use halo2_proofs::plonk::{Advice, Column, ConstraintSystem, Error, Expression, F
 use halo2_proofs::poly::Rotation;
 
 /// Advice columns of the chip's rows, in order:
-/// x, q, p, t, u, h, y, sl, sh, d, ylo, yhi, x2 (the second operand of a sum).
+/// x, inv, p, a, f, h, y, sl, sh, d, ylo, yhi, x2 (the second operand of a sum).
 pub const ADVICE: usize = 13;
 /// Fixed columns: m, c0, 2^s, 2^(s-1), out_zero, lo, hi, 2^(hb-1) (the
 /// offset that makes `h` non-negative), m2, m3.
@@ -75,10 +77,12 @@ fn bits_for(max_abs: i128) -> u32 {
 /// Witness of one element.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Row {
+    /// the rounded quotient (not a cell: `2 (h - H) + p`)
     pub q: i128,
     pub p: i128,
-    pub t: i128,
-    pub u: i128,
+    /// the remainder below `2^s` and its top bit (ties only)
+    pub a: i128,
+    pub f: i128,
     pub h: i128,
     pub y: i64,
     pub sl: i128,
@@ -118,7 +122,7 @@ impl RescaleParams {
         }
     }
 
-    /// Bit widths of the range checks: t and u, h, d, y.
+    /// Bit widths of the range checks: a, h, d, y.
     fn widths(&self) -> (u32, u32, u32, u32) {
         let mut max_n = 0i128;
         let channels = self.mult.len().max(self.bias.len()).max(1);
@@ -141,7 +145,7 @@ impl RescaleParams {
         let max_c = max_q + self.out_zero.unsigned_abs() as i128;
         let d_bits = bits_for(max_c + self.lo.unsigned_abs().max(self.hi.unsigned_abs()) as i128);
         let y_bits = bits_for((self.hi as i128 - self.lo as i128).max(1));
-        (s + 1, h_bits, d_bits, y_bits)
+        (s, h_bits, d_bits, y_bits)
     }
 
     /// Whether `[lo, hi]` holds exactly `2^yb` values (then one check of
@@ -153,9 +157,9 @@ impl RescaleParams {
 
     /// Range-check rows one element needs.
     pub fn range_rows(&self) -> usize {
-        let (tb, hb, db, yb) = self.widths();
+        let (ab, hb, db, yb) = self.widths();
         let y_checks = if self.y_is_tight() { 1 } else { 2 };
-        2 * rows_for(tb) + rows_for(hb) + rows_for(db) + y_checks * rows_for(yb)
+        rows_for(ab) + rows_for(hb) + rows_for(db) + y_checks * rows_for(yb)
     }
 
     /// The witness of `x` in channel `c`; `y` equals the executor's result.
@@ -182,8 +186,9 @@ impl RescaleParams {
         let (s, m, m2, m3, c0) = self.normalized(c);
         let n = x as i128 * m + x2 as i128 * m2 + x as i128 * x2 as i128 * m3 + c0;
         let p = q.rem_euclid(2);
-        let t = n - (q << s) + (1i128 << (s - 1)) - p;
-        let u = (1i128 << s) - 2 * p - t;
+        let t = n - (q << s) + (1i128 << (s - 1));
+        let f = i128::from(t == 1i128 << s);
+        let a = t - (f << s);
         let (_, hb, _, _) = self.widths();
         let h = (q - p) / 2 + (1i128 << (hb - 1));
         let c = q + self.out_zero as i128;
@@ -198,8 +203,8 @@ impl RescaleParams {
         Row {
             q,
             p,
-            t,
-            u,
+            a,
+            f,
             h,
             y,
             sl,
@@ -217,9 +222,9 @@ impl RescaleConfig {
         range: RangeConfig,
     ) -> RescaleConfig {
         let q = meta.selector();
-        // copied cells only: x, the range-checked t, u, h, d, ylo, yhi, the
-        // output y and x2 (q, p, sl, sh stay inside the row)
-        for i in [0, 3, 4, 5, 6, 9, 10, 11, 12] {
+        // copied cells only: x, the range-checked a, h, d, ylo, yhi, the
+        // output y and x2 (inv, p, f, sl, sh stay inside the row)
+        for i in [0, 3, 5, 6, 9, 10, 11, 12] {
             meta.enable_equality(advice[i]);
         }
         meta.create_gate("rescale", |meta| {
@@ -232,7 +237,7 @@ impl RescaleConfig {
                 .iter()
                 .map(|c| meta.query_fixed(*c, Rotation::cur()))
                 .collect();
-            let (x, qq, p, t, u, h, y, sl, sh, d, ylo, yhi) = (
+            let (x, inv, p, ra, rf, h, y, sl, sh, d, ylo, yhi) = (
                 &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6], &a[7], &a[8], &a[9], &a[10],
                 &a[11],
             );
@@ -241,10 +246,12 @@ impl RescaleConfig {
             let (x2, m2, m3) = (&a[12], &f[8], &f[9]);
             let one = Expression::Constant(Fr::ONE);
             let two = Expression::Constant(Fr::from(2));
-            let c = qq.clone() + zo.clone();
             let bool_ = |v: &Expression<Fr>| v.clone() * (one.clone() - v.clone());
+            // q = 2 (h - H) + p with h range checked, so p is q's parity
+            let qq = two.clone() * (h.clone() - hoff.clone()) + p.clone();
+            let c = qq.clone() + zo.clone();
             vec![
-                // rounding: t = x m + x2 m2 + x x2 m3 + c0 - q 2^s + 2^(s-1) - p, u = 2^s - 2p - t
+                // rounding: a + f 2^s = x m + x2 m2 + x x2 m3 + c0 - q 2^s + 2^(s-1)
                 s.clone()
                     * (x.clone() * m.clone()
                         + x2.clone() * m2.clone()
@@ -252,11 +259,12 @@ impl RescaleConfig {
                         + c0.clone()
                         - qq.clone() * e1.clone()
                         + e2.clone()
-                        - p.clone()
-                        - t.clone()),
-                s.clone() * (e1.clone() - two.clone() * p.clone() - t.clone() - u.clone()),
-                // parity: q = 2 (h - H) + p with h range checked, so p is q's parity
-                s.clone() * (qq.clone() - p.clone() - two.clone() * (h.clone() - hoff.clone())),
+                        - ra.clone()
+                        - rf.clone() * e1.clone()),
+                s.clone() * bool_(rf),
+                s.clone() * rf.clone() * ra.clone(),
+                // a tie (a = 0) needs an even quotient
+                s.clone() * p.clone() * (one.clone() - ra.clone() * inv.clone()),
                 s.clone() * bool_(p),
                 s.clone() * bool_(sl),
                 s.clone() * bool_(sh),
@@ -311,7 +319,7 @@ impl RescaleConfig {
         params: &RescaleParams,
         tamper: impl Fn(usize, &mut Row),
     ) -> Result<(Vec<Wire>, usize), Error> {
-        let (tb, hb, db, yb) = params.widths();
+        let (ab, hb, db, yb) = params.widths();
         let mut ys = Vec::with_capacity(xs.len());
         for (i, &(wire, x, c)) in xs.iter().enumerate() {
             let row = offset + i;
@@ -336,12 +344,13 @@ impl RescaleConfig {
             }
             let mut w = params.witness2(x, x2, c);
             tamper(i, &mut w);
+            let inv = fe(w.a).invert().unwrap_or(Fr::ZERO);
             let vals = [
                 fe(x as i128),
-                fe(w.q),
+                inv,
                 fe(w.p),
-                fe(w.t),
-                fe(w.u),
+                fe(w.a),
+                fe(w.f),
                 fe(w.h),
                 fe(w.y as i128),
                 fe(w.sl),
@@ -363,10 +372,10 @@ impl RescaleConfig {
             if let Some((w2, _)) = second {
                 region.constrain_equal(cells[12], w2.cell);
             }
-            let checks = [(3usize, tb), (4, tb), (5, hb), (9, db), (10, yb), (11, yb)];
+            let checks = [(3usize, ab), (5, hb), (9, db), (10, yb), (11, yb)];
             // when [lo, hi] holds exactly 2^yb values, y - lo < 2^yb already
             // gives hi - y >= 0
-            let n = if params.y_is_tight() { 5 } else { 6 };
+            let n = if params.y_is_tight() { 4 } else { 5 };
             for &(k, bits) in &checks[..n] {
                 let z0 = self.range.check(
                     region,

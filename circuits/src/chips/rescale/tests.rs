@@ -179,7 +179,9 @@ fn ties_round_to_even_and_half_up_is_rejected() {
         }),
         Ok(())
     );
-    // x = 5: 2.5 rounds to 2; claiming 3 (half up) with a consistent witness fails a range check
+    // x = 5: 2.5 rounds to 2; claiming 3 (half up) with a consistent
+    // witness (a = 0: a tie) fails the tie's even-quotient constraint
+    let tie_odd = ["gate Constraint 3 in gate 0 ('rescale')".to_string()];
     let half_up: Tamper = |p, x, c, row| *row = p.row_for(x, c, 3, 3);
     let idx = xs.iter().position(|&(x, _)| x == 5).unwrap();
     let f = failures(prove(&RescaleCircuit {
@@ -188,13 +190,37 @@ fn ties_round_to_even_and_half_up_is_rejected() {
         tamper: Some((idx, half_up)),
         x2s: None,
     }));
-    assert!(
-        f.iter()
-            .all(|m| m == "lookup range limb" || m.contains("range running sum")),
-        "{f:?}"
-    );
+    assert_eq!(f, tie_odd);
     // and 2 is what the executor says
     assert_eq!(p.witness(5, 0).y, 2);
+    // x = -5: -2.5 rounds to -2; claiming -3 (the upper tie, f = 1) fails the same way
+    assert_eq!(p.witness(-5, 0).y, -2);
+    let down: Tamper = |p, x, c, row| *row = p.row_for(x, c, -3, -3);
+    let idx = xs.iter().position(|&(x, _)| x == -5).unwrap();
+    let f = failures(prove(&RescaleCircuit {
+        params: p.clone(),
+        xs: xs.clone(),
+        tamper: Some((idx, down)),
+        x2s: None,
+    }));
+    assert_eq!(f, tie_odd);
+    // a quotient one too low, with its remainder's excess moved into the
+    // top bit (a + f 2^s = 2^s + a'): f a != 0
+    // (x = 4: q = 2, a = 1; claiming q = 1 needs a + 2f = 3: f = 1, a = 1)
+    let low: Tamper = |p, x, c, row| {
+        *row = p.row_for(x, c, 1, 1);
+        row.f = 1;
+        row.a = 1;
+    };
+    assert_eq!(p.witness(4, 0).y, 2);
+    let idx = xs.iter().position(|&(x, _)| x == 4).unwrap();
+    let f = failures(prove(&RescaleCircuit {
+        params: p.clone(),
+        xs: xs.clone(),
+        tamper: Some((idx, low)),
+        x2s: None,
+    }));
+    assert_eq!(f, ["gate Constraint 2 in gate 0 ('rescale')".to_string()]);
 }
 
 #[test]
@@ -382,7 +408,7 @@ fn verifying_key_is_pinned() {
     };
     assert_eq!(
         crate::chips::testing::vk_digest(K, &circuit),
-        "4b201c20fe17ae81",
+        "f30a89b98165f6c7",
         "rescale chip verifying key changed"
     );
 }
