@@ -388,7 +388,8 @@ impl ShardCircuit {
     fn best_lanes(&self) -> u32 {
         let groups = self.row_breakdown();
         let k_of = |rows: usize| rows.next_power_of_two().trailing_zeros().max(9);
-        (1..=MAX_RANGE_LANES).min_by_key(|&l| (30 + 4 * l as u64) << k_of(Self::height(&groups, l)))
+        (1..=MAX_RANGE_LANES)
+            .min_by_key(|&l| (30 + 4 * l as u64) << k_of(Self::height(&groups, l)))
             .unwrap_or(1)
     }
 

@@ -144,7 +144,16 @@ const K: u32 = 8;
 
 #[test]
 fn honest_product_is_accepted() {
-    for (m, k, n) in [(1, 64, 8), (3, 4, 5), (5, 9, 1)] {
+    // chains over constants of one packed row, exactly PACK, PACK + 1 and
+    // several rows
+    for (m, k, n) in [
+        (1, 64, 8),
+        (3, 4, 5),
+        (5, 9, 1),
+        (1, 5, 16),
+        (2, 3, 17),
+        (2, 3, 40),
+    ] {
         let c = circuit(m, k, n, 11);
         let rows = rows_for(m, k, n).max(c.a.len());
         let kk = (rows + 10).next_power_of_two().trailing_zeros();
@@ -158,8 +167,14 @@ fn honest_product_is_accepted() {
 
 #[test]
 fn a_wrong_product_entry_is_rejected() {
-    for (idx, d) in [(0usize, 1i64), (7, -1), (14, 1 << 20)] {
-        let mut c = circuit(3, 4, 5, 11);
+    for (m, k, n, idx, d) in [
+        (3, 4, 5, 0usize, 1i64),
+        (3, 4, 5, 7, -1),
+        (3, 4, 5, 14, 1 << 20),
+        (2, 3, 40, 39, 1),
+        (2, 3, 40, 57, -3),
+    ] {
+        let mut c = circuit(m, k, n, 11);
         c.wrong = Some((idx, d));
         let errs = MockProver::run(K, &c, vec![])
             .unwrap()
@@ -271,7 +286,7 @@ fn real_proof_with_a_second_phase_challenge() {
     let vk = keygen_vk(&params, &honest).unwrap();
     assert_eq!(
         crate::chips::testing::digest(&vk),
-        "3780f22918556324",
+        "ad6045a8dc60d081",
         "matmul chip verifying key changed"
     );
     let pk = keygen_pk(&params, vk, &honest).unwrap();

@@ -138,7 +138,7 @@ fn verifying_key_is_pinned() {
     };
     assert_eq!(
         crate::chips::testing::vk_digest(K, &c),
-        "23c831b0bb3ae898",
+        "6da056a0850421ed",
         "maxpool chip verifying key changed"
     );
 }

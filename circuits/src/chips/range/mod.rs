@@ -1,6 +1,8 @@
 //! Range checks by running-sum decomposition into `LIMB_BITS`-bit limbs, one
 //! limb per row, every limb looked up in one shared tagged table holding
-//! `(t, v)` for every width `t` in `0..=LIMB_BITS` and `v` in `[0, 2^t)`.
+//! `(t, v)` for every width `t` in [`TAGS`] and `v` in `[0, 2^t)`. Width 7
+//! is left out so that the table (383 rows) fits circuits of 2^9 rows: a
+//! 7-bit top limb is checked as a 6-bit limb and a 1-bit top limb.
 //!
 //! For `v` in `[0, 2^bits)` with `L = ceil(bits / LIMB_BITS)` limbs the rows
 //! hold `z_0 = v`, `z_{i+1} = (z_i - limb_i) / 2^LIMB_BITS`. Row `i < L - 1`
@@ -10,6 +12,8 @@
 //! `2^top`. So `v = Σ limb_i 2^(i LIMB_BITS)` is an integer below
 //! `2^bits`, with no field element slipping through (a shifted single
 //! lookup `2^(LIMB_BITS - top) z` would admit `z = c / 2^(LIMB_BITS - top)`).
+//! (A 7-bit top is split as described above: its 6-bit row is a non-top
+//! row with coefficient `2^6`.)
 //! The fixed columns give each row its tag and the coefficient of `z_{i+1}`
 //! (`2^LIMB_BITS`, or 0 on a top row); rows outside checks have tag 0 and
 //! look up `(0, 0)`. A check takes exactly `L` rows.
@@ -24,8 +28,8 @@ use halo2_proofs::halo2curves::ff::{Field, PrimeField};
 use halo2_proofs::plonk::{Advice, Column, ConstraintSystem, Error, Fixed, TableColumn};
 use halo2_proofs::poly::Rotation;
 
-/// Bits per limb: the table has `2^LIMB_BITS` rows, so circuits using it
-/// need `k > LIMB_BITS`.
+/// Bits per (non-top) limb: the table has [`TABLE_ROWS`] rows, so circuits
+/// using it need `k >= 9`.
 pub const LIMB_BITS: u32 = 8;
 
 /// One lane: a running-sum column, the coefficient of the next row's
@@ -53,13 +57,38 @@ pub struct RangeConfig {
     pub height: usize,
 }
 
+/// The limb widths the table holds.
+pub const TAGS: [u32; 8] = [0, 1, 2, 3, 4, 5, 6, 8];
+
 /// Rows `check_bits` uses for a `bits`-bit value.
 pub fn rows_for(bits: u32) -> usize {
-    bits.div_ceil(LIMB_BITS) as usize
+    limb_widths(bits).len()
+}
+
+/// Limb widths of a `bits`-bit check, low limb first: `LIMB_BITS`-bit limbs
+/// and a top limb of the rest (a 7-bit rest as 6 + 1 bits).
+fn limb_widths(bits: u32) -> Vec<u32> {
+    let limbs = bits.div_ceil(LIMB_BITS).max(1) as usize;
+    let top = bits.saturating_sub((limbs as u32 - 1) * LIMB_BITS);
+    let mut w = vec![LIMB_BITS; limbs - 1];
+    if top == 7 {
+        w.extend([6, 1]);
+    } else {
+        w.push(top);
+    }
+    w
 }
 
 /// Rows of the tagged limb table.
-pub const TABLE_ROWS: usize = (1 << (LIMB_BITS + 1)) - 1;
+pub const TABLE_ROWS: usize = {
+    let mut n = 0;
+    let mut i = 0;
+    while i < TAGS.len() {
+        n += 1 << TAGS[i];
+        i += 1;
+    }
+    n
+};
 
 /// The most rows one check may use (a 248-bit value).
 pub const MAX_CHECK_ROWS: usize = (248usize).div_ceil(LIMB_BITS as usize);
@@ -139,7 +168,7 @@ impl RangeConfig {
             || "range table",
             |mut table| {
                 let mut row = 0;
-                for t in 0..=LIMB_BITS {
+                for t in TAGS {
                     for v in 0..(1u64 << t) {
                         table.assign_cell(
                             || "tag",
@@ -182,29 +211,26 @@ impl RangeConfig {
         bits: u32,
     ) -> Result<Wire, Error> {
         assert!((1..=248).contains(&bits), "range check of {bits} bits");
-        let limbs = bits.div_ceil(LIMB_BITS) as usize;
-        let top = bits - (limbs as u32 - 1) * LIMB_BITS;
-        let inv_shift = Fr::from(1u64 << LIMB_BITS).invert().unwrap_or(Fr::ZERO);
+        let widths = limb_widths(bits);
         let mut z = v;
         let mut first = None;
-        for i in 0..limbs {
+        for (i, &w) in widths.iter().enumerate() {
             let row = offset + i;
             let cell = region.assign_advice(lane.z, row, z).cell();
             if i == 0 {
                 first = Some(Wire { cell, value: z });
             }
-            if i + 1 < limbs {
-                region.assign_fixed(lane.tag, row, Fr::from(LIMB_BITS as u64));
-                region.assign_fixed(lane.next, row, Fr::from(1u64 << LIMB_BITS));
-                // z_{i+1} = (z_i - limb_i) / 2^LIMB_BITS with limb_i the low bits of z_i
+            region.assign_fixed(lane.tag, row, Fr::from(w as u64));
+            if i + 1 < widths.len() {
+                region.assign_fixed(lane.next, row, Fr::from(1u64 << w));
+                // z_{i+1} = (z_i - limb_i) / 2^w with limb_i the low w bits of z_i
+                let inv_shift = Fr::from(1u64 << w).invert().unwrap_or(Fr::ZERO);
                 z = z.map(|zi| {
                     let repr = zi.to_repr();
                     let low = u64::from_le_bytes(repr[..8].try_into().expect("8 bytes"))
-                        & ((1u64 << LIMB_BITS) - 1);
+                        & ((1u64 << w) - 1);
                     (zi - Fr::from(low)) * inv_shift
                 });
-            } else {
-                region.assign_fixed(lane.tag, row, Fr::from(top as u64));
             }
         }
         Ok(first.expect("at least one row"))

@@ -82,7 +82,7 @@ fn lookup_failed(r: Result<(), Vec<VerifyFailure>>) -> bool {
 #[test]
 fn boundary_values_pass() {
     let mut checks = vec![];
-    for bits in [1u32, 7, 8, 9, 12, 16, 31, 40, 64] {
+    for bits in [1u32, 6, 7, 8, 9, 12, 15, 16, 31, 40, 64] {
         checks.push((Fr::ZERO, bits));
         checks.push((fe((1i128 << bits) - 1), bits));
     }
@@ -91,7 +91,7 @@ fn boundary_values_pass() {
 
 #[test]
 fn one_past_the_bound_is_rejected() {
-    for bits in [1u32, 7, 8, 12, 31, 64] {
+    for bits in [1u32, 6, 7, 8, 12, 15, 31, 64] {
         assert!(
             lookup_failed(run(vec![(fe(1i128 << bits), bits)])),
             "{bits} bits"
@@ -140,9 +140,22 @@ fn fractions_of_small_values_are_rejected() {
 
 #[test]
 fn a_check_takes_one_row_per_limb() {
-    for (bits, rows) in [(1u32, 1usize), (8, 1), (9, 2), (16, 2), (17, 3), (64, 8)] {
+    // a 7-bit top limb takes two rows (6 + 1 bits: the table has no width 7)
+    for (bits, rows) in [
+        (1u32, 1usize),
+        (6, 1),
+        (7, 2),
+        (8, 1),
+        (9, 2),
+        (15, 3),
+        (16, 2),
+        (17, 3),
+        (64, 8),
+    ] {
         assert_eq!(rows_for(bits), rows, "{bits} bits");
     }
+    // the table fits circuits of 2^9 rows
+    assert_eq!(TABLE_ROWS, 383);
 }
 
 #[test]
@@ -153,7 +166,7 @@ fn verifying_key_is_pinned() {
     };
     assert_eq!(
         crate::chips::testing::vk_digest(K, &circuit),
-        "2422d3c115d20758",
+        "91053bbca0d018f8",
         "range chip verifying key changed"
     );
 }
