@@ -30,7 +30,10 @@ fn compiled(model: &str) -> (CheckedPlan, Trace) {
 /// `plan` cut into at least `n` shards.
 fn forced(plan: &CheckedPlan, n: usize) -> (u32, Vec<zkinf_circuits::shard::SizedShard>) {
     // (a cut adds commitments at the boundary: a shard of the 2^9-row MLP may need 2^10)
-    let max_k = ShardCircuit::new(plan.clone(), 0, None).unwrap().k().max(10);
+    let max_k = ShardCircuit::new(plan.clone(), 0, None)
+        .unwrap()
+        .k()
+        .max(10);
     (max_k, partition_into(plan, max_k, n).unwrap())
 }
 

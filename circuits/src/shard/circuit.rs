@@ -2,10 +2,15 @@
 //! commitment of input and output tensors, and one arm per Plan op.
 
 use super::*;
-use crate::chips::rescale::{ADVICE as RESCALE_ADVICE, FIXED as RESCALE_FIXED};
+use crate::chips::divide::{ADVICE as DIVIDE_ADVICE, FIXED as DIVIDE_FIXED};
+use crate::chips::rescale::{
+    ADVICE as RESCALE_ADVICE, FIXED as RESCALE_FIXED, ROWS as RESCALE_ROWS,
+};
 
-/// Bank columns every circuit has (and that chips may copy into).
-const BANK_EQ: usize = 9;
+/// Bank columns every circuit has (all equality-enabled: chips copy into them).
+const BANK: usize = RESCALE_ADVICE;
+/// Fixed bank columns every circuit has.
+const FIXED_BANK: usize = RESCALE_FIXED;
 
 impl ShardConfig {
     /// Runs the rescale chip over `xs` (and second operands), advancing the
@@ -22,7 +27,7 @@ impl ShardConfig {
         let (ys, next_range) =
             self.rescale()?
                 .assign_sum(region, cur.bank, cur.range, xs, x2s, params, |_, _| {})?;
-        cur.bank += xs.len();
+        cur.bank += RESCALE_ROWS * xs.len();
         cur.range = next_range;
         Ok(if known {
             ys
@@ -143,17 +148,20 @@ impl Circuit<Fr> for ShardCircuit {
 
     fn configure_with_params(meta: &mut ConstraintSystem<Fr>, params: ShardParams) -> ShardConfig {
         let has = |flag: u32| params.chips & flag != 0;
-        let rescaling = has(chips::RESCALE | chips::DIVIDE);
         // The bank: advice and fixed columns shared by every chip whose rows
         // are few (inputs and constants, packing, Poseidon, requantization,
         // divisions, maxpool). They take consecutive rows of one cursor, so
         // their selectors never meet on a row, and the circuit pays for one
-        // set of columns instead of one per chip. Columns 0..BANK_EQ are
-        // equality-enabled (by the chips that copy into them).
-        let bank: Vec<Column<Advice>> = (0..if rescaling { RESCALE_ADVICE } else { BANK_EQ })
+        // set of columns instead of one per chip. The divide chip's rows are
+        // wider: with it the bank has its width.
+        let wide = has(chips::DIVIDE);
+        let bank: Vec<Column<Advice>> = (0..if wide { DIVIDE_ADVICE } else { BANK })
             .map(|_| meta.advice_column_in(FirstPhase))
             .collect();
-        let fixed_bank: Vec<Column<Fixed>> = (0..if rescaling { RESCALE_FIXED } else { 5 })
+        for &c in &bank[..BANK] {
+            meta.enable_equality(c);
+        }
+        let fixed_bank: Vec<Column<Fixed>> = (0..if wide { DIVIDE_FIXED } else { FIXED_BANK })
             .map(|_| meta.fixed_column())
             .collect();
         let src = bank[0];
@@ -162,7 +170,7 @@ impl Circuit<Fr> for ShardCircuit {
         meta.enable_equality(src);
         meta.enable_equality(consts);
         meta.enable_equality(instance);
-        let (pack_val, pack_u, pack_acc) = (bank[6], bank[7], bank[8]);
+        let (pack_val, pack_u, pack_acc) = (bank[0], bank[1], bank[2]);
         for c in [pack_val, pack_u, pack_acc] {
             meta.enable_equality(c);
         }
@@ -195,23 +203,19 @@ impl Circuit<Fr> for ShardCircuit {
             .map(|_| (meta.advice_column(), meta.fixed_column()))
             .collect();
         let range = RangeConfig::configure_lanes(meta, &lanes);
-        // the divide chip shares the rescale chip's columns; their cells
-        // that are never copied (rescale: q, p, sl, sh) sit in the bank's
-        // last columns, which need no equality
-        let (rescale, divide) = if rescaling {
-            const ORDER: [usize; RESCALE_ADVICE] = [0, 9, 10, 1, 2, 3, 4, 11, 12, 5, 6, 7, 8];
-            let rs_advice: [_; RESCALE_ADVICE] = std::array::from_fn(|i| bank[ORDER[i]]);
-            let rs_fixed: [_; RESCALE_FIXED] = std::array::from_fn(|i| fixed_bank[i]);
-            let rescale = has(chips::RESCALE)
-                .then(|| RescaleConfig::configure(meta, rs_advice, rs_fixed, range.clone()));
-            let divide = has(chips::DIVIDE).then(|| {
-                let dv_fixed = std::array::from_fn(|i| rs_fixed[i]);
-                DivideConfig::configure(meta, rs_advice, dv_fixed, range.clone())
-            });
-            (rescale, divide)
-        } else {
-            (None, None)
-        };
+        let rescale = has(chips::RESCALE).then(|| {
+            let advice = std::array::from_fn(|i| bank[i]);
+            let fixed = std::array::from_fn(|i| fixed_bank[i]);
+            RescaleConfig::configure(meta, advice, fixed, range.clone())
+        });
+        // the divide chip's cells that are never copied (sl, sh: its columns
+        // 8 and 9) sit in the bank's last columns
+        let divide = wide.then(|| {
+            const ORDER: [usize; DIVIDE_ADVICE] = [0, 1, 2, 3, 4, 5, 6, 7, 11, 12, 8, 9, 10];
+            let advice = std::array::from_fn(|i| bank[ORDER[i]]);
+            let fixed = std::array::from_fn(|i| fixed_bank[i]);
+            DivideConfig::configure(meta, advice, fixed, range.clone())
+        });
         let matmul = has(chips::MATMUL).then(|| {
             let val = meta.advice_column_in(FirstPhase);
             let r = meta.challenge_usable_after(FirstPhase);
@@ -232,8 +236,7 @@ impl Circuit<Fr> for ShardCircuit {
             LookupConfig::configure(meta, lk_x, lk_y, lk_tag, lk_table)
         });
         let maxpool = has(chips::MAXPOOL).then(|| {
-            let prod = bank[if rescaling { 9 } else { 3 }];
-            let pool_cols = [bank[0], bank[1], bank[2], prod];
+            let pool_cols = [bank[0], bank[1], bank[2], bank[3]];
             MaxPoolConfig::configure(meta, pool_cols, range.clone())
         });
         let state = [bank[0], bank[1], bank[2]];

@@ -480,7 +480,7 @@ impl ShardCircuit {
                     c.table += softmax_table(&self.plan, n).len();
                 }
                 Op::Rescale { .. } | Op::Add { .. } | Op::Mul { .. } | Op::Clamp { .. } => {
-                    rescale += n.info.len();
+                    rescale += crate::chips::rescale::ROWS * n.info.len();
                     range += self.rescale_params(n).range_rows() * n.info.len();
                 }
                 _ => {}

@@ -25,12 +25,46 @@ use halo2_proofs::halo2curves::ff::Field;
 use halo2_proofs::plonk::{Advice, Column, ConstraintSystem, Error, Expression, Fixed, Selector};
 use halo2_proofs::poly::Rotation;
 
-/// Advice columns of the chip's rows, in order:
-/// x, inv, p, a, f, h, y, sl, sh, d, ylo, yhi, x2 (the second operand of a sum).
-pub const ADVICE: usize = 13;
-/// Fixed columns: m, c0, 2^s, 2^(s-1), out_zero, lo, hi, 2^(hb-1) (the
-/// offset that makes `h` non-negative), m2, m3.
-pub const FIXED: usize = 10;
+/// Advice columns: an element takes [`ROWS`] rows. Its cells (slots) are
+/// x, inv, p, a, f, h, y, sl, sh, d, ylo, yhi, x2 (the second operand of a
+/// sum), placed by [`A_SLOTS`]: every copied cell (x, a, h, y, d, ylo, yhi,
+/// x2) in the first row or in column 0, so only these columns need equality.
+pub const ADVICE: usize = 7;
+/// Fixed columns; the slots m, c0, 2^s, 2^(s-1), out_zero, lo, hi,
+/// 2^(hb-1) (the offset that makes `h` non-negative), m2, m3 placed by
+/// [`F_SLOTS`].
+pub const FIXED: usize = 5;
+/// Rows per element.
+pub const ROWS: usize = 2;
+/// (column, row within the element) of each advice slot.
+const A_SLOTS: [(usize, i32); 13] = [
+    (0, 0), // x
+    (1, 1), // inv
+    (2, 1), // p
+    (1, 0), // a
+    (3, 1), // f
+    (2, 0), // h
+    (3, 0), // y
+    (4, 1), // sl
+    (5, 1), // sh
+    (4, 0), // d
+    (5, 0), // ylo
+    (6, 0), // yhi
+    (0, 1), // x2
+];
+/// (column, row within the element) of each fixed slot.
+const F_SLOTS: [(usize, i32); 10] = [
+    (0, 0),
+    (1, 0),
+    (2, 0),
+    (3, 0),
+    (4, 0),
+    (0, 1),
+    (1, 1),
+    (2, 1),
+    (3, 1),
+    (4, 1),
+];
 
 #[derive(Clone, Debug)]
 pub struct RescaleConfig {
@@ -222,20 +256,19 @@ impl RescaleConfig {
         range: RangeConfig,
     ) -> RescaleConfig {
         let q = meta.selector();
-        // copied cells only: x, the range-checked a, h, d, ylo, yhi, the
-        // output y and x2 (inv, p, f, sl, sh stay inside the row)
-        for i in [0, 3, 5, 6, 9, 10, 11, 12] {
-            meta.enable_equality(advice[i]);
+        // the copied cells' columns (inv, p, f, sl, sh are never copied)
+        for c in advice {
+            meta.enable_equality(c);
         }
         meta.create_gate("rescale", |meta| {
             let s = meta.query_selector(q);
-            let a: Vec<Expression<Fr>> = advice
+            let a: Vec<Expression<Fr>> = A_SLOTS
                 .iter()
-                .map(|c| meta.query_advice(*c, Rotation::cur()))
+                .map(|&(c, r)| meta.query_advice(advice[c], Rotation(r)))
                 .collect();
-            let f: Vec<Expression<Fr>> = fixed
+            let f: Vec<Expression<Fr>> = F_SLOTS
                 .iter()
-                .map(|c| meta.query_fixed(*c, Rotation::cur()))
+                .map(|&(c, r)| meta.query_fixed(fixed[c], Rotation(r)))
                 .collect();
             let (x, inv, p, ra, rf, h, y, sl, sh, d, ylo, yhi) = (
                 &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6], &a[7], &a[8], &a[9], &a[10],
@@ -292,7 +325,8 @@ impl RescaleConfig {
     }
 
     /// Assigns the elements `xs` (value wires and channels) at rows
-    /// `offset..`, their range checks in the range column from `range_offset`.
+    /// `offset..offset + ROWS * xs.len()`, their range checks in the range
+    /// column from `range_offset`.
     /// Returns the output wires and the next free range row.
     pub fn assign(
         &self,
@@ -322,7 +356,7 @@ impl RescaleConfig {
         let (ab, hb, db, yb) = params.widths();
         let mut ys = Vec::with_capacity(xs.len());
         for (i, &(wire, x, c)) in xs.iter().enumerate() {
-            let row = offset + i;
+            let row = offset + ROWS * i;
             self.q.enable(region, row)?;
             let (s, m, m2, m3, c0) = params.normalized(c);
             let second = x2s.map(|v| v[i]);
@@ -339,8 +373,8 @@ impl RescaleConfig {
                 fe(m2),
                 fe(m3),
             ];
-            for (col, v) in self.fixed.iter().zip(consts) {
-                region.assign_fixed(*col, row, v);
+            for (&(col, r), v) in F_SLOTS.iter().zip(consts) {
+                region.assign_fixed(self.fixed[col], row + r as usize, v);
             }
             let mut w = params.witness2(x, x2, c);
             tamper(i, &mut w);
@@ -360,11 +394,11 @@ impl RescaleConfig {
                 fe(params.hi as i128 - w.y as i128),
                 fe(x2 as i128),
             ];
-            let mut cells = Vec::with_capacity(ADVICE);
-            for (col, v) in self.advice.iter().zip(vals) {
+            let mut cells = Vec::with_capacity(A_SLOTS.len());
+            for (&(col, r), v) in A_SLOTS.iter().zip(vals) {
                 cells.push(
                     region
-                        .assign_advice(*col, row, wire.value.map(|_| v))
+                        .assign_advice(self.advice[col], row + r as usize, wire.value.map(|_| v))
                         .cell(),
                 );
             }

@@ -408,7 +408,7 @@ fn verifying_key_is_pinned() {
     };
     assert_eq!(
         crate::chips::testing::vk_digest(K, &circuit),
-        "df23069439486a66",
+        "51025ba987d152c5",
         "rescale chip verifying key changed"
     );
 }
