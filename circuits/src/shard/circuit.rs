@@ -104,7 +104,8 @@ impl ShardConfig {
         Ok(cells.output)
     }
 
-    /// An advice cell pinned to a constant through the equality-enabled fixed column.
+    /// An advice cell pinned to a constant by the "constant" gate (`src`
+    /// equals the fixed `consts` on that row).
     fn constant(
         &self,
         region: &mut Region<'_, Fr>,
@@ -113,9 +114,9 @@ impl ShardConfig {
     ) -> Result<Wire, Error> {
         let row = cur.bank;
         cur.bank += 1;
-        let fixed = region.assign_fixed(self.consts, row, v);
+        self.const_on.enable(region, row)?;
+        region.assign_fixed(self.consts, row, v);
         let cell = region.assign_advice(self.src, row, Value::known(v)).cell();
-        region.constrain_equal(cell, fixed);
         Ok(Wire {
             cell,
             value: Value::known(v),
@@ -165,10 +166,19 @@ impl Circuit<Fr> for ShardCircuit {
             .map(|_| meta.fixed_column())
             .collect();
         let src = bank[0];
-        let consts = meta.fixed_column();
+        // constants: a gate pins src to a fixed bank column on their rows
+        // (no equality-enabled fixed column)
+        let consts = fixed_bank[0];
+        let const_on = meta.selector();
+        meta.create_gate("constant", |meta| {
+            let q = meta.query_selector(const_on);
+            vec![
+                q * (meta.query_advice(src, Rotation::cur())
+                    - meta.query_fixed(consts, Rotation::cur())),
+            ]
+        });
         let instance = meta.instance_column();
         meta.enable_equality(src);
-        meta.enable_equality(consts);
         meta.enable_equality(instance);
         let (pack_val, pack_u, pack_acc) = (bank[0], bank[1], bank[2]);
         for c in [pack_val, pack_u, pack_acc] {
@@ -246,6 +256,7 @@ impl Circuit<Fr> for ShardCircuit {
         ShardConfig {
             src,
             consts,
+            const_on,
             instance,
             pack_val,
             pack_u,

@@ -76,6 +76,7 @@ pub enum ShardError {
 pub struct ShardConfig {
     src: Column<Advice>,
     consts: Column<Fixed>,
+    const_on: Selector,
     instance: Column<Instance>,
     pack_val: Column<Advice>,
     pack_u: Column<Advice>,

@@ -78,7 +78,7 @@ pub struct MatMulPhase1 {
 }
 
 /// Fixed values a Horner chain over constants absorbs per row.
-pub const PACK: usize = 16;
+pub const PACK: usize = 11;
 
 /// Rows of a Horner chain over `n` constants (a start row, then `PACK` per
 /// row).

@@ -150,8 +150,8 @@ fn honest_product_is_accepted() {
         (1, 64, 8),
         (3, 4, 5),
         (5, 9, 1),
-        (1, 5, 16),
-        (2, 3, 17),
+        (1, 5, PACK),
+        (2, 3, PACK + 1),
         (2, 3, 40),
     ] {
         let c = circuit(m, k, n, 11);
@@ -286,7 +286,7 @@ fn real_proof_with_a_second_phase_challenge() {
     let vk = keygen_vk(&params, &honest).unwrap();
     assert_eq!(
         crate::chips::testing::digest(&vk),
-        "ad6045a8dc60d081",
+        "4031b2f858d314e4",
         "matmul chip verifying key changed"
     );
     let pk = keygen_pk(&params, vk, &honest).unwrap();
