@@ -45,7 +45,13 @@ fn main() {
         let params = srs(k);
         let t = Instant::now();
         let pk = keygen(&params, &circuit).expect("keys");
-        println!("  keygen {:.3} s", t.elapsed().as_secs_f64());
+        let kcs = pk.get_vk().cs();
+        println!(
+            "  keygen {:.3} s; after selector compression: {} fixed columns, {} selectors",
+            t.elapsed().as_secs_f64(),
+            kcs.num_fixed_columns(),
+            kcs.num_selectors()
+        );
         let mut times = Vec::new();
         let cpu0 = cpu_seconds();
         for _ in 0..runs {

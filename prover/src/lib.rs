@@ -5,7 +5,7 @@
 pub mod srs;
 
 use halo2_proofs::halo2curves::bn256::{Bn256, G1Affine};
-use halo2_proofs::plonk::{create_proof, keygen_pk, keygen_vk, Circuit, ProvingKey};
+use halo2_proofs::plonk::{create_proof, keygen_pk, keygen_vk_custom, Circuit, ProvingKey};
 use halo2_proofs::poly::kzg::commitment::{KZGCommitmentScheme, ParamsKZG};
 use halo2_proofs::poly::kzg::multiopen::ProverSHPLONK;
 use halo2_proofs::transcript::{Blake2bWrite, Challenge255, TranscriptWriterBuffer};
@@ -37,7 +37,10 @@ pub fn keygen(
     circuit: &ShardCircuit,
 ) -> Result<ProvingKey<G1Affine>, ProveError> {
     let empty = circuit.without_witnesses();
-    let vk = keygen_vk(params, &empty).map_err(|e| ProveError::Keygen(e.to_string()))?;
+    // selector compression on: the chips' selectors share fixed columns
+    // (each fixed column costs extended-domain FFTs in every proof)
+    let vk =
+        keygen_vk_custom(params, &empty, true).map_err(|e| ProveError::Keygen(e.to_string()))?;
     keygen_pk(params, vk, &empty).map_err(|e| ProveError::Keygen(e.to_string()))
 }
 

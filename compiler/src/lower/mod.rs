@@ -19,6 +19,9 @@ use zkinf_circuits::{
     InputQuant, IntRange, Op, OutputDequant, Plan, PlanInput, PlanOutput, TensorId,
 };
 
+/// Bits of the requantization multipliers of models zkinf quantizes itself.
+const MULT_BITS: u32 = 16;
+
 /// Output quantization of a tensor: `real = scale * (q - zero)`, `q` in `[lo, hi]`.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct QParams {
@@ -128,14 +131,18 @@ impl<'m> Lowerer<'m> {
         }
     }
 
-    /// `num / den` as an exact dyadic multiplier (float32 in exact mode).
+    /// `num / den` as an exact dyadic multiplier (float32 in exact mode), or
+    /// rounded to a [`MULT_BITS`]-bit multiplier.
     pub(crate) fn ratio(&self, num: f64, den: f64) -> Result<Dyadic> {
         let (v, d) = if self.exact() {
             let v = ((num as f32) / (den as f32)) as f64;
             (v, Dyadic::exact(v))
         } else {
+            // a model zkinf quantizes itself: 16-bit multipliers (relative
+            // error 2^-16, far below one output step) keep the rounding
+            // remainder, and so its range checks, short
             let v = num / den;
-            (v, Dyadic::approx(v, 30))
+            (v, Dyadic::approx(v, MULT_BITS))
         };
         d.ok_or_else(|| self.malformed(format!("scale ratio {v} is not a positive finite number")))
     }
@@ -383,9 +390,20 @@ impl<'m> Lowerer<'m> {
         if max.iter().any(|m| !m.is_finite()) {
             return Err(self.malformed("weights hold NaN or infinity"));
         }
+        // a channel far smaller than the largest (a near-dead neuron) is
+        // quantized at 1/256 of the largest channel's scale: its weights use
+        // fewer levels, and the requantization multipliers of the layer span
+        // at most 8 bits (so their shift, and the range checks, stay short)
+        let floor = max.iter().cloned().fold(0f64, f64::max) / 127.0 / 256.0;
         let scales: Vec<f64> = max
             .iter()
-            .map(|&m| if m == 0.0 { 1.0 } else { m / 127.0 })
+            .map(|&m| {
+                if m == 0.0 {
+                    1.0
+                } else {
+                    (m / 127.0).max(floor)
+                }
+            })
             .collect();
         let data = c
             .data
