@@ -824,8 +824,16 @@ def main() -> int:
     ap.add_argument("--keep-ezkl-keys", action="store_true", help="keep EZKL's pk files of every sweep point")
     ap.add_argument("--render-only", action="store_true",
                     help="only regenerate OUT/results.md from OUT/results.json")
+    ap.add_argument("--benchmarks-md", default=None, metavar="PATH",
+                    help="also write the Markdown to PATH; default: the repository's BENCHMARKS.md "
+                         "after a full default run (the four bundled models, the default sweep and "
+                         "repeats), nowhere after a partial one")
     ap.add_argument("--command", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    full_run = (args.models is None and not args.onnx and args.sweep == "11-17"
+                and args.uncapped and args.repeat == 3)
+    bench_md = Path(args.benchmarks_md) if args.benchmarks_md else (
+        REPO / "BENCHMARKS.md" if full_run else None)
     if args.render_only:
         rj = Path(args.out) / "results.json"
         try:
@@ -833,8 +841,12 @@ def main() -> int:
         except (OSError, ValueError) as e:
             print(f"compare: cannot read {rj}: {e}", file=sys.stderr)
             return 1
-        (Path(args.out) / "results.md").write_text(render_md(R))
+        md = render_md(R)
+        (Path(args.out) / "results.md").write_text(md)
         log(f"wrote {Path(args.out) / 'results.md'}")
+        if args.benchmarks_md:
+            write_atomic(Path(args.benchmarks_md), md)
+            log(f"wrote {args.benchmarks_md}")
         return 0
 
     try:
@@ -956,7 +968,17 @@ def main() -> int:
     md = render_md(R)
     (out / "results.md").write_text(md)
     log(f"wrote {out / 'results.json'} and {out / 'results.md'}")
+    if bench_md is not None:
+        write_atomic(bench_md, md)
+        log(f"wrote {bench_md}")
     return 0
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Writes `text` to a temporary file beside `path`, then renames it."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
 
 
 if __name__ == "__main__":
