@@ -178,6 +178,30 @@ fn shard_proofs_verify_and_every_forgery_is_rejected() {
         read_verifying_key(&a.vk_bytes[..a.vk_bytes.len() / 2]),
         Err(VerifyError::Key(_))
     ));
+    // key-file header: an older format version, unknown chip flags, a
+    // header cut short, and chip flags of another circuit shape (the key
+    // then does not describe the circuit it claims: rejected on reading)
+    let header = |at: usize, word: u32| {
+        let mut b = a.vk_bytes.clone();
+        b[at..at + 4].copy_from_slice(&word.to_le_bytes());
+        read_verifying_key(&b)
+    };
+    assert!(
+        matches!(header(8, 1), Err(VerifyError::KeyFile(m)) if m.contains("format version 1 is not supported")),
+    );
+    assert!(
+        matches!(header(16, 1 << 9), Err(VerifyError::KeyFile(m)) if m.contains("unknown chip flags")),
+    );
+    assert!(matches!(
+        read_verifying_key(&a.vk_bytes[..18]),
+        Err(VerifyError::KeyFile(m)) if m.contains("no header")
+    ));
+    let chips = u32::from_le_bytes(a.vk_bytes[16..20].try_into().unwrap());
+    assert_ne!(chips, zkinf_circuits::shard::chips::ALL);
+    assert!(
+        header(16, zkinf_circuits::shard::chips::ALL).is_err(),
+        "a key read with another chip set"
+    );
     assert_eq!(
         verify_chain(&srs, &[], &[], id_a, None, None),
         Err(VerifyError::Empty)
