@@ -830,8 +830,8 @@ def main() -> int:
                          "repeats), nowhere after a partial one")
     ap.add_argument("--command", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
-    full_run = (args.models is None and not args.onnx and args.sweep == "11-17"
-                and args.uncapped and args.repeat == 3)
+    full_run = (args.models is None and not args.onnx and args.uncapped
+                and all(getattr(args, k) == ap.get_default(k) for k in ("sweep", "repeat")))
     bench_md = Path(args.benchmarks_md) if args.benchmarks_md else (
         REPO / "BENCHMARKS.md" if full_run else None)
     if args.render_only:

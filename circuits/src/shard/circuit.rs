@@ -178,12 +178,9 @@ impl Circuit<Fr> for ShardCircuit {
             ]
         });
         let instance = meta.instance_column();
-        meta.enable_equality(src);
         meta.enable_equality(instance);
+        // (src and the packing columns are bank columns: equality-enabled above)
         let (pack_val, pack_u, pack_acc) = (bank[0], bank[1], bank[2]);
-        for c in [pack_val, pack_u, pack_acc] {
-            meta.enable_equality(c);
-        }
         let (pack_base, pack_lo) = (fixed_bank[0], fixed_bank[1]);
         let (pack_step, pack_start) = (meta.selector(), meta.selector());
         meta.create_gate("pack step", |meta| {

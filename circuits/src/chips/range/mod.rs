@@ -224,7 +224,8 @@ impl RangeConfig {
             if i + 1 < widths.len() {
                 region.assign_fixed(lane.next, row, Fr::from(1u64 << w));
                 // z_{i+1} = (z_i - limb_i) / 2^w with limb_i the low w bits of z_i
-                let inv_shift = Fr::from(1u64 << w).invert().unwrap_or(Fr::ZERO);
+                // 2^-w as a power of the constant 1/2 (no field inversion per limb)
+                let inv_shift = Fr::TWO_INV.pow_vartime([w as u64]);
                 z = z.map(|zi| {
                     let repr = zi.to_repr();
                     let low = u64::from_le_bytes(repr[..8].try_into().expect("8 bytes"))
