@@ -2,6 +2,7 @@
 
 mod artifacts;
 mod proving;
+mod web;
 
 use clap::{Parser, Subcommand};
 use std::collections::BTreeMap;
@@ -91,6 +92,43 @@ enum Command {
         #[arg(long)]
         output: Option<PathBuf>,
     },
+    /// Write one self-contained bundle (plan, SRS verifier part, keys, proofs, claimed input and output) for the web page or any verifier.
+    ExportWeb {
+        /// A proven folder (after `zkinf prove`).
+        dir: PathBuf,
+        /// The bundle file to write.
+        #[arg(long)]
+        out: PathBuf,
+        /// An audit bundle: keep the proofs of M shards sampled by a hash of every boundary commitment.
+        #[arg(long, value_name = "M")]
+        sample: Option<u32>,
+        /// The input the proofs are of (default: the one recorded when proving).
+        #[arg(long)]
+        input: Option<PathBuf>,
+    },
+    /// Verify a bundle natively: every shard, the links, the claimed input and output.
+    VerifyBundle {
+        bundle: PathBuf,
+        /// The model hash the bundle must carry (SHA-256 of the plan).
+        #[arg(long, value_name = "HASH")]
+        model: Option<String>,
+        /// The keys digest the bundle must carry (SHA-256 of the SRS verifier part and the verifying keys).
+        #[arg(long, value_name = "DIGEST")]
+        keys: Option<String>,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Serve the web verifier and a bundle on 127.0.0.1 (Ctrl-C to stop).
+    ServeWeb {
+        bundle: PathBuf,
+        /// Port on 127.0.0.1 (0: any free port).
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+        /// The built page (default: $ZKINF_WEB_DIR, ./web, or web/ above the executable).
+        #[arg(long)]
+        web: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -112,6 +150,8 @@ enum CliError {
     ShapeArg(String),
     #[error(transparent)]
     Exec(#[from] zkinf_circuits::ExecError),
+    #[error("the bundle is not verified: {0}")]
+    NotVerified(String),
 }
 
 fn parse_shapes(args: &[String]) -> Result<BTreeMap<String, Vec<usize>>, CliError> {
@@ -240,6 +280,31 @@ fn run(cli: Cli) -> Result<(), CliError> {
         Command::Prove { dir, input, shard } => Ok(proving::prove(&dir, &input, shard)?),
         Command::Verify { dir, input, output } => {
             Ok(proving::verify(&dir, input.as_deref(), output.as_deref())?)
+        }
+        Command::ExportWeb {
+            dir,
+            out,
+            sample,
+            input,
+        } => Ok(web::export_web(&dir, &out, sample, input.as_deref())?),
+        Command::VerifyBundle {
+            bundle,
+            model,
+            keys,
+            json,
+        } => {
+            let pins = zkinf_verifier::Pins {
+                model_hash: model,
+                keys_digest: keys,
+            };
+            let report = web::verify_bundle_file(&bundle, pins, json)?;
+            match report.error {
+                None => Ok(()),
+                Some(e) => Err(CliError::NotVerified(e)),
+            }
+        }
+        Command::ServeWeb { bundle, port, web } => {
+            Ok(web::serve_web(&bundle, port, web.as_deref())?)
         }
         Command::Infer { dir, input, output } => {
             let plan = artifacts::load_plan(&dir)?;

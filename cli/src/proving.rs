@@ -8,6 +8,7 @@
 
 use crate::artifacts::{self, write_dir_atomic, write_file_atomic};
 use halo2_proofs::halo2curves::bn256::{Bn256, Fr, G1Affine};
+use halo2_proofs::plonk::VerifyingKey;
 use halo2_proofs::poly::kzg::commitment::ParamsKZG;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -36,19 +37,19 @@ pub enum ProvingError {
     Exec(#[from] zkinf_circuits::ExecError),
 }
 
-fn file_err(path: &Path, reason: impl ToString) -> ProvingError {
+pub(crate) fn file_err(path: &Path, reason: impl ToString) -> ProvingError {
     ProvingError::File {
         path: path.display().to_string(),
         reason: reason.to_string(),
     }
 }
 
-fn step(what: &str) -> Instant {
+pub(crate) fn step(what: &str) -> Instant {
     eprintln!("[zkinf] {what} ...");
     Instant::now()
 }
 
-fn done(t: Instant) {
+pub(crate) fn done(t: Instant) {
     eprintln!("[zkinf]   done in {:.2} s", t.elapsed().as_secs_f64());
 }
 
@@ -81,21 +82,25 @@ fn srs_from_descriptor(d: &str) -> Option<SrsSource> {
 
 /// `keys/setup.json`: the model, the SRS and every shard's `k` and
 /// verifying-key digest.
-struct Setup {
-    model_hash: String,
-    srs: String,
+pub(crate) struct Setup {
+    pub(crate) model_hash: String,
+    pub(crate) srs: String,
     /// per shard: k, SHA-256 of the verifying key file, and the key's
     /// transcript representation (which also hashes the constraint system)
-    shards: Vec<(u32, String, String)>,
+    pub(crate) shards: Vec<(u32, String, String)>,
 }
 
 impl Setup {
-    fn max_k(&self) -> u32 {
+    pub(crate) fn max_k(&self) -> u32 {
         self.shards.iter().map(|s| s.0).max().unwrap_or(9)
     }
 
     /// The keys must be this model's and match its partition.
-    fn check(&self, plan: &CheckedPlan, shards: &[SizedShard]) -> Result<(), ProvingError> {
+    pub(crate) fn check(
+        &self,
+        plan: &CheckedPlan,
+        shards: &[SizedShard],
+    ) -> Result<(), ProvingError> {
         let same = self.model_hash == plan.hash_hex()
             && self.shards.len() == shards.len()
             && self.shards.iter().zip(shards).all(|(a, b)| a.0 == b.k);
@@ -110,7 +115,7 @@ impl Setup {
     }
 }
 
-fn read_setup(dir: &Path) -> Result<Setup, ProvingError> {
+pub(crate) fn read_setup(dir: &Path) -> Result<Setup, ProvingError> {
     let path = dir.join("keys/setup.json");
     let text = std::fs::read_to_string(&path).map_err(|_| {
         ProvingError::Setup(format!(
@@ -147,7 +152,7 @@ fn read_setup(dir: &Path) -> Result<Setup, ProvingError> {
 }
 
 /// The shards of a compiled folder (`shards.json`), checked against its plan.
-fn read_shards(dir: &Path, plan: &CheckedPlan) -> Result<Vec<SizedShard>, ProvingError> {
+pub(crate) fn read_shards(dir: &Path, plan: &CheckedPlan) -> Result<Vec<SizedShard>, ProvingError> {
     let path = dir.join(artifacts::SHARDS_FILE);
     let text = std::fs::read_to_string(&path).map_err(|e| file_err(&path, e))?;
     let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| file_err(&path, e))?;
@@ -183,7 +188,7 @@ fn repr_hex(vk: &halo2_proofs::plonk::VerifyingKey<G1Affine>) -> String {
         .collect()
 }
 
-fn srs_source(setup: &Setup) -> Result<SrsSource, ProvingError> {
+pub(crate) fn srs_source(setup: &Setup) -> Result<SrsSource, ProvingError> {
     srs_from_descriptor(&setup.srs)
         .ok_or_else(|| ProvingError::Setup(format!("unknown SRS '{}'", setup.srs)))
 }
@@ -191,7 +196,7 @@ fn srs_source(setup: &Setup) -> Result<SrsSource, ProvingError> {
 /// The SRS (one for the whole model, at the largest shard's size `max_k`)
 /// as a copy per shard size in `ks`: every shard uses a prefix of the same
 /// SRS.
-fn load_srs(source: &SrsSource, max_k: u32, ks: &[u32]) -> Result<SrsByK, ProvingError> {
+pub(crate) fn load_srs(source: &SrsSource, max_k: u32, ks: &[u32]) -> Result<SrsByK, ProvingError> {
     let t = step(&format!("loading the SRS (2^{max_k} points)"));
     let full = srs::load(source, max_k, &mut |m| eprintln!("[zkinf] {m}"))?;
     let set = SrsByK::from_full(&full, ks.iter().copied());
@@ -286,7 +291,7 @@ pub fn setup(dir: &Path, srs_file: Option<PathBuf>, dev: bool) -> Result<(), Pro
     Ok(())
 }
 
-fn quantized_inputs(
+pub(crate) fn quantized_inputs(
     plan: &CheckedPlan,
     path: &Path,
 ) -> Result<Vec<ndarray::ArrayD<i64>>, ProvingError> {
@@ -318,7 +323,7 @@ pub fn prove(dir: &Path, input: &Path, shard: Option<u32>) -> Result<(), Proving
     let setup = read_setup(dir)?;
     setup.check(&plan, &shards)?;
     let q = quantized_inputs(&plan, input)?;
-    let trace = execute(&plan, q)?;
+    let trace = execute(&plan, q.clone())?;
     let out = &plan.outputs[0];
     let out_q: Vec<i64> = trace.get(out.tensor).iter().copied().collect();
     let todo: Vec<usize> = match shard {
@@ -353,7 +358,14 @@ pub fn prove(dir: &Path, input: &Path, shard: Option<u32>) -> Result<(), Proving
         );
         written.push((format!("shard-{i}.proof"), proof.to_bytes()));
     }
-    let claim = serde_json::json!({ "shards": n, "output": out.name, "output_q": out_q });
+    let in_q: Vec<i64> = q[0].iter().copied().collect();
+    let claim = serde_json::json!({
+        "shards": n,
+        "input": plan.inputs[0].name,
+        "input_q": in_q,
+        "output": out.name,
+        "output_q": out_q,
+    });
     let claim = serde_json::to_vec_pretty(&claim).unwrap_or_default();
     let proofs = dir.join("proofs");
     if shard.is_none() {
@@ -406,27 +418,14 @@ fn output_ints(plan: &CheckedPlan, path: &Path) -> Result<Vec<i64>, ProvingError
     })
 }
 
-/// `zkinf verify DIR [--input IN.json] [--output OUT.json]`.
-pub fn verify(dir: &Path, input: Option<&Path>, output: Option<&Path>) -> Result<(), ProvingError> {
-    let plan = artifacts::load_plan(dir)?;
-    let shards = read_shards(dir, &plan)?;
-    let setup = read_setup(dir)?;
-    setup.check(&plan, &shards)?;
-    let id = model_id(&plan);
-    let proofs_dir = dir.join("proofs");
-    let claim_path = proofs_dir.join("claim.json");
-    let n = shards.len();
-    let mut proofs = Vec::new();
-    let mut vks = Vec::new();
+/// Every shard's verifying-key file and key, checked against
+/// `keys/setup.json` (digest and constraint system).
+pub(crate) fn read_vk_files(
+    dir: &Path,
+    setup: &Setup,
+) -> Result<Vec<(Vec<u8>, VerifyingKey<G1Affine>)>, ProvingError> {
+    let mut out = Vec::new();
     for (s, (_, digest, repr)) in setup.shards.iter().enumerate() {
-        let p = proofs_dir.join(format!("shard-{s}.proof"));
-        let bytes = std::fs::read(&p).map_err(|_| {
-            ProvingError::Setup(format!(
-                "shard {s} has no proof ({} is missing)",
-                p.display()
-            ))
-        })?;
-        proofs.push(ShardProof::from_bytes(&bytes).map_err(|e| file_err(&p, e))?);
         let vp = dir.join(format!("keys/shard-{s}.vk"));
         let vk_bytes = std::fs::read(&vp).map_err(|e| file_err(&vp, e))?;
         let vk = read_verifying_key(&vk_bytes).map_err(|e| file_err(&vp, e))?;
@@ -449,8 +448,36 @@ pub fn verify(dir: &Path, input: Option<&Path>, output: Option<&Path>) -> Result
                 "this key was made for another version of the shard circuit (its constraint system differs from this zkinf's); run `zkinf setup` again",
             ));
         }
-        vks.push(vk);
+        out.push((vk_bytes, vk));
     }
+    Ok(out)
+}
+
+/// `zkinf verify DIR [--input IN.json] [--output OUT.json]`.
+pub fn verify(dir: &Path, input: Option<&Path>, output: Option<&Path>) -> Result<(), ProvingError> {
+    let plan = artifacts::load_plan(dir)?;
+    let shards = read_shards(dir, &plan)?;
+    let setup = read_setup(dir)?;
+    setup.check(&plan, &shards)?;
+    let id = model_id(&plan);
+    let proofs_dir = dir.join("proofs");
+    let claim_path = proofs_dir.join("claim.json");
+    let n = shards.len();
+    let mut proofs = Vec::new();
+    for s in 0..n {
+        let p = proofs_dir.join(format!("shard-{s}.proof"));
+        let bytes = std::fs::read(&p).map_err(|_| {
+            ProvingError::Setup(format!(
+                "shard {s} has no proof ({} is missing)",
+                p.display()
+            ))
+        })?;
+        proofs.push(ShardProof::from_bytes(&bytes).map_err(|e| file_err(&p, e))?);
+    }
+    let vks: Vec<_> = read_vk_files(dir, &setup)?
+        .into_iter()
+        .map(|(_, vk)| vk)
+        .collect();
     let in_c = match input {
         Some(path) => {
             let q = quantized_inputs(&plan, path)?;

@@ -4,10 +4,21 @@
 //! in order, with each shard's output commitment equal to the next shard's
 //! input commitment). Builds for wasm32 (no threads, no file system).
 
+mod bundle;
 mod format;
+mod report;
+mod srs;
 mod verify;
 
+pub use bundle::{
+    AuditRecord, Bundle, BundleError, BundleKind, BundleShard, BUNDLE_FORMAT_VERSION, BUNDLE_MAGIC,
+};
 pub use format::{FormatError, ShardProof, Transcript, PROOF_FORMAT_VERSION};
+pub use report::{
+    audit_sample, detection_probability, keys_digest, verify_bundle, AuditReport, Pins, Report,
+    ShardReport, ShardStatus, TensorReport,
+};
+pub use srs::{SrsVerifierPart, SRS_PART_BYTES};
 pub use verify::{
     decode_key, encode_key, read_verifying_key, verify_chain, verify_shard, write_verifying_key,
     Expected, SrsByK, VerifyError, KEY_FORMAT_VERSION, PK_MAGIC, VK_MAGIC,

@@ -1,0 +1,274 @@
+//! The bundle: one self-contained file with everything needed to check an
+//! inference — the Plan (the model, whose SHA-256 is its identity), the
+//! SRS verifier part, every shard's verifying key and proof, the claimed
+//! input and output (quantized integers), and, for an audit (hybrid mode),
+//! the commitments at every shard boundary with proofs for a sample only.
+//!
+//! Layout (little-endian):
+//!
+//! ```text
+//! "ZKINFBND"  version u32  kind u8 (1 chain, 2 audit)
+//! plan        u32 length + bytes
+//! srs         160 bytes (SrsVerifierPart)
+//! input       u32 count + count × i64
+//! output      u32 count + count × i64
+//! shards      u32 count, then per shard: u32 length + verifying-key file,
+//!             u32 length + proof file (length 0: not proven)
+//! audit only  u32 sample size, then (shards + 1) × 32-byte commitments
+//! ```
+
+use crate::srs::{SrsVerifierPart, SRS_PART_BYTES};
+use halo2_proofs::halo2curves::bn256::Fr;
+use halo2_proofs::halo2curves::ff::PrimeField;
+use thiserror::Error;
+
+pub const BUNDLE_FORMAT_VERSION: u32 = 1;
+pub const BUNDLE_MAGIC: &[u8; 8] = b"ZKINFBND";
+/// The most shards a bundle may hold.
+pub const MAX_BUNDLE_SHARDS: usize = 1 << 16;
+
+#[derive(Debug, Error, PartialEq)]
+pub enum BundleError {
+    #[error("not a zkinf bundle (bad magic bytes)")]
+    BadMagic,
+    #[error(
+        "bundle format version {found} is not supported (this zkinf reads version {supported})"
+    )]
+    Version { found: u32, supported: u32 },
+    #[error("unknown bundle kind {0}")]
+    Kind(u8),
+    #[error("the bundle is truncated (in its {0})")]
+    Truncated(&'static str),
+    #[error("{0} trailing bytes after the bundle")]
+    Trailing(usize),
+    #[error("the bundle holds {0} shards (at most {MAX_BUNDLE_SHARDS})")]
+    TooManyShards(usize),
+    #[error("the bundle holds no shards")]
+    NoShards,
+    #[error("bundle: {0}")]
+    Srs(String),
+    #[error("audit record: commitment {0} is not a canonical field element")]
+    Commitment(usize),
+    #[error("audit record: sample of {sample} shards out of {shards}")]
+    Sample { sample: u32, shards: usize },
+    #[error("the bundle's model: {0}")]
+    Plan(String),
+    #[error("the bundle's {0}")]
+    Claim(String),
+    #[error("this is {found} bundle, expected {expected} bundle")]
+    WrongKind {
+        found: &'static str,
+        expected: &'static str,
+    },
+}
+
+/// What a bundle claims.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BundleKind {
+    /// every shard proven, linked in order
+    Chain,
+    /// commitments at every boundary, proofs of a sample of shards
+    Audit,
+}
+
+impl BundleKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            BundleKind::Chain => "chain",
+            BundleKind::Audit => "audit",
+        }
+    }
+    fn article_name(self) -> &'static str {
+        match self {
+            BundleKind::Chain => "a chain",
+            BundleKind::Audit => "an audit",
+        }
+    }
+}
+
+/// One shard's files.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BundleShard {
+    /// verifying-key file bytes
+    pub vk: Vec<u8>,
+    /// proof file bytes, `None` when the shard was not proven (audit)
+    pub proof: Option<Vec<u8>>,
+}
+
+/// The audit record of a hybrid run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AuditRecord {
+    /// how many shards are proven (sampled from the commitments)
+    pub sample: u32,
+    /// the commitment at every boundary: the input, each shard's output
+    pub boundaries: Vec<Fr>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Bundle {
+    pub plan: Vec<u8>,
+    pub srs: SrsVerifierPart,
+    pub input: Vec<i64>,
+    pub output: Vec<i64>,
+    pub shards: Vec<BundleShard>,
+    pub audit: Option<AuditRecord>,
+}
+
+impl Bundle {
+    pub fn kind(&self) -> BundleKind {
+        if self.audit.is_some() {
+            BundleKind::Audit
+        } else {
+            BundleKind::Chain
+        }
+    }
+
+    /// Errors unless the bundle is of kind `expected`.
+    pub fn expect_kind(&self, expected: BundleKind) -> Result<(), BundleError> {
+        if self.kind() != expected {
+            return Err(BundleError::WrongKind {
+                found: self.kind().article_name(),
+                expected: expected.article_name(),
+            });
+        }
+        Ok(())
+    }
+
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = BUNDLE_MAGIC.to_vec();
+        out.extend(BUNDLE_FORMAT_VERSION.to_le_bytes());
+        out.push(match self.kind() {
+            BundleKind::Chain => 1,
+            BundleKind::Audit => 2,
+        });
+        put_bytes(&mut out, &self.plan);
+        out.extend(self.srs.to_bytes());
+        for ints in [&self.input, &self.output] {
+            out.extend((ints.len() as u32).to_le_bytes());
+            for v in ints {
+                out.extend(v.to_le_bytes());
+            }
+        }
+        out.extend((self.shards.len() as u32).to_le_bytes());
+        for s in &self.shards {
+            put_bytes(&mut out, &s.vk);
+            put_bytes(&mut out, s.proof.as_deref().unwrap_or(&[]));
+        }
+        if let Some(a) = &self.audit {
+            out.extend(a.sample.to_le_bytes());
+            for c in &a.boundaries {
+                out.extend(c.to_repr());
+            }
+        }
+        out
+    }
+
+    pub fn from_bytes(bytes: &[u8]) -> Result<Bundle, BundleError> {
+        let mut rd = Reader { bytes, at: 0 };
+        if rd.take(8, "header").ok() != Some(&BUNDLE_MAGIC[..]) {
+            return Err(BundleError::BadMagic);
+        }
+        let version = rd.u32("header")?;
+        if version != BUNDLE_FORMAT_VERSION {
+            return Err(BundleError::Version {
+                found: version,
+                supported: BUNDLE_FORMAT_VERSION,
+            });
+        }
+        let kind = match rd.take(1, "header")?[0] {
+            1 => BundleKind::Chain,
+            2 => BundleKind::Audit,
+            k => return Err(BundleError::Kind(k)),
+        };
+        let plan = rd.bytes("plan")?.to_vec();
+        let srs = SrsVerifierPart::from_bytes(rd.take(SRS_PART_BYTES, "SRS verifier part")?)
+            .map_err(BundleError::Srs)?;
+        let input = rd.ints("claimed input")?;
+        let output = rd.ints("claimed output")?;
+        let n = rd.u32("shard list")? as usize;
+        if n == 0 {
+            return Err(BundleError::NoShards);
+        }
+        if n > MAX_BUNDLE_SHARDS {
+            return Err(BundleError::TooManyShards(n));
+        }
+        let mut shards = Vec::new();
+        for _ in 0..n {
+            let vk = rd.bytes("verifying keys")?.to_vec();
+            let proof = rd.bytes("proofs")?;
+            shards.push(BundleShard {
+                vk,
+                proof: (!proof.is_empty()).then(|| proof.to_vec()),
+            });
+        }
+        let audit = match kind {
+            BundleKind::Chain => None,
+            BundleKind::Audit => {
+                let sample = rd.u32("audit record")?;
+                if sample == 0 || sample as usize > n {
+                    return Err(BundleError::Sample { sample, shards: n });
+                }
+                let mut boundaries = Vec::with_capacity(n + 1);
+                for i in 0..=n {
+                    let mut repr = [0u8; 32];
+                    repr.copy_from_slice(rd.take(32, "audit record")?);
+                    boundaries.push(
+                        Option::<Fr>::from(Fr::from_repr(repr))
+                            .ok_or(BundleError::Commitment(i))?,
+                    );
+                }
+                Some(AuditRecord { sample, boundaries })
+            }
+        };
+        if rd.at != bytes.len() {
+            return Err(BundleError::Trailing(bytes.len() - rd.at));
+        }
+        Ok(Bundle {
+            plan,
+            srs,
+            input,
+            output,
+            shards,
+            audit,
+        })
+    }
+}
+
+fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
+    out.extend((b.len() as u32).to_le_bytes());
+    out.extend(b);
+}
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize, what: &'static str) -> Result<&'a [u8], BundleError> {
+        let end = self
+            .at
+            .checked_add(n)
+            .filter(|&e| e <= self.bytes.len())
+            .ok_or(BundleError::Truncated(what))?;
+        let s = &self.bytes[self.at..end];
+        self.at = end;
+        Ok(s)
+    }
+    fn u32(&mut self, what: &'static str) -> Result<u32, BundleError> {
+        let b = self.take(4, what)?;
+        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+    fn bytes(&mut self, what: &'static str) -> Result<&'a [u8], BundleError> {
+        let n = self.u32(what)? as usize;
+        self.take(n, what)
+    }
+    fn ints(&mut self, what: &'static str) -> Result<Vec<i64>, BundleError> {
+        let n = self.u32(what)? as usize;
+        let raw = self.take(n.checked_mul(8).ok_or(BundleError::Truncated(what))?, what)?;
+        Ok(raw
+            .chunks_exact(8)
+            .map(|c| i64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
+            .collect())
+    }
+}

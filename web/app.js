@@ -1,0 +1,187 @@
+// The zkinf web verifier: loads the wasm verifier, takes a bundle (picked,
+// dropped, or ?bundle=URL) and shows the report. Everything runs here; the
+// only network requests are for the page itself and a ?bundle= URL.
+import init, { verify_chain, verify_audit, bundle_kind, verifier_version } from './pkg/zkinf_web.js';
+
+const $ = (id) => document.getElementById(id);
+const params = new URLSearchParams(location.search);
+
+function setStatus(state, text, detail) {
+  const s = $('status');
+  s.className = state;
+  s.dataset.state = state;
+  s.textContent = text;
+  if (detail) {
+    const d = document.createElement('span');
+    d.className = 'detail';
+    d.textContent = detail;
+    s.appendChild(d);
+  }
+}
+
+function el(tag, attrs = {}, text) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+const fmtMs = (ms) => (ms < 10 ? ms.toFixed(2) : ms.toFixed(1)) + ' ms';
+
+// The input drawn as a picture when it is an image (last two dims H x W).
+function drawInput(t) {
+  const box = $('input-box');
+  box.replaceChildren();
+  const dims = t.shape.filter((d) => d > 1);
+  const [h, w] = dims.length >= 2 ? dims.slice(-2) : [0, 0];
+  if (h > 0 && w > 0 && h * w === t.values.length && h * w <= 65536) {
+    const c = el('canvas', { id: 'picture', width: w, height: h });
+    const ctx = c.getContext('2d');
+    const img = ctx.createImageData(w, h);
+    const lo = Math.min(...t.values), hi = Math.max(...t.values);
+    t.values.forEach((v, i) => {
+      const g = hi > lo ? Math.round((255 * (v - lo)) / (hi - lo)) : 0;
+      img.data.set([g, g, g, 255], 4 * i);
+    });
+    ctx.putImageData(img, 0, 0);
+    box.append(c, el('div', { class: 'muted' }, `${t.name}: ${t.shape.join('×')} (${w}×${h} picture)`));
+  } else {
+    const shown = t.values.slice(0, 32).map((v) => v.toFixed(3)).join(', ');
+    box.append(el('div', { class: 'muted' }, `${t.name}: ${t.shape.join('×')}`),
+      el('code', {}, `[${shown}${t.values.length > 32 ? ', …' : ''}]`));
+  }
+}
+
+// The output: the predicted class (argmax) and a bar per value.
+function drawOutput(t) {
+  const box = $('output-box');
+  box.replaceChildren();
+  if (t.argmax !== null && t.argmax !== undefined && t.values.length <= 1000) {
+    box.append(el('div', { class: 'muted' }, 'predicted class'),
+      el('div', { id: 'digit' }, String(t.argmax)));
+  }
+  const bars = el('div', { class: 'bars' });
+  const n = Math.min(t.values.length, 20);
+  const lo = Math.min(0, ...t.values), hi = Math.max(...t.values);
+  for (let i = 0; i < n; i++) {
+    const v = t.values[i];
+    const bar = el('div', { class: 'bar' + (i === t.argmax ? ' top' : '') });
+    bar.style.width = `${hi > lo ? Math.max(1, (100 * (v - lo)) / (hi - lo)) : 1}%`;
+    bars.append(el('span', {}, String(i)), bar, el('span', {}, v.toFixed(3)));
+  }
+  box.append(el('div', { class: 'muted' }, `${t.name}: ${t.shape.join('×')}`), bars);
+}
+
+function show(report, info) {
+  window.zkinfReport = report;
+  $('result').hidden = false;
+  $('model-hash').textContent = report.model_hash;
+  $('keys-digest').textContent = report.keys_digest;
+  $('bundle-info').textContent = `${info.name} · ${info.bytes.toLocaleString()} bytes · ${report.kind}`;
+  $('timing').textContent = `verified in ${fmtMs(report.verify_ms)} (read in ${fmtMs(info.readMs)})`;
+  const body = $('shards');
+  body.replaceChildren();
+  for (const s of report.shards) {
+    const label = { verified: 'verified', rejected: 'rejected', not_sampled: 'not sampled (open to challenge)' }[s.status];
+    const tr = el('tr', { 'data-shard': s.index, 'data-status': s.status });
+    tr.append(el('td', {}, `shard ${s.index}`), el('td', { class: 'st' }, label),
+      el('td', {}, s.k === null ? '?' : `2^${s.k} rows`),
+      el('td', {}, s.proof_bytes ? `${s.proof_bytes.toLocaleString()} B` : '—'),
+      el('td', {}, s.status === 'not_sampled' ? '—' : fmtMs(s.ms)));
+    body.append(tr);
+    if (s.error) {
+      const er = el('tr', { class: 'error-row' });
+      er.append(el('td', {}), el('td', { class: 'err', colspan: 4 }, s.error));
+      body.append(er);
+    }
+  }
+  $('audit').textContent = report.audit
+    ? `Audit: shards ${report.audit.sample.join(', ')} of ${report.audit.shards} are proven, chosen by a hash of every boundary commitment; ` +
+      `a run with one wrong shard is caught with probability ${(100 * report.audit.detection_one).toFixed(1)}%. The others stay open to challenge.`
+    : '';
+  drawInput(report.input);
+  drawOutput(report.output);
+  const n = report.shards.length;
+  if (report.verified) {
+    const proven = report.shards.filter((s) => s.status === 'verified').length;
+    const what = report.kind === 'audit' ? `${proven} sampled of ${n} shards` : `all ${n} shard${n > 1 ? 's' : ''}, linked`;
+    const claim = report.output.argmax !== null ? `; output class ${report.output.argmax}` : '';
+    setStatus('verified', `✓ verified: ${what}${claim}`, `in ${fmtMs(report.verify_ms)}`);
+  } else {
+    const bad = report.shards.filter((s) => s.status === 'rejected').map((s) => `shard ${s.index}`);
+    setStatus('rejected', `✗ rejected${bad.length ? ': ' + bad.join(', ') : ''}`, report.error);
+  }
+}
+
+function verify(bytes, name, readMs) {
+  $('result').hidden = true;
+  setStatus('working', `Verifying ${name}…`);
+  // let the status paint before the (synchronous) verification
+  return new Promise((resolve) => setTimeout(() => {
+    try {
+      const kind = bundle_kind(bytes);
+      const pinModel = $('pin-model').value.trim() || undefined;
+      const pinKeys = $('pin-keys').value.trim() || undefined;
+      const json = (kind === 'audit' ? verify_audit : verify_chain)(bytes, pinModel, pinKeys);
+      show(JSON.parse(json), { name, bytes: bytes.length, readMs });
+    } catch (e) {
+      window.zkinfReport = { verified: false, error: String(e.message || e) };
+      setStatus('rejected', '✗ not a valid bundle', String(e.message || e));
+    }
+    resolve();
+  }, 0));
+}
+
+async function verifyFile(file) {
+  const t = performance.now();
+  const bytes = new Uint8Array(await file.arrayBuffer());
+  await verify(bytes, file.name, performance.now() - t);
+}
+
+async function verifyUrl(url) {
+  setStatus('working', `Fetching ${url}…`);
+  const t = performance.now();
+  try {
+    const r = await fetch(url);
+    if (!r.ok) throw new Error(`HTTP ${r.status}`);
+    const bytes = new Uint8Array(await r.arrayBuffer());
+    await verify(bytes, url, performance.now() - t);
+  } catch (e) {
+    setStatus('rejected', `✗ cannot fetch ${url}`, String(e.message || e));
+  }
+}
+
+async function main() {
+  $('pin-model').value = params.get('model') || '';
+  $('pin-keys').value = params.get('keys') || '';
+  if (params.get('model') || params.get('keys')) $('pins').open = true;
+  try {
+    await init({ module_or_path: new URL('./pkg/zkinf_web_bg.wasm', import.meta.url) });
+  } catch (e) {
+    setStatus('rejected', '✗ the verifier failed to load', String(e.message || e));
+    return;
+  }
+  $('version').textContent = verifier_version();
+  if ('serviceWorker' in navigator && window.isSecureContext) {
+    navigator.serviceWorker.register('./sw.js').catch(() => {});
+  }
+  const drop = $('drop');
+  $('file').addEventListener('change', async (e) => {
+    const file = e.target.files[0];
+    if (!file) return;
+    await verifyFile(file);
+    e.target.value = ''; // picking the same file again verifies again
+  });
+  drop.addEventListener('dragover', (e) => { e.preventDefault(); drop.classList.add('over'); });
+  drop.addEventListener('dragleave', () => drop.classList.remove('over'));
+  drop.addEventListener('drop', (e) => {
+    e.preventDefault();
+    drop.classList.remove('over');
+    if (e.dataTransfer.files[0]) verifyFile(e.dataTransfer.files[0]);
+  });
+  const url = params.get('bundle');
+  if (url) await verifyUrl(url);
+  else setStatus('ready', 'Ready: drop or pick a bundle.');
+}
+
+main();

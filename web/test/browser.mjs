@@ -1,0 +1,170 @@
+// The web verifier in a real browser: Debian's Chromium, driven by
+// playwright-core (no browser download), against the page served by
+// `zkinf serve-web` on 127.0.0.1.
+//
+//   node web/test/browser.mjs --zkinf BIN --honest H.zkinf --tampered T.zkinf \
+//        --shard S [--audit A.zkinf] [--out DIR] [--runs N]
+//
+// Checks: the honest chain bundle (from ?bundle=) shows "verified" for every
+// shard; with the network off, the tampered bundle (picked in the file
+// input) names shard S as rejected, the honest one verifies again, a file
+// that is not a bundle is refused with its reason, and the audit bundle
+// verifies its sample. Writes screenshots and the timings (browser and
+// native, same run) to DIR.
+import { chromium } from 'playwright-core';
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { resolve, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const args = Object.fromEntries(
+  process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc), []),
+);
+for (const need of ['zkinf', 'honest', 'tampered', 'shard']) {
+  if (!args[need]) {
+    console.error(`usage: browser.mjs --zkinf BIN --honest H --tampered T --shard S [--audit A] [--out DIR] [--runs N]  (missing --${need})`);
+    process.exit(2);
+  }
+}
+const webDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const out = resolve(args.out || 'target/ci-artifacts');
+const runs = Number(args.runs || 5);
+const badShard = Number(args.shard);
+mkdirSync(out, { recursive: true });
+
+let failures = 0;
+function check(ok, what) {
+  console.log(`${ok ? 'ok  ' : 'FAIL'} ${what}`);
+  if (!ok) failures++;
+}
+
+// serve-web on a free port; its first line names the URL
+const server = spawn(resolve(args.zkinf), ['serve-web', args.honest, '--port', '0', '--web', webDir], {
+  stdio: ['ignore', 'pipe', 'inherit'],
+});
+const url = await new Promise((res, rej) => {
+  let buf = '';
+  const timer = setTimeout(() => rej(new Error('serve-web printed no URL in 30 s')), 30000);
+  server.stdout.on('data', (d) => {
+    buf += d;
+    const m = buf.match(/http:\/\/127\.0\.0\.1:\d+\/\?bundle=[^\s]+/);
+    if (m) { clearTimeout(timer); res(m[0]); }
+  });
+  server.on('exit', (code) => rej(new Error(`serve-web exited with ${code}`)));
+});
+console.log(`serving: ${url}`);
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  headless: true,
+  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+    '--disable-component-update', '--disable-sync'],
+});
+
+async function settled(page) {
+  await page.waitForFunction(() => ['verified', 'rejected'].includes(document.getElementById('status').dataset.state),
+    null, { timeout: 120000 });
+  return page.evaluate(() => ({
+    state: document.getElementById('status').dataset.state,
+    status: document.getElementById('status').innerText,
+    rows: [...document.querySelectorAll('#shards tr[data-shard]')].map((r) => ({ shard: Number(r.dataset.shard), status: r.dataset.status, text: r.innerText })),
+    errors: [...document.querySelectorAll('#shards .err')].map((e) => e.innerText),
+    report: window.zkinfReport,
+  }));
+}
+
+async function pick(page, file) {
+  await page.evaluate(() => { document.getElementById('status').dataset.state = 'working'; });
+  await page.setInputFiles('#file', file);
+  return settled(page);
+}
+
+const timings = {};
+try {
+  const context = await browser.newContext({ viewport: { width: 1000, height: 1250 } });
+  const page = await context.newPage();
+  const consoleErrors = [];
+  page.on('pageerror', (e) => consoleErrors.push(String(e)));
+
+  // 1. the honest bundle from ?bundle=
+  const t0 = Date.now();
+  await page.goto(url);
+  let r = await settled(page);
+  console.log(`page loaded and verified in ${Date.now() - t0} ms: ${r.status.replace(/\n/g, ' | ')}`);
+  const n = r.report?.shards?.length ?? 0;
+  check(r.state === 'verified' && /verified/.test(r.status), `honest bundle: status "verified" (${r.status.split('\n')[0]})`);
+  check(n > 1 && r.rows.length === n && r.rows.every((x) => x.status === 'verified'), `honest bundle: all ${n} shards verified`);
+  check(r.report?.output?.argmax !== null && /\d/.test(await page.locator('#digit').innerText()), `predicted digit shown: ${r.report?.output?.argmax}`);
+  check(await page.locator('#picture').count() === 1, 'input drawn as a picture');
+  await page.screenshot({ path: `${out}/web-verified.png`, fullPage: true });
+
+  // 2. offline from here on: the page, the wasm and the checks need no network
+  await context.setOffline(true);
+  r = await pick(page, args.tampered);
+  const named = r.rows.find((x) => x.shard === badShard);
+  check(r.state === 'rejected' && r.status.includes(`shard ${badShard}`), `tampered bundle: status names shard ${badShard} (${r.status.replace(/\n/g, ' | ')})`);
+  check(named?.status === 'rejected', `tampered bundle: shard ${badShard} row rejected (${r.errors.join('; ')})`);
+  check(r.rows.filter((x) => x.shard !== badShard).every((x) => x.status === 'verified'), 'tampered bundle: the other shards still verify');
+  await page.screenshot({ path: `${out}/web-rejected.png`, fullPage: true });
+
+  // 3. timings: the honest bundle picked `runs` times (offline), best of
+  const shardMs = [];
+  const chainMs = [];
+  for (let i = 0; i < runs; i++) {
+    r = await pick(page, args.honest);
+    if (i === 0) check(r.state === 'verified', 'offline: the honest bundle verifies again');
+    chainMs.push(r.report.verify_ms);
+    r.report.shards.forEach((s, j) => { shardMs[j] = Math.min(shardMs[j] ?? Infinity, s.ms); });
+  }
+  timings.browser = { shards_ms: shardMs, chain_ms: Math.min(...chainMs), runs, k: r.report.shards.map((s) => s.k) };
+
+  // 4. a file that is not a bundle
+  r = await pick(page, resolve(webDir, 'index.html'));
+  check(r.state === 'rejected' && /not a zkinf bundle/.test(r.status), `non-bundle file refused: ${r.status.split('\n').slice(-1)[0]}`);
+
+  // 5. an audit bundle: the sample verifies, the rest is open to challenge
+  if (args.audit) {
+    r = await pick(page, args.audit);
+    check(r.state === 'verified' && r.report.kind === 'audit', `audit bundle verified: ${r.status.split('\n')[0]}`);
+    check(r.rows.some((x) => x.status === 'not_sampled') && r.rows.some((x) => x.status === 'verified'),
+      `audit bundle: sample ${JSON.stringify(r.report.audit?.sample)} verified, others not sampled (detection ${r.report.audit?.detection_one})`);
+    await page.screenshot({ path: `${out}/web-audit.png`, fullPage: true });
+  }
+
+  // 6. reload while offline: the service worker serves the page and the wasm
+  await page.waitForFunction(() => navigator.serviceWorker?.controller || navigator.serviceWorker?.ready, null, { timeout: 10000 }).catch(() => {});
+  await page.evaluate(() => navigator.serviceWorker?.ready);
+  await page.goto(url.replace(/\?.*$/, ''));
+  await page.waitForFunction(() => document.getElementById('status').dataset.state === 'ready', null, { timeout: 30000 })
+    .then(() => check(true, 'offline reload: the page and the verifier load from the cache'))
+    .catch(async () => check(false, `offline reload: status ${await page.locator('#status').innerText().catch(() => '?')}`));
+  r = await pick(page, args.honest);
+  check(r.state === 'verified', 'offline reload: the honest bundle verifies');
+  check(consoleErrors.length === 0, `no page errors${consoleErrors.length ? ': ' + consoleErrors.join('; ') : ''}`);
+  await context.close();
+} catch (e) {
+  check(false, `browser test crashed: ${e.stack || e}`);
+} finally {
+  await browser.close();
+  server.kill();
+}
+
+// native verification of the same bundle, in the same run
+const native = [];
+for (let i = 0; i < runs; i++) {
+  native.push(JSON.parse(execFileSync(resolve(args.zkinf), ['verify-bundle', args.honest, '--json'], { encoding: 'utf8' })));
+}
+timings.native = {
+  shards_ms: native[0].shards.map((_, j) => Math.min(...native.map((x) => x.shards[j].ms))),
+  chain_ms: Math.min(...native.map((x) => x.verify_ms)),
+  runs,
+};
+writeFileSync(`${out}/web-timings.json`, JSON.stringify(timings, null, 2));
+if (timings.browser) {
+  const fmt = (a) => a.map((x) => x.toFixed(1)).join(' / ');
+  console.log(`verify time per shard (k = ${timings.browser.k.join(' / ')}): Chromium ${fmt(timings.browser.shards_ms)} ms, native ${fmt(timings.native.shards_ms)} ms`);
+  console.log(`verify time, whole chain: Chromium ${timings.browser.chain_ms.toFixed(1)} ms, native ${timings.native.chain_ms.toFixed(1)} ms (best of ${runs})`);
+}
+console.log(`screenshots and timings in ${out}`);
+console.log(failures ? `browser test: ${failures} check(s) failed` : 'browser test: all checks passed');
+process.exit(failures ? 1 : 0);
