@@ -16,6 +16,8 @@ cargo build --locked -q --profile web -p zkinf-web --target wasm32-unknown-unkno
 mkdir -p web/pkg
 wasm-bindgen --target web --no-typescript --out-dir web/pkg \
   target/wasm32-unknown-unknown/web/zkinf_web.wasm 2> >(grep -v 'target_features' >&2)
+# halo2curves' 2 MiB table of small scalars: rebuilt by the module at start
+python3 scripts/wasm-strip-fr-table.py web/pkg/zkinf_web_bg.wasm >&2
 raw=$(wc -c < web/pkg/zkinf_web_bg.wasm)
 gz=$(gzip -9 -c web/pkg/zkinf_web_bg.wasm | wc -c)
 echo "[build-web] web/pkg/zkinf_web_bg.wasm: $raw bytes, $gz gzipped"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The project's test command (README): fetches ONNX's conformance data,
-# checks formatting, checks the circuits crate for wasm32, runs every test.
+# checks formatting, checks the circuits crate for wasm32, runs every test,
+# then the web verifier in Node.js and in headless Chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/fetch-onnx-conformance.sh
@@ -15,4 +16,6 @@ trap 'rm -f "$log"' EXIT
 cargo test --locked --workspace 2>&1 | tee "$log"
 # the criterion benches in smoke mode: each benchmark runs once
 cargo test --locked -p zkinf-benches --benches 2>&1 | tee -a "$log"
+# the web verifier: wasm build, Node.js and headless Chromium (Debian's)
+bash scripts/web-test.sh
 awk '/^test result:/ { p += $4; f += $6 } END { printf "all tests: %d passed, %d failed\n", p, f }' "$log"

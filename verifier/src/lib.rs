@@ -23,3 +23,10 @@ pub use verify::{
     decode_key, encode_key, read_verifying_key, verify_chain, verify_shard, write_verifying_key,
     Expected, SrsByK, VerifyError, KEY_FORMAT_VERSION, PK_MAGIC, VK_MAGIC,
 };
+
+/// The scalar field, for embedders (the web verifier fills halo2curves'
+/// table of small scalars itself).
+pub mod field {
+    pub use halo2_proofs::halo2curves::bn256::Fr;
+    pub use halo2_proofs::halo2curves::ff::Field;
+}
