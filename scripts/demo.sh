@@ -19,3 +19,7 @@ import json, sys
 y = json.load(open(sys.argv[1]))["y"][0]
 print("predicted digit:", max(range(len(y)), key=lambda i: y[i]))
 PY
+# one file with everything a verifier needs (the web page: scripts/build-web.sh,
+# then zkinf serve-web "$out/cnn_int8.zkinf")
+$zkinf export-web "$out/cnn_int8" --out "$out/cnn_int8.zkinf"
+$zkinf verify-bundle "$out/cnn_int8.zkinf"

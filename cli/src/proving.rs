@@ -17,7 +17,10 @@ use zkinf_circuits::shard::{check_partition, model_id, ShardCircuit, ShardSpec, 
 use zkinf_circuits::{execute, quantize_input, CheckedPlan, OutputDequant};
 use zkinf_prover::srs::{self, SrsSource};
 use zkinf_prover::{keygen, prove_shard, read_proving_key, write_proving_key};
-use zkinf_verifier::{read_verifying_key, verify_chain, write_verifying_key, ShardProof, SrsByK};
+use zkinf_verifier::{
+    keys_digest_of, read_verifying_key, verify_chain, write_verifying_key, ShardProof, SrsByK,
+    SrsVerifierPart,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProvingError {
@@ -88,6 +91,9 @@ pub(crate) struct Setup {
     /// per shard: k, SHA-256 of the verifying key file, and the key's
     /// transcript representation (which also hashes the constraint system)
     pub(crate) shards: Vec<(u32, String, String)>,
+    /// the SRS verifier part (recorded since bundles; older setups load
+    /// the SRS instead)
+    pub(crate) srs_part: Option<SrsVerifierPart>,
 }
 
 impl Setup {
@@ -144,10 +150,20 @@ pub(crate) fn read_setup(dir: &Path) -> Result<Setup, ProvingError> {
         .collect::<Option<Vec<_>>>()
         .filter(|s| !s.is_empty())
         .ok_or_else(|| file_err(&path, "malformed 'shards'"))?;
+    let srs_part = match v["srs_verifier"].as_str() {
+        None => None,
+        Some(h) => Some(
+            hex_bytes(h)
+                .ok_or_else(|| "not hex".to_string())
+                .and_then(|b| SrsVerifierPart::from_bytes(&b))
+                .map_err(|e| file_err(&path, format!("'srs_verifier': {e}")))?,
+        ),
+    };
     Ok(Setup {
         model_hash: get("model_hash")?,
         srs: get("srs")?,
         shards,
+        srs_part,
     })
 }
 
@@ -166,6 +182,20 @@ pub(crate) fn read_shards(dir: &Path, plan: &CheckedPlan) -> Result<Vec<SizedSha
     let specs: Vec<ShardSpec> = shards.iter().map(|s| s.spec()).collect();
     check_partition(plan, &specs).map_err(|e| file_err(&path, e))?;
     Ok(shards)
+}
+
+fn hex_bytes(h: &str) -> Option<Vec<u8>> {
+    if h.len() % 2 != 0 || !h.is_ascii() {
+        return None;
+    }
+    (0..h.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&h[i..i + 2], 16).ok())
+        .collect()
+}
+
+fn to_hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
@@ -202,6 +232,15 @@ pub(crate) fn load_srs(source: &SrsSource, max_k: u32, ks: &[u32]) -> Result<Srs
     let set = SrsByK::from_full(&full, ks.iter().copied());
     done(t);
     Ok(set)
+}
+
+/// The SRS copies a verifier needs: from the verifier part recorded at
+/// setup (no SRS file read), else from the SRS itself.
+pub(crate) fn verifier_srs(setup: &Setup, ks: &[u32]) -> Result<SrsByK, ProvingError> {
+    match &setup.srs_part {
+        Some(part) => Ok(SrsByK::from_verifier_part(part, ks.iter().copied())),
+        None => load_srs(&srs_source(setup)?, setup.max_k(), ks),
+    }
 }
 
 fn srs_at(srs: &SrsByK, k: u32) -> Result<&ParamsKZG<Bn256>, ProvingError> {
@@ -241,6 +280,21 @@ pub fn setup(dir: &Path, srs_file: Option<PathBuf>, dev: bool) -> Result<(), Pro
                 "keys for {n} shard(s) are cached in {}",
                 dir.join("keys").display()
             );
+            if s.srs_part.is_none() {
+                // keys from before bundles: record the SRS verifier part
+                let srs = load_srs(&source, s.max_k(), &[s.max_k()])?;
+                let part = SrsVerifierPart::of(srs_at(&srs, s.max_k())?);
+                let path = dir.join("keys/setup.json");
+                let mut v: serde_json::Value =
+                    serde_json::from_slice(&std::fs::read(&path).map_err(|e| file_err(&path, e))?)
+                        .map_err(|e| file_err(&path, e))?;
+                let vks = read_vk_files(dir, &s)?;
+                let keys = keys_digest_of(&part, vks.iter().map(|(b, _)| b.as_slice()));
+                v["srs_verifier"] = to_hex(&part.to_bytes()).into();
+                v["keys_digest"] = to_hex(&keys).into();
+                write_file_atomic(&path, &serde_json::to_vec_pretty(&v).unwrap_or_default())?;
+                println!("recorded the SRS verifier part in {}", path.display());
+            }
             return Ok(());
         }
     }
@@ -249,6 +303,7 @@ pub fn setup(dir: &Path, srs_file: Option<PathBuf>, dev: bool) -> Result<(), Pro
     let srs = load_srs(&source, max_k, &ks)?;
     let mut out = artifacts::DirWriter::new(&dir.join("keys"))?;
     let mut meta_shards = Vec::new();
+    let mut vk_files = Vec::new();
     let started = Instant::now();
     for (i, s) in shards.iter().enumerate() {
         let circuit = ShardCircuit::for_shard(&plan, s.spec(), i as u32, None)?;
@@ -261,6 +316,7 @@ pub fn setup(dir: &Path, srs_file: Option<PathBuf>, dev: bool) -> Result<(), Pro
         let pk = keygen(srs_at(&srs, s.k)?, &circuit)?;
         let vk_bytes = write_verifying_key(pk.get_vk(), circuit.params());
         out.add(&format!("shard-{i}.vk"), &vk_bytes)?;
+        vk_files.push(vk_bytes.clone());
         out.add(
             &format!("shard-{i}.pk"),
             &write_proving_key(&pk, circuit.params()),
@@ -272,9 +328,13 @@ pub fn setup(dir: &Path, srs_file: Option<PathBuf>, dev: bool) -> Result<(), Pro
             "vk_repr": repr_hex(pk.get_vk()),
         }));
     }
+    let part = SrsVerifierPart::of(srs_at(&srs, max_k)?);
+    let keys = to_hex(&keys_digest_of(&part, vk_files.iter().map(Vec::as_slice)));
     let meta = serde_json::json!({
         "model_hash": plan.hash_hex(),
         "srs": desc,
+        "srs_verifier": to_hex(&part.to_bytes()),
+        "keys_digest": keys,
         "shards": meta_shards,
     });
     out.add(
@@ -288,6 +348,8 @@ pub fn setup(dir: &Path, srs_file: Option<PathBuf>, dev: bool) -> Result<(), Pro
         started.elapsed().as_secs_f64(),
         max_k
     );
+    println!("model hash:  {}", plan.hash_hex());
+    println!("keys digest: {keys} (publish both: verifiers of bundles check them)");
     Ok(())
 }
 
@@ -506,7 +568,7 @@ pub fn verify(dir: &Path, input: Option<&Path>, output: Option<&Path>) -> Result
     let r = plan.info(out.tensor).range;
     let out_c: Fr = commit_tensor(&out_ints, Packing::for_range(r.lo, r.hi));
     let ks: Vec<u32> = setup.shards.iter().map(|s| s.0).collect();
-    let srs = load_srs(&srs_source(&setup)?, setup.max_k(), &ks)?;
+    let srs = verifier_srs(&setup, &ks)?;
     let t = Instant::now();
     let result = verify_chain(&srs, &vks, &proofs, id, in_c, Some(out_c));
     let failed = result.as_ref().err().and_then(|e| e.shard());

@@ -76,12 +76,17 @@ pub fn export_web(
         let parsed = ShardProof::from_bytes(&bytes).map_err(|e| file_err(&p, e))?;
         proofs.push((bytes, parsed));
     }
-    let max_k = setup.max_k();
-    let srs = load_srs(&srs_source(&setup)?, max_k, &[max_k])?;
-    let part = SrsVerifierPart::of(
-        srs.get(max_k)
-            .ok_or_else(|| ProvingError::Setup(format!("no SRS of 2^{max_k} points")))?,
-    );
+    let part = match &setup.srs_part {
+        Some(p) => *p,
+        None => {
+            let max_k = setup.max_k();
+            let srs = load_srs(&srs_source(&setup)?, max_k, &[max_k])?;
+            SrsVerifierPart::of(
+                srs.get(max_k)
+                    .ok_or_else(|| ProvingError::Setup(format!("no SRS of 2^{max_k} points")))?,
+            )
+        }
+    };
     let mut bundle = Bundle {
         plan: plan_bytes,
         srs: part,

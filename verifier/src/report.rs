@@ -5,6 +5,7 @@
 
 use crate::bundle::{Bundle, BundleError, BundleKind};
 use crate::format::ShardProof;
+use crate::srs::SrsVerifierPart;
 use crate::verify::{read_verifying_key, verify_shard, Expected, VerifyError};
 use halo2_proofs::halo2curves::bn256::Fr;
 use halo2_proofs::halo2curves::ff::PrimeField;
@@ -89,13 +90,21 @@ pub struct Report {
 /// compute. Both are needed to trust a bundle (a prover could otherwise
 /// ship keys of another circuit, or an SRS whose secret it knows).
 pub fn keys_digest(bundle: &Bundle) -> [u8; 32] {
+    keys_digest_of(&bundle.srs, bundle.shards.iter().map(|s| s.vk.as_slice()))
+}
+
+/// [`keys_digest`] of an SRS verifier part and verifying-key files.
+pub fn keys_digest_of<'a>(
+    srs: &SrsVerifierPart,
+    vks: impl ExactSizeIterator<Item = &'a [u8]>,
+) -> [u8; 32] {
     let mut h = Sha256::new();
     h.update(b"zkinf-keys-v1");
-    h.update(bundle.srs.to_bytes());
-    h.update((bundle.shards.len() as u32).to_le_bytes());
-    for s in &bundle.shards {
-        h.update((s.vk.len() as u32).to_le_bytes());
-        h.update(&s.vk);
+    h.update(srs.to_bytes());
+    h.update((vks.len() as u32).to_le_bytes());
+    for vk in vks {
+        h.update((vk.len() as u32).to_le_bytes());
+        h.update(vk);
     }
     h.finalize().into()
 }

@@ -79,6 +79,15 @@ impl SrsByK {
         SrsByK(m)
     }
 
+    /// Verifier-only parameters for each of `ks` from the SRS verifier part
+    /// (no SRS file needed).
+    pub fn from_verifier_part(
+        part: &crate::srs::SrsVerifierPart,
+        ks: impl IntoIterator<Item = u32>,
+    ) -> SrsByK {
+        SrsByK(ks.into_iter().map(|k| (k, part.params(k))).collect())
+    }
+
     pub fn insert(&mut self, params: ParamsKZG<Bn256>) {
         self.0.insert(params.k(), params);
     }
