@@ -98,6 +98,18 @@ try {
   check(await page.locator('#picture').count() === 1, 'input drawn as a picture');
   await page.screenshot({ path: `${out}/web-verified.png`, fullPage: true });
 
+  // the model owner's published values, pinned in the URL
+  const { model_hash: hash, keys_digest: keys } = r.report;
+  await page.goto(`${url}&model=${hash}&keys=${keys}`);
+  r = await settled(page);
+  check(r.state === 'verified', 'pinned to the right model hash and keys digest: verified');
+  const other = hash.replace(/^./, (c) => (c === '0' ? '1' : '0'));
+  await page.goto(`${url}&model=${other}&keys=${keys}`);
+  r = await settled(page);
+  check(r.state === 'rejected' && r.status.includes(`not of the expected model ${other}`), `pinned to another model: rejected (${r.status.split('\n').slice(-1)[0]})`);
+  await page.goto(url);
+  r = await settled(page);
+
   // 2. offline from here on: the page, the wasm and the checks need no network
   await context.setOffline(true);
   r = await pick(page, args.tampered);
