@@ -106,7 +106,10 @@ function show(report, info) {
     const proven = report.shards.filter((s) => s.status === 'verified').length;
     const what = report.kind === 'audit' ? `${proven} sampled of ${n} shards` : `all ${n} shard${n > 1 ? 's' : ''}, linked`;
     const claim = report.output.argmax !== null ? `; output class ${report.output.argmax}` : '';
-    setStatus('verified', `✓ verified: ${what}${claim}`, `in ${fmtMs(report.verify_ms)}`);
+    const pinned = $('pin-model').value.trim() && $('pin-keys').value.trim();
+    setStatus('verified', `✓ verified: ${what}${claim}`, `in ${fmtMs(report.verify_ms)}` + (pinned
+      ? ' · model hash and keys digest as expected'
+      : ' · not pinned: compare the model hash and keys digest below with the ones the model owner published'));
   } else {
     const bad = report.shards.filter((s) => s.status === 'rejected').map((s) => `shard ${s.index}`);
     setStatus('rejected', `✗ rejected${bad.length ? ': ' + bad.join(', ') : ''}`, report.error);

@@ -480,12 +480,15 @@ fn output_ints(plan: &CheckedPlan, path: &Path) -> Result<Vec<i64>, ProvingError
     })
 }
 
+/// A verifying-key file's bytes and the key read from them.
+pub(crate) type VkFile = (Vec<u8>, VerifyingKey<G1Affine>);
+
 /// Every shard's verifying-key file and key, checked against
 /// `keys/setup.json` (digest and constraint system).
 pub(crate) fn read_vk_files(
     dir: &Path,
     setup: &Setup,
-) -> Result<Vec<(Vec<u8>, VerifyingKey<G1Affine>)>, ProvingError> {
+) -> Result<Vec<VkFile>, ProvingError> {
     let mut out = Vec::new();
     for (s, (_, digest, repr)) in setup.shards.iter().enumerate() {
         let vp = dir.join(format!("keys/shard-{s}.vk"));

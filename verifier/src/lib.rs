@@ -15,8 +15,8 @@ pub use bundle::{
 };
 pub use format::{FormatError, ShardProof, Transcript, PROOF_FORMAT_VERSION};
 pub use report::{
-    audit_sample, detection_probability, keys_digest, keys_digest_of, verify_bundle, AuditReport,
-    Pins, Report, ShardReport, ShardStatus, TensorReport,
+    audit_sample, detection_probability, keys_digest, keys_digest_of, verify_audit, verify_bundle,
+    AuditReport, Pins, Report, ShardReport, ShardStatus, TensorReport,
 };
 pub use srs::{SrsVerifierPart, SRS_PART_BYTES};
 pub use verify::{

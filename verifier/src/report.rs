@@ -211,6 +211,20 @@ pub fn verify_bundle(
     now: &dyn Fn() -> f64,
 ) -> Result<Report, BundleError> {
     let started = now();
+    let n = bundle.shards.len();
+    if n == 0 {
+        return Err(BundleError::NoShards);
+    }
+    if let Some(a) = bundle
+        .audit
+        .as_ref()
+        .filter(|a| a.sample == 0 || a.sample as usize > n)
+    {
+        return Err(BundleError::Sample {
+            sample: a.sample,
+            shards: n,
+        });
+    }
     let plan = Plan::from_bytes(&bundle.plan).map_err(|e| BundleError::Plan(e.to_string()))?;
     let plan = CheckedPlan::new(plan).map_err(|e| BundleError::Plan(e.to_string()))?;
     if plan.inputs.len() != 1 || plan.outputs.len() != 1 {
@@ -300,7 +314,6 @@ pub fn verify_bundle(
         }
     }
 
-    let n = bundle.shards.len();
     let (sample, audit) = match &bundle.audit {
         None => (None, None),
         Some(a) => {
@@ -414,6 +427,19 @@ pub fn verify_bundle(
         audit,
         verify_ms: now() - started,
     })
+}
+
+/// Verifies an audit (hybrid mode): the bundle must be an audit bundle;
+/// the report lists the recomputed sample, each sampled shard's result
+/// against the recorded boundary commitments, and the detection
+/// probability.
+pub fn verify_audit(
+    bundle: &Bundle,
+    pins: &Pins,
+    now: &dyn Fn() -> f64,
+) -> Result<Report, BundleError> {
+    bundle.expect_kind(BundleKind::Audit)?;
+    verify_bundle(bundle, pins, now)
 }
 
 /// A verifier error as the bundle's reader should read it: the "given"

@@ -3,7 +3,7 @@
 //! `2^k` points is a prefix of a larger one), so one copy serves a whole
 //! chain; 160 bytes where the SRS itself is megabytes.
 
-use halo2_proofs::halo2curves::bn256::{Bn256, G1Affine, G2Affine};
+use halo2_proofs::halo2curves::bn256::{Bn256, Fq, G1Affine, G2Affine};
 use halo2_proofs::halo2curves::group::prime::PrimeCurveAffine;
 use halo2_proofs::halo2curves::group::GroupEncoding;
 use halo2_proofs::poly::commitment::{Params, ParamsProver};
@@ -56,6 +56,19 @@ impl SrsVerifierPart {
         g1.as_mut().copy_from_slice(&bytes[..32]);
         let g1 = Option::<G1Affine>::from(G1Affine::from_bytes(&g1));
         let g2_at = |at: usize| {
+            // halo2curves unwraps each coordinate while decoding: check
+            // that both halves of x (flag bits cleared) are canonical first
+            let mut x = [0u8; 64];
+            x.copy_from_slice(&bytes[at..at + 64]);
+            x[63] &= 0b0011_1111;
+            let canonical = |h: &[u8]| {
+                let mut c = [0u8; 32];
+                c.copy_from_slice(h);
+                bool::from(Fq::from_bytes(&c).is_some())
+            };
+            if !canonical(&x[..32]) || !canonical(&x[32..]) {
+                return None;
+            }
             let mut r = <G2Affine as GroupEncoding>::Repr::default();
             r.as_mut().copy_from_slice(&bytes[at..at + 64]);
             Option::<G2Affine>::from(G2Affine::from_bytes(&r))

@@ -165,13 +165,35 @@ pub fn decode_key<'a>(
     if chips & !zkinf_circuits::shard::chips::ALL != 0 {
         return Err(format!("corrupt {what}: unknown chip flags {chips:#x}"));
     }
+    let body = &bytes[KEY_HEADER..];
+    check_key_k(body).map_err(|e| format!("corrupt {what}: {e}"))?;
     Ok((
         ShardParams {
             range_lanes: lanes,
             chips,
         },
-        &bytes[KEY_HEADER..],
+        body,
     ))
+}
+
+/// The largest circuit a key may describe: `2^MAX_K` rows (what `zkinf
+/// compile --max-log-rows` allows). halo2 sizes its evaluation domain from
+/// the key's `k` before reading anything else, so a key claiming more is
+/// refused before halo2 sees it.
+pub const MAX_K: u32 = 26;
+
+/// halo2's key encoding starts with a version byte and `k` (u32 LE).
+pub(crate) fn check_key_k(body: &[u8]) -> Result<(), String> {
+    let k = body
+        .get(1..5)
+        .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .ok_or_else(|| "truncated (no circuit size)".to_string())?;
+    if k > MAX_K {
+        return Err(format!(
+            "the key describes a circuit of 2^{k} rows (at most 2^{MAX_K})"
+        ));
+    }
+    Ok(())
 }
 
 /// A verifying key as a key file.

@@ -91,12 +91,17 @@ pub fn verify_json(
 ) -> Result<String, String> {
     field_table()?;
     let bundle = Bundle::from_bytes(bundle).map_err(|e| e.to_string())?;
-    bundle.expect_kind(kind).map_err(|e| e.to_string())?;
     let pins = Pins {
         model_hash: model_hash.filter(|s| !s.is_empty()),
         keys_digest: keys_digest.filter(|s| !s.is_empty()),
     };
-    let report = verify_bundle(&bundle, &pins, &performance_now).map_err(|e| e.to_string())?;
+    let report = match kind {
+        BundleKind::Chain => bundle
+            .expect_kind(kind)
+            .and_then(|()| verify_bundle(&bundle, &pins, &performance_now)),
+        BundleKind::Audit => zkinf_verifier::verify_audit(&bundle, &pins, &performance_now),
+    }
+    .map_err(|e| e.to_string())?;
     serde_json::to_string(&report).map_err(|e| e.to_string())
 }
 
