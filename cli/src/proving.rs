@@ -480,15 +480,33 @@ fn output_ints(plan: &CheckedPlan, path: &Path) -> Result<Vec<i64>, ProvingError
     })
 }
 
+/// Every shard's proof file (`DIR/proofs/shard-N.proof`): its bytes and
+/// the proof read from them.
+pub(crate) fn read_proof_files(
+    dir: &Path,
+    n: usize,
+) -> Result<Vec<(Vec<u8>, ShardProof)>, ProvingError> {
+    (0..n)
+        .map(|s| {
+            let p = dir.join(format!("proofs/shard-{s}.proof"));
+            let bytes = std::fs::read(&p).map_err(|_| {
+                ProvingError::Setup(format!(
+                    "shard {s} has no proof ({} is missing)",
+                    p.display()
+                ))
+            })?;
+            let proof = ShardProof::from_bytes(&bytes).map_err(|e| file_err(&p, e))?;
+            Ok((bytes, proof))
+        })
+        .collect()
+}
+
 /// A verifying-key file's bytes and the key read from them.
 pub(crate) type VkFile = (Vec<u8>, VerifyingKey<G1Affine>);
 
 /// Every shard's verifying-key file and key, checked against
 /// `keys/setup.json` (digest and constraint system).
-pub(crate) fn read_vk_files(
-    dir: &Path,
-    setup: &Setup,
-) -> Result<Vec<VkFile>, ProvingError> {
+pub(crate) fn read_vk_files(dir: &Path, setup: &Setup) -> Result<Vec<VkFile>, ProvingError> {
     let mut out = Vec::new();
     for (s, (_, digest, repr)) in setup.shards.iter().enumerate() {
         let vp = dir.join(format!("keys/shard-{s}.vk"));
@@ -528,17 +546,10 @@ pub fn verify(dir: &Path, input: Option<&Path>, output: Option<&Path>) -> Result
     let proofs_dir = dir.join("proofs");
     let claim_path = proofs_dir.join("claim.json");
     let n = shards.len();
-    let mut proofs = Vec::new();
-    for s in 0..n {
-        let p = proofs_dir.join(format!("shard-{s}.proof"));
-        let bytes = std::fs::read(&p).map_err(|_| {
-            ProvingError::Setup(format!(
-                "shard {s} has no proof ({} is missing)",
-                p.display()
-            ))
-        })?;
-        proofs.push(ShardProof::from_bytes(&bytes).map_err(|e| file_err(&p, e))?);
-    }
+    let proofs: Vec<ShardProof> = read_proof_files(dir, n)?
+        .into_iter()
+        .map(|(_, p)| p)
+        .collect();
     let vks: Vec<_> = read_vk_files(dir, &setup)?
         .into_iter()
         .map(|(_, vk)| vk)

@@ -4,8 +4,8 @@
 
 use crate::artifacts::{self, write_file_atomic};
 use crate::proving::{
-    done, file_err, load_srs, quantized_inputs, read_setup, read_shards, read_vk_files, srs_source,
-    step, ProvingError,
+    done, file_err, load_srs, quantized_inputs, read_proof_files, read_setup, read_shards,
+    read_vk_files, srs_source, step, ProvingError,
 };
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 use zkinf_verifier::{
     audit_sample, keys_digest, verify_bundle, AuditRecord, Bundle, BundleShard, Pins, Report,
-    ShardProof, ShardStatus, SrsVerifierPart,
+    ShardStatus, SrsVerifierPart,
 };
 
 fn claimed_ints(claim: &serde_json::Value, key: &str) -> Option<Vec<i64>> {
@@ -64,18 +64,7 @@ pub fn export_web(
             )
         })?,
     };
-    let mut proofs = Vec::with_capacity(n);
-    for s in 0..n {
-        let p = proofs_dir.join(format!("shard-{s}.proof"));
-        let bytes = std::fs::read(&p).map_err(|_| {
-            ProvingError::Setup(format!(
-                "shard {s} has no proof ({} is missing)",
-                p.display()
-            ))
-        })?;
-        let parsed = ShardProof::from_bytes(&bytes).map_err(|e| file_err(&p, e))?;
-        proofs.push((bytes, parsed));
-    }
+    let proofs = read_proof_files(dir, n)?;
     let part = match &setup.srs_part {
         Some(p) => *p,
         None => {
