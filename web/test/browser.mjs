@@ -13,7 +13,7 @@
 // native, same run) to DIR.
 import { chromium } from 'playwright-core';
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -129,6 +129,17 @@ try {
     r.report.shards.forEach((s, j) => { shardMs[j] = Math.min(shardMs[j] ?? Infinity, s.ms); });
   }
   timings.browser = { shards_ms: shardMs, chain_ms: Math.min(...chainMs), runs, k: r.report.shards.map((s) => s.k) };
+
+  // 3b. a bundle dropped on the drop zone (drag and drop)
+  await page.evaluate(() => { document.getElementById('status').dataset.state = 'working'; });
+  const dropped = [...readFileSync(args.tampered)];
+  await page.evaluate((bytes) => {
+    const dt = new DataTransfer();
+    dt.items.add(new File([new Uint8Array(bytes)], 'dropped.zkinf'));
+    document.getElementById('drop').dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+  }, dropped);
+  r = await settled(page);
+  check(r.state === 'rejected' && r.status.includes(`shard ${badShard}`), 'dropped tampered bundle: rejected, naming the shard');
 
   // 4. a file that is not a bundle
   r = await pick(page, resolve(webDir, 'index.html'));
