@@ -33,7 +33,10 @@ function drawInput(t) {
   const box = $('input-box');
   box.replaceChildren();
   const dims = t.shape.filter((d) => d > 1);
-  const [h, w] = dims.length >= 2 ? dims.slice(-2) : [0, 0];
+  // an image (H x W last), or a flattened square one (a 1x64 digit, 1x784 MNIST)
+  const side = Math.round(Math.sqrt(t.values.length));
+  const [h, w] = dims.length >= 2 ? dims.slice(-2)
+    : dims.length === 1 && side * side === t.values.length && side >= 4 ? [side, side] : [0, 0];
   if (h > 0 && w > 0 && h * w === t.values.length && h * w <= 65536) {
     const c = el('canvas', { id: 'picture', width: w, height: h });
     const ctx = c.getContext('2d');
@@ -104,7 +107,8 @@ function show(report, info) {
   const n = report.shards.length;
   if (report.verified) {
     const proven = report.shards.filter((s) => s.status === 'verified').length;
-    const what = report.kind === 'audit' ? `${proven} sampled of ${n} shards` : `all ${n} shard${n > 1 ? 's' : ''}, linked`;
+    const what = report.kind === 'audit' ? `${proven} sampled of ${n} shards`
+      : n === 1 ? 'its one shard' : `all ${n} shards, linked`;
     const claim = report.output.argmax !== null ? `; output class ${report.output.argmax}` : '';
     const pinned = $('pin-model').value.trim() && $('pin-keys').value.trim();
     setStatus('verified', `✓ verified: ${what}${claim}`, `in ${fmtMs(report.verify_ms)}` + (pinned

@@ -92,8 +92,9 @@ try {
   let r = await settled(page);
   console.log(`page loaded and verified in ${Date.now() - t0} ms: ${r.status.replace(/\n/g, ' | ')}`);
   const n = r.report?.shards?.length ?? 0;
+  timings.first_ms = r.report?.verify_ms; // cold: compiling the module, filling its table
   check(r.state === 'verified' && /verified/.test(r.status), `honest bundle: status "verified" (${r.status.split('\n')[0]})`);
-  check(n > 1 && r.rows.length === n && r.rows.every((x) => x.status === 'verified'), `honest bundle: all ${n} shards verified`);
+  check(n >= 1 && r.rows.length === n && r.rows.every((x) => x.status === 'verified'), `honest bundle: all ${n} shards verified`);
   check(r.report?.output?.argmax !== null && /\d/.test(await page.locator('#digit').innerText()), `predicted digit shown: ${r.report?.output?.argmax}`);
   check(await page.locator('#picture').count() === 1, 'input drawn as a picture');
   await page.screenshot({ path: `${out}/web-verified.png`, fullPage: true });
@@ -186,7 +187,7 @@ writeFileSync(`${out}/web-timings.json`, JSON.stringify(timings, null, 2));
 if (timings.browser) {
   const fmt = (a) => a.map((x) => x.toFixed(1)).join(' / ');
   console.log(`verify time per shard (k = ${timings.browser.k.join(' / ')}): Chromium ${fmt(timings.browser.shards_ms)} ms, native ${fmt(timings.native.shards_ms)} ms`);
-  console.log(`verify time, whole chain: Chromium ${timings.browser.chain_ms.toFixed(1)} ms, native ${timings.native.chain_ms.toFixed(1)} ms (best of ${runs})`);
+  console.log(`verify time, whole chain: Chromium ${timings.browser.chain_ms.toFixed(1)} ms, native ${timings.native.chain_ms.toFixed(1)} ms (best of ${runs}; Chromium's first, cold: ${timings.first_ms?.toFixed(1)} ms)`);
 }
 console.log(`screenshots and timings in ${out}`);
 console.log(failures ? `browser test: ${failures} check(s) failed` : 'browser test: all checks passed');
