@@ -48,6 +48,9 @@ enum Command {
         #[arg(long, value_name = "N", default_value_t = 1,
               value_parser = clap::value_parser!(u32).range(1..=4096))]
         shards: u32,
+        /// Refuse models of more than N constraint rows in all (the proving budget).
+        #[arg(long, value_name = "N", default_value_t = 1 << 30)]
+        max_rows: u64,
         /// Do not print the per-layer table.
         #[arg(long)]
         quiet: bool,
@@ -73,6 +76,9 @@ enum Command {
         /// Generate a development SRS locally (NOT for production), cached in $ZKINF_CACHE or ~/.cache/zkinf.
         #[arg(long)]
         dev_srs: bool,
+        /// Refuse shards whose estimated memory exceeds SIZE (e.g. 8G; default $ZKINF_MEMORY_BUDGET or 90% of RAM).
+        #[arg(long, value_name = "SIZE")]
+        memory_budget: Option<String>,
     },
     /// Prove an inference (every shard, or only --shard N) into DIR/proofs.
     Prove {
@@ -81,6 +87,9 @@ enum Command {
         input: PathBuf,
         #[arg(long)]
         shard: Option<u32>,
+        /// Refuse shards whose estimated memory exceeds SIZE (e.g. 8G; default $ZKINF_MEMORY_BUDGET or 90% of RAM).
+        #[arg(long, value_name = "SIZE")]
+        memory_budget: Option<String>,
     },
     /// Verify the proofs in DIR/proofs: every shard, the links, the input and the claimed output.
     Verify {
@@ -150,6 +159,8 @@ enum CliError {
     ShapeArg(String),
     #[error(transparent)]
     Exec(#[from] zkinf_circuits::ExecError),
+    #[error("the model needs about {rows} constraint rows, over the budget of {max} (--max-rows); nothing written")]
+    TooLarge { rows: u64, max: u64 },
     #[error("the bundle is not verified: {0}")]
     NotVerified(String),
 }
@@ -195,6 +206,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
             bits,
             max_log_rows,
             shards,
+            max_rows,
             quiet,
         } => {
             let opts = CompileOptions {
@@ -206,6 +218,12 @@ fn run(cli: Cli) -> Result<(), CliError> {
             let started = std::time::Instant::now();
             let compiled = compile_file(&model, &opts)?;
             let report = &compiled.report;
+            if report.total_rows as u64 > max_rows {
+                return Err(CliError::TooLarge {
+                    rows: report.total_rows as u64,
+                    max: max_rows,
+                });
+            }
             let partition = if shards > 1 {
                 zkinf_circuits::shard::partition_into(&compiled.plan, max_log_rows, shards as usize)
             } else {
@@ -276,8 +294,24 @@ fn run(cli: Cli) -> Result<(), CliError> {
             println!("wrote {}", out.display());
             Ok(())
         }
-        Command::Setup { dir, srs, dev_srs } => Ok(proving::setup(&dir, srs, dev_srs)?),
-        Command::Prove { dir, input, shard } => Ok(proving::prove(&dir, &input, shard)?),
+        Command::Setup {
+            dir,
+            srs,
+            dev_srs,
+            memory_budget,
+        } => {
+            let budget = proving::memory_budget(memory_budget.as_deref())?;
+            Ok(proving::setup(&dir, srs, dev_srs, budget)?)
+        }
+        Command::Prove {
+            dir,
+            input,
+            shard,
+            memory_budget,
+        } => {
+            let budget = proving::memory_budget(memory_budget.as_deref())?;
+            Ok(proving::prove(&dir, &input, shard, budget)?)
+        }
         Command::Verify { dir, input, output } => {
             Ok(proving::verify(&dir, input.as_deref(), output.as_deref())?)
         }

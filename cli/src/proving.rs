@@ -8,13 +8,14 @@
 
 use crate::artifacts::{self, write_dir_atomic, write_file_atomic};
 use halo2_proofs::halo2curves::bn256::{Bn256, Fr, G1Affine};
-use halo2_proofs::plonk::VerifyingKey;
+use halo2_proofs::plonk::{Circuit, ConstraintSystem, VerifyingKey};
 use halo2_proofs::poly::kzg::commitment::ParamsKZG;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 use zkinf_circuits::poseidon::{commit_tensor, Packing};
 use zkinf_circuits::shard::{check_partition, model_id, ShardCircuit, ShardSpec, SizedShard};
 use zkinf_circuits::{execute, quantize_input, CheckedPlan, OutputDequant};
+use zkinf_prover::budget;
 use zkinf_prover::srs::{self, SrsSource};
 use zkinf_prover::{keygen, prove_shard, read_proving_key, write_proving_key};
 use zkinf_verifier::{
@@ -249,7 +250,42 @@ fn srs_at(srs: &SrsByK, k: u32) -> Result<&ParamsKZG<Bn256>, ProvingError> {
 }
 
 /// `zkinf setup DIR [--srs FILE | --dev-srs]`: keys for every shard.
-pub fn setup(dir: &Path, srs_file: Option<PathBuf>, dev: bool) -> Result<(), ProvingError> {
+/// The memory budget: `--memory-budget`, else the default (see
+/// [`budget::default_budget`]).
+pub fn memory_budget(arg: Option<&str>) -> Result<Option<u64>, ProvingError> {
+    match arg {
+        Some(a) => budget::parse_size(a).map(Some).ok_or_else(|| {
+            ProvingError::Setup(format!("--memory-budget '{a}': not a size (e.g. 512M, 8G)"))
+        }),
+        None => budget::default_budget().map_err(ProvingError::Setup),
+    }
+}
+
+/// Refuses a shard whose estimated memory exceeds the budget.
+fn check_budget(
+    what: &str,
+    shard: usize,
+    k: u32,
+    estimate: u64,
+    budget: Option<u64>,
+) -> Result<(), ProvingError> {
+    match budget {
+        Some(b) if estimate > b => Err(ProvingError::Setup(format!(
+            "shard {shard} (k = {k}) needs about {} to {what}, over the memory budget of {}: cut the model into smaller shards (zkinf compile --max-log-rows {}) or raise --memory-budget",
+            budget::human(estimate),
+            budget::human(b),
+            k.saturating_sub(1).max(9)
+        ))),
+        _ => Ok(()),
+    }
+}
+
+pub fn setup(
+    dir: &Path,
+    srs_file: Option<PathBuf>,
+    dev: bool,
+    budget: Option<u64>,
+) -> Result<(), ProvingError> {
     let plan = artifacts::load_plan(dir)?;
     let shards = read_shards(dir, &plan)?;
     let source = match (srs_file, dev) {
@@ -300,6 +336,18 @@ pub fn setup(dir: &Path, srs_file: Option<PathBuf>, dev: bool) -> Result<(), Pro
     }
     let ks: Vec<u32> = shards.iter().map(|s| s.k).collect();
     let max_k = ks.iter().copied().max().unwrap_or(9);
+    for (i, s) in shards.iter().enumerate() {
+        let circuit = ShardCircuit::for_shard(&plan, s.spec(), i as u32, None)?;
+        let mut cs = ConstraintSystem::default();
+        ShardCircuit::configure_with_params(&mut cs, circuit.params());
+        check_budget(
+            "generate its keys",
+            i,
+            s.k,
+            budget::memory_estimate(&cs, s.k),
+            budget,
+        )?;
+    }
     let srs = load_srs(&source, max_k, &ks)?;
     let mut out = artifacts::DirWriter::new(&dir.join("keys"))?;
     let mut meta_shards = Vec::new();
@@ -372,7 +420,12 @@ pub(crate) fn quantized_inputs(
 
 /// `zkinf prove DIR --input IN.json [--shard N]`: every shard, or only
 /// shard `N` (re-running the cheap executor up to it).
-pub fn prove(dir: &Path, input: &Path, shard: Option<u32>) -> Result<(), ProvingError> {
+pub fn prove(
+    dir: &Path,
+    input: &Path,
+    shard: Option<u32>,
+    budget: Option<u64>,
+) -> Result<(), ProvingError> {
     let plan = artifacts::load_plan(dir)?;
     let shards = read_shards(dir, &plan)?;
     let n = shards.len();
@@ -392,6 +445,12 @@ pub fn prove(dir: &Path, input: &Path, shard: Option<u32>) -> Result<(), Proving
         Some(s) => vec![s as usize],
         None => (0..n).collect(),
     };
+    let vks = read_vk_files(dir, &setup)?;
+    for &i in &todo {
+        let estimate = budget::memory_estimate(vks[i].1.cs(), shards[i].k);
+        check_budget("prove", i, shards[i].k, estimate, budget)?;
+    }
+    drop(vks);
     let ks: Vec<u32> = todo.iter().map(|&i| shards[i].k).collect();
     let srs = load_srs(&srs_source(&setup)?, setup.max_k(), &ks)?;
     let mut written = Vec::new();

@@ -2,6 +2,7 @@
 //! proofs. Every proof is checked with the verifier crate before it is
 //! returned. (The CUDA backend and hybrid sampling come later: DESIGN.md.)
 
+pub mod budget;
 pub mod srs;
 
 use halo2_proofs::halo2curves::bn256::{Bn256, G1Affine};
