@@ -8,6 +8,7 @@ mod bundle;
 mod format;
 mod report;
 mod srs;
+mod transcript;
 mod verify;
 
 pub use bundle::{

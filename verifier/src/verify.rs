@@ -1,13 +1,13 @@
 //! Verifying shard proofs and chains of them.
 
 use crate::format::{ShardProof, Transcript};
+use crate::transcript::CanonicalRead;
 use halo2_proofs::halo2curves::bn256::{Bn256, Fr, G1Affine};
 use halo2_proofs::plonk::{verify_proof, VerifyingKey};
 use halo2_proofs::poly::commitment::Params;
 use halo2_proofs::poly::kzg::commitment::{KZGCommitmentScheme, ParamsKZG};
 use halo2_proofs::poly::kzg::multiopen::VerifierSHPLONK;
 use halo2_proofs::poly::kzg::strategy::SingleStrategy;
-use halo2_proofs::transcript::{Blake2bRead, Challenge255, TranscriptReadBuffer};
 use halo2_proofs::SerdeFormat;
 use std::collections::BTreeMap;
 use thiserror::Error;
@@ -196,6 +196,31 @@ pub(crate) fn check_key_k(body: &[u8]) -> Result<(), String> {
     Ok(())
 }
 
+/// halo2 allocates every selector of `2^k` rows before reading it: a key
+/// is refused unless it holds those selectors' bytes (`2^k / 8` per
+/// selector, with selector compression), so the allocation is bounded by
+/// the key's own size rather than by its `k` field.
+fn check_selector_bytes(body: &[u8], params: ShardParams) -> Result<(), String> {
+    use halo2_proofs::plonk::{Circuit, ConstraintSystem};
+    check_key_k(body)?;
+    let k = u32::from_le_bytes([body[1], body[2], body[3], body[4]]);
+    let compressed = body.get(5).copied() == Some(1);
+    if !compressed {
+        return Ok(());
+    }
+    let mut cs = ConstraintSystem::<Fr>::default();
+    ShardCircuit::configure_with_params(&mut cs, params);
+    let need = (cs.num_selectors() as u64) * ((1u64 << k) / 8).max(1);
+    if need > body.len() as u64 {
+        return Err(format!(
+            "its {} selectors of 2^{k} rows need {need} bytes, the key has {}",
+            cs.num_selectors(),
+            body.len()
+        ));
+    }
+    Ok(())
+}
+
 /// A verifying key as a key file.
 pub fn write_verifying_key(vk: &VerifyingKey<G1Affine>, params: ShardParams) -> Vec<u8> {
     encode_key(VK_MAGIC, params, &vk.to_bytes(SerdeFormat::RawBytes))
@@ -205,11 +230,21 @@ pub fn write_verifying_key(vk: &VerifyingKey<G1Affine>, params: ShardParams) -> 
 pub fn read_verifying_key(bytes: &[u8]) -> Result<VerifyingKey<G1Affine>, VerifyError> {
     let (params, body) =
         decode_key(VK_MAGIC, "verifying key", bytes).map_err(VerifyError::KeyFile)?;
+    check_selector_bytes(body, params).map_err(VerifyError::Key)?;
     let mut rd = body;
     let vk = VerifyingKey::read::<_, ShardCircuit>(&mut rd, SerdeFormat::RawBytes, params)
         .map_err(|e| VerifyError::Key(e.to_string()))?;
     if !rd.is_empty() {
         return Err(VerifyError::Key(format!("{} trailing bytes", rd.len())));
+    }
+    // the selectors read decide how many fixed columns the constraint
+    // system has; halo2 does not compare that with the commitments it read
+    // (a verifier indexing past them would panic)
+    let (fixed, columns) = (vk.fixed_commitments().len(), vk.cs().num_fixed_columns());
+    if fixed != columns {
+        return Err(VerifyError::Key(format!(
+            "{fixed} fixed commitments for {columns} fixed columns"
+        )));
     }
     Ok(vk)
 }
@@ -260,7 +295,7 @@ pub fn verify_shard(
     }
     match proof.transcript {
         Transcript::Blake2b => {
-            let mut t = Blake2bRead::<_, G1Affine, Challenge255<_>>::init(&proof.proof[..]);
+            let mut t = CanonicalRead::new(&proof.proof);
             verify_proof::<KZGCommitmentScheme<Bn256>, VerifierSHPLONK<'_, Bn256>, _, _, _>(
                 params,
                 vk,
@@ -268,7 +303,8 @@ pub fn verify_shard(
                 &[&[&proof.instances]],
                 &mut t,
             )
-            .map_err(|_| VerifyError::Rejected(shard))
+            .map_err(|_| VerifyError::Rejected(shard))?;
+            t.finish().map_err(|_| VerifyError::Rejected(shard))
         }
     }
 }
