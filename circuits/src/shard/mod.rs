@@ -493,7 +493,7 @@ impl ShardCircuit {
         for n in &self.plan.nodes {
             match &n.op {
                 Op::Conv { .. } => src += 1,
-                Op::Add { .. } => {
+                Op::Add { .. } | Op::Mul { .. } => {
                     src += n
                         .inputs
                         .iter()
