@@ -14,6 +14,10 @@ cargo run --locked -q -p zkinf-tests --bin onnx-conformance
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 cargo test --locked --workspace 2>&1 | tee "$log"
+# constraint mutation testing: each gate polynomial, lookup and copy
+# constraint switched off in turn must let a forged witness through
+# (prints "mutation: N constraints, N killed, N survived")
+cargo test --locked -p zkinf-circuits --features mutation --lib chips::mutation_tests -- --nocapture 2>&1 | tee -a "$log"
 # the criterion benches in smoke mode: each benchmark runs once
 cargo test --locked -p zkinf-benches --benches 2>&1 | tee -a "$log"
 # the web verifier: wasm build, Node.js and headless Chromium (Debian's)

@@ -10,6 +10,7 @@ pub mod chips;
 mod error;
 mod exec;
 pub mod field;
+mod mutation;
 pub mod ops;
 pub mod plan;
 pub mod poseidon;

@@ -51,24 +51,27 @@ impl ShardConfig {
     ) -> Result<Vec<Wire>, Error> {
         let mut elements = Vec::new();
         let base = fe(1i128 << p.bits);
-        for chunk in wires.chunks(p.per_element) {
+        for (e, chunk) in wires.chunks(p.per_element).enumerate() {
             // Horner from the most significant value down
             let start = cur.bank;
             self.pack_start.enable(region, start)?;
-            let mut acc = Value::known(Fr::ZERO);
+            let mut acc = self.forged(ForgeAt::Start(e), Value::known(Fr::ZERO));
             region.assign_advice(self.pack_acc, start, acc);
             for (step, w) in chunk.iter().rev().enumerate() {
+                let j = e * p.per_element + chunk.len() - 1 - step;
                 let row = start + step;
                 self.pack_step.enable(region, row)?;
                 region.assign_fixed(self.pack_base, row, base);
                 region.assign_fixed(self.pack_lo, row, fe(p.lo as i128));
-                let v = region.assign_advice(self.pack_val, row, w.value).cell();
-                region.constrain_equal(v, w.cell);
-                let u_val = w.value - Value::known(fe(p.lo as i128));
+                let val = self.forged(ForgeAt::Val(j), w.value);
+                let v = region.assign_advice(self.pack_val, row, val).cell();
+                mutation::equal(region, "shard/copy:pack-val", v, w.cell);
+                let u_val = self.forged(ForgeAt::U(j), val - Value::known(fe(p.lo as i128)));
                 let u = region.assign_advice(self.pack_u, row, u_val).cell();
-                let z0 = self.range.check(region, &mut cur.range, u_val, p.bits)?;
-                region.constrain_equal(z0.cell, u);
-                acc = acc * Value::known(base) + u_val;
+                let checked = self.forged(ForgeAt::Checked(j), u_val);
+                let z0 = self.range.check(region, &mut cur.range, checked, p.bits)?;
+                mutation::equal(region, "shard/copy:pack-range", z0.cell, u);
+                acc = acc * Value::known(base) + self.forged(ForgeAt::AccU(j), u_val);
                 region.assign_advice(self.pack_acc, row + 1, acc);
             }
             let end = start + chunk.len();
@@ -90,6 +93,9 @@ impl ShardConfig {
         let elements = self.pack(region, cur, wires, p)?;
         let mut values = vec![Value::known(fe(p.lo as i128))];
         values.extend(elements.iter().map(|e| e.value));
+        for (k, v) in values.iter_mut().enumerate() {
+            *v = self.forged(ForgeAt::Absorbed(k), *v);
+        }
         let capacity = fe(wires.len() as i128) + fe(1i128 << 64) * fe(p.bits as i128);
         let cells = self
             .poseidon
@@ -97,9 +103,14 @@ impl ShardConfig {
         cur.bank += cells.rows;
         // the first absorbed value is the constant lo; the rest are the packed elements
         let lo_cell = self.constant(region, cur, fe(p.lo as i128))?;
-        region.constrain_equal(cells.inputs[0].cell, lo_cell.cell);
+        mutation::equal(
+            region,
+            "shard/copy:commit-lo",
+            cells.inputs[0].cell,
+            lo_cell.cell,
+        );
         for (input, e) in cells.inputs[1..].iter().zip(&elements) {
-            region.constrain_equal(input.cell, e.cell);
+            mutation::equal(region, "shard/copy:commit-element", input.cell, e.cell);
         }
         Ok(cells.output)
     }
@@ -116,7 +127,8 @@ impl ShardConfig {
         cur.bank += 1;
         self.const_on.enable(region, row)?;
         region.assign_fixed(self.consts, row, v);
-        let cell = region.assign_advice(self.src, row, Value::known(v)).cell();
+        let value = self.forged(ForgeAt::Constant(row), Value::known(v));
+        let cell = region.assign_advice(self.src, row, value).cell();
         Ok(Wire {
             cell,
             value: Value::known(v),
@@ -136,6 +148,8 @@ impl Circuit<Fr> for ShardCircuit {
             model: self.model,
             index: self.index,
             values: None,
+            #[cfg(test)]
+            forges: Forges::default(),
         }
     }
 
@@ -172,10 +186,11 @@ impl Circuit<Fr> for ShardCircuit {
         let const_on = meta.selector();
         meta.create_gate("constant", |meta| {
             let q = meta.query_selector(const_on);
-            vec![
+            vec![mutation::gate(
+                "shard/gate:constant",
                 q * (meta.query_advice(src, Rotation::cur())
                     - meta.query_fixed(consts, Rotation::cur())),
-            ]
+            )]
         });
         let instance = meta.instance_column();
         meta.enable_equality(instance);
@@ -198,13 +213,16 @@ impl Circuit<Fr> for ShardCircuit {
                 meta.query_fixed(pack_lo, Rotation::cur()),
             );
             vec![
-                q.clone() * (u.clone() - (val - lo)),
-                q * (next - (acc * base + u)),
+                mutation::gate("shard/gate:pack-u", q.clone() * (u.clone() - (val - lo))),
+                mutation::gate("shard/gate:pack-acc", q * (next - (acc * base + u))),
             ]
         });
         meta.create_gate("pack start", |meta| {
             let q = meta.query_selector(pack_start);
-            vec![q * meta.query_advice(pack_acc, Rotation::cur())]
+            vec![mutation::gate(
+                "shard/gate:pack-start",
+                q * meta.query_advice(pack_acc, Rotation::cur()),
+            )]
         });
         let lanes: Vec<_> = (0..params.range_lanes.clamp(1, MAX_RANGE_LANES))
             .map(|_| (meta.advice_column(), meta.fixed_column()))
@@ -262,6 +280,8 @@ impl Circuit<Fr> for ShardCircuit {
             pack_lo,
             pack_step,
             pack_start,
+            #[cfg(test)]
+            forges: Default::default(),
             range,
             rescale,
             divide,
@@ -277,6 +297,10 @@ impl Circuit<Fr> for ShardCircuit {
         mut config: ShardConfig,
         mut layouter: impl Layouter<Fr>,
     ) -> Result<(), Error> {
+        #[cfg(test)]
+        {
+            config.forges = self.forges.clone();
+        }
         // every lane may fill the circuit's usable rows
         let height = (1usize << self.k()) - 16;
         config.range.height = height;
@@ -320,6 +344,8 @@ impl Circuit<Fr> for ShardCircuit {
                                     }
                                 })
                                 .collect();
+                            #[cfg(test)]
+                            config.forges.commitment.set(0);
                             input_commit =
                                 Some(config.commit(&mut region, &mut cur, &ws, self.packing(t))?);
                             wires.insert(t, ws);
@@ -721,6 +747,8 @@ impl Circuit<Fr> for ShardCircuit {
                 }
                 let out_t = plan.outputs[0].tensor;
                 let out_wires = wires.get(&out_t).cloned().ok_or(Error::Synthesis)?;
+                #[cfg(test)]
+                config.forges.commitment.set(1);
                 let output_commit =
                     config.commit(&mut region, &mut cur, &out_wires, self.packing(out_t))?;
                 if config.matmul.is_some() {
@@ -739,8 +767,16 @@ impl Circuit<Fr> for ShardCircuit {
                 ])
             },
         )?;
+        const INSTANCE_IDS: [&str; 4] = [
+            "shard/copy:instance-model",
+            "shard/copy:instance-index",
+            "shard/copy:instance-input",
+            "shard/copy:instance-output",
+        ];
         for (row, cell) in publics.iter().enumerate() {
-            layouter.constrain_instance(*cell, config.instance, row);
+            if mutation::on(INSTANCE_IDS[row]) {
+                layouter.constrain_instance(*cell, config.instance, row);
+            }
         }
         Ok(())
     }

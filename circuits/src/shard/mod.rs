@@ -20,6 +20,7 @@ use crate::chips::poseidon::{PoseidonConfig, Wire};
 use crate::chips::range::{rows_for as range_rows, RangeConfig};
 use crate::chips::rescale::{RescaleConfig, RescaleParams, Second};
 use crate::field::fe;
+use crate::mutation;
 use crate::plan::{CheckedPlan, Op, TensorId};
 use crate::poseidon::{commit_tensor, Packing};
 use crate::Trace;
@@ -38,6 +39,8 @@ use thiserror::Error;
 mod circuit;
 mod division;
 mod partition;
+#[cfg(test)]
+pub(crate) mod tests;
 
 pub use partition::{
     check_partition, cut_points, partition, partition_into, slice, ShardSpec, SizedShard,
@@ -85,6 +88,9 @@ pub struct ShardConfig {
     pack_lo: Column<Fixed>,
     pack_step: Selector,
     pack_start: Selector,
+    /// (tests) the circuit's forged cells
+    #[cfg(test)]
+    forges: Forges,
     range: RangeConfig,
     /// the chips a circuit uses (ShardParams::chips); the others are not
     /// configured at all, so they cost no columns, gates or lookups
@@ -118,6 +124,60 @@ impl ShardConfig {
     }
     fn lookup(&self) -> Result<&LookupConfig, Error> {
         Self::chip(&self.lookup)
+    }
+
+    /// The witness value `v` of the cell at `at`: `v` itself, but in this
+    /// crate's tests a cheating prover's replacement when one is set.
+    #[inline(always)]
+    fn forged(&self, at: ForgeAt, v: Value<Fr>) -> Value<Fr> {
+        #[cfg(test)]
+        {
+            self.forges.apply(at, v)
+        }
+        #[cfg(not(test))]
+        {
+            let _ = at;
+            v
+        }
+    }
+}
+
+/// A cell of a commitment's witness, or of a constant (tests replace it to
+/// play a cheating prover; see [`ShardConfig::forged`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ForgeAt {
+    /// the packing row of the tensor's value `j`: the copy of the value, its
+    /// offset `u`, the `u` the accumulator adds, the value its range check sees
+    Val(usize),
+    U(usize),
+    AccU(usize),
+    Checked(usize),
+    /// the accumulator start of packed element `e`
+    Start(usize),
+    /// sponge input `k` (0: `lo`, then the packed elements)
+    Absorbed(usize),
+    /// the constant cell on bank row `row`
+    Constant(usize),
+}
+
+/// (tests) Forged cells: `(commitment, cell, value)` with commitment 0 the
+/// input's and 1 the output's (ignored for constants).
+#[cfg(test)]
+#[derive(Clone, Debug, Default)]
+struct Forges {
+    cells: Vec<(usize, ForgeAt, Fr)>,
+    /// the commitment being assigned
+    commitment: std::cell::Cell<usize>,
+}
+
+#[cfg(test)]
+impl Forges {
+    fn apply(&self, at: ForgeAt, v: Value<Fr>) -> Value<Fr> {
+        let c = self.commitment.get();
+        self.cells
+            .iter()
+            .find(|(k, a, _)| *a == at && (*k == c || matches!(at, ForgeAt::Constant(_))))
+            .map_or(v, |&(_, _, f)| Value::known(f))
     }
 }
 
@@ -223,6 +283,9 @@ pub struct ShardCircuit {
     model: Fr,
     index: u32,
     values: Option<Vec<Vec<i64>>>,
+    /// (tests) a cheating prover's cells
+    #[cfg(test)]
+    forges: Forges,
 }
 
 impl ShardCircuit {
@@ -293,6 +356,8 @@ impl ShardCircuit {
             params: ShardParams::default(),
             index,
             values,
+            #[cfg(test)]
+            forges: Forges::default(),
         };
         c.params.chips = chips_used(&c.plan);
         c.params.range_lanes = c.best_lanes();

@@ -37,23 +37,29 @@
 //! integers and nothing wraps; `d >= 1` matters (with `d = 0` the checks
 //! would accept any even `q` for `N = 0`), hence the divisor check.
 //!
-//! The clamp, with `c = q + out_zero`, uses boolean flags `sl`, `sh` (not
-//! both): `y = sl lo + sh hi + (1 - sl - sh) c`; `y - lo`, `hi - y` and the
+//! The clamp, with `c = q + out_zero`, uses boolean flags `sl`, `sh`:
+//! `y = sl lo + sh hi + (1 - sl - sh) c`; `y - lo`, `hi - y` and the
 //! saturation distance `sl (lo - c) + sh (c - hi)` are range checked. So
 //! `y = c` only inside `[lo, hi]`, `y = lo` only for `c <= lo` and `y = hi`
-//! only for `c >= hi`: `y = clamp(c, lo, hi)`.
+//! only for `c >= hi`: `y = clamp(c, lo, hi)`. Both flags set needs no
+//! constraint of its own (the mutation test, `chips::mutation_tests`, found
+//! that no forged witness needs `sl sh = 0`): the distance is then
+//! `lo - hi`, which its range check rejects unless `lo = hi`, and then
+//! `y = 2 lo - c` with `y - lo` and `hi - y` both checked gives
+//! `c = lo = y`, the right output.
 //!
 //! The running sum puts `Σ k_i w_i + c0` (fixed `k_i`, `c0`) in one row per
 //! term: `acc = k_0 w_0 + c0` on the first row, `acc = acc_prev + k_i w_i`
 //! on the others. Gates are of degree at most 3.
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use crate::arith::{div_round_half_even, saturate};
 use crate::chips::poseidon::Wire;
 use crate::chips::range::{rows_for, RangeConfig};
 use crate::field::fe;
+use crate::mutation;
 use halo2_proofs::circuit::{Region, Value};
 use halo2_proofs::halo2curves::bn256::Fr;
 use halo2_proofs::halo2curves::ff::Field;
@@ -136,6 +142,9 @@ pub struct Row {
     /// `y - lo`, `hi - y`
     pub ylo: i128,
     pub yhi: i128,
+    /// (tests) range-check this value instead of the cell in column `.0`
+    /// (a cheating prover's range rows); `None` when honest
+    pub check_instead: Option<(usize, i128)>,
 }
 
 /// Bit widths of the range checks.
@@ -266,6 +275,7 @@ impl DivideParams {
             dist: sl * (self.lo as i128 - c) + sh * (c - self.hi as i128),
             ylo: y as i128 - self.lo as i128,
             yhi: self.hi as i128 - y as i128,
+            check_instead: None,
         }
     }
 }
@@ -314,33 +324,54 @@ impl DivideConfig {
             let bool_ = |v: &Expression<Fr>| v.clone() * (one.clone() - v.clone());
             vec![
                 // rounding: t1 = d - p - r, t2 = d - p + r (both range checked)
-                s.clone() * (t1.clone() - (d.clone() - p.clone() - r.clone())),
-                s.clone() * (t2.clone() - (d.clone() - p.clone() + r)),
-                s.clone() * bool_(p),
-                s.clone() * bool_(sl),
-                s.clone() * bool_(sh),
-                s.clone() * sl.clone() * sh.clone(),
+                mutation::gate(
+                    "divide/gate:t1",
+                    s.clone() * (t1.clone() - (d.clone() - p.clone() - r.clone())),
+                ),
+                mutation::gate(
+                    "divide/gate:t2",
+                    s.clone() * (t2.clone() - (d.clone() - p.clone() + r)),
+                ),
+                mutation::gate("divide/gate:p-bit", s.clone() * bool_(p)),
+                mutation::gate("divide/gate:sl-bit", s.clone() * bool_(sl)),
+                mutation::gate("divide/gate:sh-bit", s.clone() * bool_(sh)),
+                // (no `sl sh = 0`: implied, see the module docs)
                 // clamp
-                s.clone()
-                    * (y.clone()
-                        - sl.clone() * lo.clone()
-                        - sh.clone() * hi.clone()
-                        - (one.clone() - sl.clone() - sh.clone()) * c.clone()),
-                s.clone()
-                    * (dist.clone()
-                        - sl.clone() * (lo.clone() - c.clone())
-                        - sh.clone() * (c - hi.clone())),
-                s.clone() * (ylo.clone() - (y.clone() - lo.clone())),
-                s.clone() * (yhi.clone() - (hi.clone() - y.clone())),
+                mutation::gate(
+                    "divide/gate:clamp",
+                    s.clone()
+                        * (y.clone()
+                            - sl.clone() * lo.clone()
+                            - sh.clone() * hi.clone()
+                            - (one.clone() - sl.clone() - sh.clone()) * c.clone()),
+                ),
+                mutation::gate(
+                    "divide/gate:dist",
+                    s.clone()
+                        * (dist.clone()
+                            - sl.clone() * (lo.clone() - c.clone())
+                            - sh.clone() * (c - hi.clone())),
+                ),
+                mutation::gate(
+                    "divide/gate:ylo",
+                    s.clone() * (ylo.clone() - (y.clone() - lo.clone())),
+                ),
+                mutation::gate(
+                    "divide/gate:yhi",
+                    s.clone() * (yhi.clone() - (hi.clone() - y.clone())),
+                ),
                 // the divisor's offset (range checked for a wire divisor)
-                s * (dd.clone() - (d.clone() - d_lo.clone())),
+                mutation::gate(
+                    "divide/gate:dd",
+                    s * (dd.clone() - (d.clone() - d_lo.clone())),
+                ),
             ]
         });
         meta.create_gate("divide constant divisor", |meta| {
             let s = meta.query_selector(q_const);
             let d = meta.query_advice(advice[5], Rotation::cur());
             let dc = meta.query_fixed(fixed[6], Rotation::cur());
-            vec![s * (d - dc)]
+            vec![mutation::gate("divide/gate:const-divisor", s * (d - dc))]
         });
         meta.create_gate("running sum", |meta| {
             let (first, step) = (
@@ -355,8 +386,11 @@ impl DivideConfig {
                 meta.query_fixed(fixed[1], Rotation::cur()),
             );
             vec![
-                first * (acc.clone() - k.clone() * term.clone() - c0),
-                step * (acc - prev - k * term),
+                mutation::gate(
+                    "divide/gate:sum-first",
+                    first * (acc.clone() - k.clone() * term.clone() - c0),
+                ),
+                mutation::gate("divide/gate:sum-step", step * (acc - prev - k * term)),
             ]
         });
         DivideConfig {
@@ -440,31 +474,40 @@ impl DivideConfig {
                         .cell(),
                 );
             }
-            region.constrain_equal(cells[0], wire.cell);
-            let mut checks = vec![(3usize, w.t), (4, w.t), (2, w.h), (10, w.dist)];
-            checks.push((11, w.y));
+            mutation::equal(region, "divide/copy:n", cells[0], wire.cell);
+            let mut checks = vec![
+                (3usize, w.t, "divide/copy:range-t1"),
+                (4, w.t, "divide/copy:range-t2"),
+                (2, w.h, "divide/copy:range-h"),
+                (10, w.dist, "divide/copy:range-dist"),
+            ];
+            checks.push((11, w.y, "divide/copy:range-ylo"));
             // when [lo, hi] holds exactly 2^y values, y - lo < 2^y already
             // gives hi - y >= 0
             if !params.y_is_tight() {
-                checks.push((12, w.y));
+                checks.push((12, w.y, "divide/copy:range-yhi"));
             }
             match divisor {
                 Divisor::Wire(dw, _) => {
-                    region.constrain_equal(cells[5], dw.cell);
+                    mutation::equal(region, "divide/copy:divisor", cells[5], dw.cell);
                     if i == 0 {
-                        checks.insert(0, (6, w.d));
+                        checks.insert(0, (6, w.d, "divide/copy:range-dd"));
                     }
                 }
                 Divisor::Const(_) => self.q_const.enable(region, row)?,
             }
-            for (k, bits) in checks {
+            for (k, bits, id) in checks {
+                let checked = match r.check_instead {
+                    Some((col, v)) if col == k => fe(v),
+                    _ => vals[k],
+                };
                 let z0 = self.range.check(
                     region,
                     &mut range_offset,
-                    wire.value.map(|_| vals[k]),
+                    wire.value.map(|_| checked),
                     bits,
                 )?;
-                region.constrain_equal(z0.cell, cells[k]);
+                mutation::equal(region, id, z0.cell, cells[k]);
             }
             ys.push(Wire {
                 cell: cells[7],
@@ -505,7 +548,7 @@ impl DivideConfig {
             let (value, k) = match terms.get(i) {
                 Some(t) => {
                     let c = region.assign_advice(self.advice[0], row, t.value).cell();
-                    region.constrain_equal(c, t.cell);
+                    mutation::equal(region, "divide/copy:sum-term", c, t.cell);
                     (t.value, coeffs.map_or(1, |k| k[i]))
                 }
                 None => {

@@ -4,10 +4,11 @@
 //! tag. Unused rows are `(0, 0, 0)`, which the table also holds.
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use crate::chips::poseidon::Wire;
 use crate::field::fe;
+use crate::mutation;
 use halo2_proofs::circuit::Region;
 use halo2_proofs::halo2curves::bn256::Fr;
 use halo2_proofs::plonk::{Advice, Column, ConstraintSystem, Error, Fixed};
@@ -32,18 +33,20 @@ impl LookupConfig {
     ) -> LookupConfig {
         meta.enable_equality(x);
         meta.enable_equality(y);
-        meta.lookup_any("table lookup", |meta| {
-            let (tg, xv, yv) = (
-                meta.query_fixed(tag, Rotation::cur()),
-                meta.query_advice(x, Rotation::cur()),
-                meta.query_advice(y, Rotation::cur()),
-            );
-            let t: Vec<_> = table
-                .iter()
-                .map(|c| meta.query_fixed(*c, Rotation::cur()))
-                .collect();
-            vec![(tg, t[0].clone()), (xv, t[1].clone()), (yv, t[2].clone())]
-        });
+        if mutation::on("lookup/lookup:table") {
+            meta.lookup_any("table lookup", |meta| {
+                let (tg, xv, yv) = (
+                    meta.query_fixed(tag, Rotation::cur()),
+                    meta.query_advice(x, Rotation::cur()),
+                    meta.query_advice(y, Rotation::cur()),
+                );
+                let t: Vec<_> = table
+                    .iter()
+                    .map(|c| meta.query_fixed(*c, Rotation::cur()))
+                    .collect();
+                vec![(tg, t[0].clone()), (xv, t[1].clone()), (yv, t[2].clone())]
+            });
+        }
         LookupConfig { x, y, tag, table }
     }
 
@@ -84,7 +87,7 @@ impl LookupConfig {
             let row = offset + i;
             region.assign_fixed(self.tag, row, Fr::from(tag));
             let xc = region.assign_advice(self.x, row, w.value).cell();
-            region.constrain_equal(xc, w.cell);
+            mutation::equal(region, "lookup/copy:x", xc, w.cell);
             let idx = (*x as i128 - in_lo as i128).clamp(0, table.len().saturating_sub(1) as i128)
                 as usize;
             let y = match forge {

@@ -2,6 +2,7 @@
 //! table and an entry of another op's table are rejected.
 
 use super::*;
+use crate::chips::testing::Case;
 use halo2_proofs::circuit::{Layouter, SimpleFloorPlanner, Value};
 use halo2_proofs::dev::{MockProver, VerifyFailure};
 use halo2_proofs::plonk::Circuit;
@@ -10,6 +11,8 @@ use halo2_proofs::plonk::Circuit;
 struct LookupCircuit {
     xs: Vec<i64>,
     forge: Option<(usize, i64)>,
+    /// the chip is told input `.0` is `.1` (not its source cell's value)
+    claim_x: Option<(usize, i64)>,
     /// the tag the inputs are looked up under
     tag: u64,
 }
@@ -60,13 +63,17 @@ impl Circuit<Fr> for LookupCircuit {
                     .enumerate()
                     .map(|(i, &x)| {
                         let value = Value::known(fe(x as i128));
-                        (
-                            Wire {
-                                cell: region.assign_advice(cfg.src, i, value).cell(),
-                                value,
-                            },
-                            x,
-                        )
+                        let cell = region.assign_advice(cfg.src, i, value).cell();
+                        match self.claim_x {
+                            Some((k, c)) if k == i => (
+                                Wire {
+                                    cell,
+                                    value: Value::known(fe(c as i128)),
+                                },
+                                c,
+                            ),
+                            _ => (Wire { cell, value }, x),
+                        }
                     })
                     .collect();
                 let table = if self.tag == 1 { SQUARE } else { NEG };
@@ -90,6 +97,7 @@ fn table_outputs_are_accepted() {
         let c = LookupCircuit {
             xs: vec![-4, -1, 0, 3],
             forge: None,
+            claim_x: None,
             tag,
         };
         assert_eq!(MockProver::run(K, &c, vec![]).unwrap().verify(), Ok(()));
@@ -101,6 +109,7 @@ fn a_wrong_output_is_rejected() {
     assert!(lookup_failed(&LookupCircuit {
         xs: vec![-4, 2],
         forge: Some((1, 5)),
+        claim_x: None,
         tag: 1
     }));
 }
@@ -110,6 +119,7 @@ fn an_input_outside_the_table_is_rejected() {
     assert!(lookup_failed(&LookupCircuit {
         xs: vec![4],
         forge: Some((0, 16)),
+        claim_x: None,
         tag: 1
     }));
 }
@@ -120,6 +130,7 @@ fn another_ops_table_is_rejected() {
     assert!(lookup_failed(&LookupCircuit {
         xs: vec![2],
         forge: Some((0, 4)),
+        claim_x: None,
         tag: 2
     }));
 }
@@ -129,6 +140,7 @@ fn verifying_key_is_pinned() {
     let c = LookupCircuit {
         xs: vec![-4, 3],
         forge: None,
+        claim_x: None,
         tag: 1,
     };
     assert_eq!(
@@ -136,4 +148,45 @@ fn verifying_key_is_pinned() {
         "bae37ea6a0c534b3",
         "lookup chip verifying key changed"
     );
+}
+
+/// The lookup chip's witnesses for the mutation test.
+pub(crate) fn cases() -> Vec<Case> {
+    let c = |xs: Vec<i64>, forge, claim_x, tag| LookupCircuit {
+        xs,
+        forge,
+        claim_x,
+        tag,
+    };
+    let prove = |c: LookupCircuit| move || MockProver::run(K, &c, vec![]).unwrap().verify();
+    const TABLE: &[&str] = &["lookup/lookup:table"];
+    vec![
+        Case::honest("table outputs", prove(c(vec![-4, -1, 0, 3], None, None, 1))),
+        Case::forged(
+            "a wrong output",
+            TABLE,
+            prove(c(vec![-4, 2], Some((1, 5)), None, 1)),
+        ),
+        Case::forged(
+            "an input outside the table",
+            TABLE,
+            prove(c(vec![4], Some((0, 16)), None, 1)),
+        ),
+        Case::forged(
+            "another op's table",
+            TABLE,
+            prove(c(vec![2], Some((0, 4)), None, 2)),
+        ),
+        // the looked-up input is not the source value: 3 -> 9 claimed for 2
+        Case::forged(
+            "an input that is not its source",
+            &["lookup/copy:x"],
+            prove(c(vec![-4, 2], None, Some((1, 3)), 1)),
+        ),
+    ]
+}
+
+#[test]
+fn cases_hold() {
+    crate::chips::testing::assert_cases(&cases());
 }

@@ -13,10 +13,11 @@
 //! (before the challenge), [`MatMulConfig::assign_phase2`] the chains.
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use crate::chips::poseidon::Wire;
 use crate::field::fe;
+use crate::mutation;
 use halo2_proofs::circuit::{Cell, Region, Value};
 use halo2_proofs::halo2curves::bn256::Fr;
 use halo2_proofs::halo2curves::ff::Field;
@@ -77,6 +78,21 @@ pub struct MatMulPhase1 {
     pub b: Vec<Wire>,
 }
 
+/// A phase-2 chain (for [`MatMulConfig::assign_phase2_with`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Chain {
+    /// `(B' v)_k`
+    B(usize),
+    /// `bias . v`
+    Bias,
+    /// `C_i . v`
+    C(usize),
+    /// `(A_i - a_zero) . (B' v) + bias . v`
+    Dot(usize),
+    /// the copies of `(B' v)_k` next to `A_i`'s entries
+    W(usize),
+}
+
 /// Fixed values a Horner chain over constants absorbs per row.
 pub const PACK: usize = 11;
 
@@ -129,7 +145,10 @@ impl MatMulConfig {
         );
         meta.create_gate("freivalds chain start", |meta| {
             let q = meta.query_selector(start);
-            vec![q * meta.query_advice(acc, Rotation::cur())]
+            vec![mutation::gate(
+                "matmul/gate:chain-start",
+                q * meta.query_advice(acc, Rotation::cur()),
+            )]
         });
         let pack: [Column<Fixed>; PACK - 1] = std::array::from_fn(|_| meta.fixed_column());
         // next = cur r^PACK + f_0 r^(PACK-1) + ... + f_(PACK-1): PACK constants
@@ -145,7 +164,7 @@ impl MatMulConfig {
             for col in std::iter::once(fixed).chain(pack) {
                 sum = sum * r.clone() + meta.query_fixed(col, Rotation::cur());
             }
-            vec![q * (next - sum)]
+            vec![mutation::gate("matmul/gate:horner-fixed", q * (next - sum))]
         });
         // next = cur r + (val - fixed): fixed is 0 on C's chains and B's
         // zero point on a witnessed B's chains
@@ -158,7 +177,10 @@ impl MatMulConfig {
             let r = meta.query_challenge(r);
             let v =
                 meta.query_advice(val, Rotation::cur()) - meta.query_fixed(fixed, Rotation::cur());
-            vec![q * (next - (cur * r + v))]
+            vec![mutation::gate(
+                "matmul/gate:horner-witness",
+                q * (next - (cur * r + v)),
+            )]
         });
         meta.create_gate("freivalds dot", |meta| {
             let q = meta.query_selector(dot);
@@ -168,7 +190,10 @@ impl MatMulConfig {
             );
             let a =
                 meta.query_advice(val, Rotation::cur()) - meta.query_fixed(fixed, Rotation::cur());
-            vec![q * (next - (cur + a * meta.query_advice(w, Rotation::cur())))]
+            vec![mutation::gate(
+                "matmul/gate:dot",
+                q * (next - (cur + a * meta.query_advice(w, Rotation::cur()))),
+            )]
         });
         MatMulConfig {
             val,
@@ -205,7 +230,7 @@ impl MatMulConfig {
                 let cell = region
                     .assign_advice(self.val, row, a[i * k + j].value)
                     .cell();
-                region.constrain_equal(cell, a[i * k + j].cell);
+                mutation::equal(region, "matmul/copy:a", cell, a[i * k + j].cell);
                 a_cells.push(Wire {
                     cell,
                     value: a[i * k + j].value,
@@ -238,7 +263,7 @@ impl MatMulConfig {
                     let row = offset + kk * stride + step;
                     let src = bw[kk * n + j];
                     let cell = region.assign_advice(self.val, row, src.value).cell();
-                    region.constrain_equal(cell, src.cell);
+                    mutation::equal(region, "matmul/copy:b", cell, src.cell);
                     b_cells.push(Wire {
                         cell,
                         value: src.value,
@@ -262,20 +287,45 @@ impl MatMulConfig {
         w: &Weights,
         a_zero: i64,
     ) -> Result<(), Error> {
+        self.assign_phase2_with(region, offset, p1, w, a_zero, |_, _, _, _| {})
+    }
+
+    /// As [`Self::assign_phase2`]; `tamper(chain, step, r, acc)` edits the
+    /// accumulator of `chain` after `step` steps (0: its start; for
+    /// [`Chain::W`], the copy of `(B' v)_step`) before it is assigned, and
+    /// the chain goes on from the edited value (tests play a cheating
+    /// prover with it).
+    #[allow(clippy::too_many_arguments)]
+    pub fn assign_phase2_with(
+        &self,
+        region: &mut Region<'_, Fr>,
+        offset: usize,
+        p1: &MatMulPhase1,
+        w: &Weights,
+        a_zero: i64,
+        tamper: impl Fn(Chain, usize, Fr, &mut Fr),
+    ) -> Result<(), Error> {
         let (k, n) = (w.k, w.n);
         let m = p1.a.len() / k;
         let (stride, c_base, a_base, _) = layout(m, k, n, w.witness.is_some());
         let r = region.get_challenge(self.r);
+        let edit = |chain: Chain, step: usize, acc: Value<Fr>| {
+            acc.zip(r).map(|(mut acc, r)| {
+                tamper(chain, step, r, &mut acc);
+                acc
+            })
+        };
         // a Horner chain over fixed values, PACK per row (leading zeros pad
         // the first row; they do not change the value), returning the final
         // accumulator cell
         let cols: Vec<Column<Fixed>> = std::iter::once(self.fixed).chain(self.pack).collect();
         let fixed_chain = |region: &mut Region<'_, Fr>,
+                           chain: Chain,
                            base: usize,
                            vals: &[Fr]|
          -> Result<(Cell, Value<Fr>), Error> {
             self.start.enable(region, base)?;
-            let mut acc = Value::known(Fr::ZERO);
+            let mut acc = edit(chain, 0, Value::known(Fr::ZERO));
             region.assign_advice(self.acc, base, acc);
             let pad = (PACK - vals.len() % PACK) % PACK;
             let padded: Vec<Fr> = std::iter::repeat_n(Fr::ZERO, pad)
@@ -288,6 +338,7 @@ impl MatMulConfig {
                     region.assign_fixed(*col, base + step, *v);
                     acc = acc * r + Value::known(*v);
                 }
+                acc = edit(chain, step + 1, acc);
                 region.assign_advice(self.acc, base + step + 1, acc);
             }
             let cell = region.assign_advice(self.acc, base + rows, acc).cell();
@@ -300,20 +351,21 @@ impl MatMulConfig {
             if w.witness.is_some() {
                 // over the copies of B's row, minus the zero points
                 self.start.enable(region, base)?;
-                let mut acc = Value::known(Fr::ZERO);
+                let mut acc = edit(Chain::B(kk), 0, Value::known(Fr::ZERO));
                 region.assign_advice(self.acc, base, acc);
                 for (step, j) in (0..n).rev().enumerate() {
                     self.horner_val.enable(region, base + step)?;
                     let z = fe(w.zero(j));
                     region.assign_fixed(self.fixed, base + step, z);
                     acc = acc * r + p1.b[kk * n + step].value - Value::known(z);
+                    acc = edit(Chain::B(kk), step + 1, acc);
                     region.assign_advice(self.acc, base + step + 1, acc);
                 }
                 let cell = region.assign_advice(self.acc, base + n, acc).cell();
                 wv.push((cell, acc));
             } else {
                 let vals: Vec<Fr> = (0..n).rev().map(|j| fe(w.b_prime(kk, j))).collect();
-                wv.push(fixed_chain(region, base, &vals)?);
+                wv.push(fixed_chain(region, Chain::B(kk), base, &vals)?);
             }
         }
         // bias . v
@@ -321,36 +373,40 @@ impl MatMulConfig {
             .rev()
             .map(|j| fe(w.bias.get(j).copied().unwrap_or(0) as i128))
             .collect();
-        let (bias_cell, bias_val) = fixed_chain(region, offset + k * stride, &bias_vals)?;
+        let (bias_cell, bias_val) =
+            fixed_chain(region, Chain::Bias, offset + k * stride, &bias_vals)?;
         for i in 0..m {
             // C_i . v
             let base = offset + c_base + i * (n + 1);
             self.start.enable(region, base)?;
-            let mut acc = Value::known(Fr::ZERO);
+            let mut acc = edit(Chain::C(i), 0, Value::known(Fr::ZERO));
             region.assign_advice(self.acc, base, acc);
             for step in 0..n {
                 self.horner_val.enable(region, base + step)?;
                 let j = n - 1 - step;
                 acc = acc * r + p1.c[i * n + j].value;
+                acc = edit(Chain::C(i), step + 1, acc);
                 region.assign_advice(self.acc, base + step + 1, acc);
             }
             let lhs = region.assign_advice(self.acc, base + n, acc).cell();
             // (A_i - a_zero) . (B' v) + bias . v, starting from bias . v
             let base = offset + a_base + i * (k + 1);
-            let start = region.assign_advice(self.acc, base, bias_val).cell();
-            region.constrain_equal(start, bias_cell);
-            let mut acc = bias_val;
+            let mut acc = edit(Chain::Dot(i), 0, bias_val);
+            let start = region.assign_advice(self.acc, base, acc).cell();
+            mutation::equal(region, "matmul/copy:bias-start", start, bias_cell);
             for kk in 0..k {
                 let row = base + kk;
                 self.dot.enable(region, row)?;
                 region.assign_fixed(self.fixed, row, fe(a_zero as i128));
-                let wc = region.assign_advice(self.w, row, wv[kk].1).cell();
-                region.constrain_equal(wc, wv[kk].0);
-                acc = acc + (p1.a[i * k + kk].value - Value::known(fe(a_zero as i128))) * wv[kk].1;
+                let wk = edit(Chain::W(i), kk, wv[kk].1);
+                let wc = region.assign_advice(self.w, row, wk).cell();
+                mutation::equal(region, "matmul/copy:w", wc, wv[kk].0);
+                acc = acc + (p1.a[i * k + kk].value - Value::known(fe(a_zero as i128))) * wk;
+                acc = edit(Chain::Dot(i), kk + 1, acc);
                 region.assign_advice(self.acc, row + 1, acc);
             }
             let rhs = region.assign_advice(self.acc, base + k, acc).cell();
-            region.constrain_equal(lhs, rhs);
+            mutation::equal(region, "matmul/copy:lhs-rhs", lhs, rhs);
         }
         Ok(())
     }

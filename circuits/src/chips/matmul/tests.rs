@@ -3,6 +3,7 @@
 //! their zero points work.
 
 use super::*;
+use crate::chips::testing::Case;
 use crate::ops::linear::matmul;
 use halo2_proofs::circuit::{Layouter, SimpleFloorPlanner};
 use halo2_proofs::dev::{MockProver, VerifyFailure};
@@ -21,7 +22,15 @@ struct MatMulCircuit {
     b_witness: bool,
     /// added to B's source entry `.0` after C was computed
     wrong_b: Option<(usize, i64)>,
+    /// added to A's (`.0` false) or a witnessed B's (`.0` true) source
+    /// cell `.1` after the chip was given its value: its copy no longer
+    /// equals its source
+    bump_source: Option<(bool, usize, i64)>,
+    /// edits the phase-2 chains (a cheating prover)
+    tamper: Option<ChainTamper>,
 }
+
+type ChainTamper = std::rc::Rc<dyn Fn(Chain, usize, Fr, &mut Fr)>;
 
 #[derive(Clone)]
 struct TestConfig {
@@ -73,14 +82,19 @@ impl Circuit<Fr> for MatMulCircuit {
         layouter.assign_region(
             || "matmul",
             |mut region| {
+                let bump = |b: bool, i: usize| match self.bump_source {
+                    Some((bb, k, d)) if (bb, k) == (b, i) => fe(d as i128),
+                    _ => Fr::ZERO,
+                };
                 let a: Vec<Wire> = self
                     .a
                     .iter()
                     .enumerate()
                     .map(|(i, &v)| {
                         let value = Value::known(fe(v as i128));
+                        let at = value + Value::known(bump(false, i));
                         Wire {
-                            cell: region.assign_advice(config.src, i, value).cell(),
+                            cell: region.assign_advice(config.src, i, at).cell(),
                             value,
                         }
                     })
@@ -98,8 +112,9 @@ impl Circuit<Fr> for MatMulCircuit {
                             .enumerate()
                             .map(|(i, &v)| {
                                 let value = Value::known(fe(v as i128));
+                                let src = value + Value::known(bump(true, i));
                                 Wire {
-                                    cell: region.assign_advice(config.src, at + i, value).cell(),
+                                    cell: region.assign_advice(config.src, at + i, src).cell(),
                                     value,
                                 }
                             })
@@ -108,9 +123,18 @@ impl Circuit<Fr> for MatMulCircuit {
                 }
                 let p1 = config.mm.assign_phase1(&mut region, 0, &a, &cv, &weights)?;
                 region.next_phase();
-                config
-                    .mm
-                    .assign_phase2(&mut region, 0, &p1, &weights, self.a_zero)
+                config.mm.assign_phase2_with(
+                    &mut region,
+                    0,
+                    &p1,
+                    &weights,
+                    self.a_zero,
+                    |chain, step, r, acc| {
+                        if let Some(t) = &self.tamper {
+                            t(chain, step, r, acc)
+                        }
+                    },
+                )
             },
         )
     }
@@ -137,6 +161,8 @@ fn circuit(m: usize, k: usize, n: usize, seed: i64) -> MatMulCircuit {
         wrong: None,
         b_witness: false,
         wrong_b: None,
+        bump_source: None,
+        tamper: None,
     }
 }
 
@@ -220,6 +246,8 @@ fn a_product_of_two_witnesses() {
         for (i, d) in [(0usize, 1i64), (k * n - 1, -3)] {
             let other_b = MatMulCircuit {
                 wrong_b: Some((i, d)),
+                bump_source: None,
+                tamper: None,
                 ..c.clone()
             };
             let errs = MockProver::run(kk, &other_b, vec![])
@@ -257,6 +285,8 @@ fn extremes_with_zero_points() {
             wrong: None,
             b_witness: false,
             wrong_b: None,
+            bump_source: None,
+            tamper: None,
         };
         assert_eq!(MockProver::run(K, &c, vec![]).unwrap().verify(), Ok(()));
         let c = MatMulCircuit {
@@ -320,4 +350,133 @@ fn real_proof_with_a_second_phase_challenge() {
         verify(&prove(cheat, &mut rng)).is_err(),
         "a wrong product does not verify"
     );
+}
+
+/// The Freivalds chip's witnesses for the mutation test: a wrong entry of C
+/// (`C[0, 1] + 1` of a 1x4 by 4x3 product) whose chains a cheating prover
+/// bends so that only one constraint notices, and copies of A and B that
+/// are not their sources.
+pub(crate) fn cases() -> Vec<Case> {
+    use halo2_proofs::halo2curves::ff::Field;
+    let (m, k, n) = (1, 4, 3);
+    let base = circuit(m, k, n, 11);
+    let (j, delta) = (1usize, Fr::ONE);
+    let wrong = MatMulCircuit {
+        wrong: Some((j, 1)),
+        ..base.clone()
+    };
+    let prove = |c: MatMulCircuit| move || MockProver::run(K, &c, vec![]).unwrap().verify();
+    // the wrong entry adds delta r^j to C_0 . v
+    let bent = |name: &str, target: &'static str, f: ChainTamper| {
+        Case::forged(
+            name,
+            &[target],
+            prove(MatMulCircuit {
+                tamper: Some(f),
+                ..wrong.clone()
+            }),
+        )
+    };
+    let shift = move |r: Fr| delta * r.pow([j as u64]);
+    // the accumulator after the last packed row of a chain over n constants
+    let last_fixed = fixed_chain_rows(n) - 1;
+    // A[0, 0] - a_zero, to spread delta r^j over (B' v)_0
+    let a0 = fe((base.a[0] - base.a_zero) as i128);
+    assert_ne!(a0, Fr::ZERO);
+    let witness_b = MatMulCircuit {
+        b_witness: true,
+        ..base.clone()
+    };
+    vec![
+        Case::honest("a product by constants", prove(base.clone())),
+        Case::honest("a product of two witnesses", prove(witness_b.clone())),
+        Case::forged(
+            "a wrong entry of C",
+            &["matmul/copy:lhs-rhs"],
+            prove(wrong.clone()),
+        ),
+        bent(
+            "C's chain ends at the true C . v",
+            "matmul/gate:horner-witness",
+            std::rc::Rc::new(move |c, s, r, acc| {
+                if (c, s) == (Chain::C(0), n) {
+                    *acc -= shift(r);
+                }
+            }),
+        ),
+        bent(
+            "C's chain starts at -delta r^j / r^N",
+            "matmul/gate:chain-start",
+            std::rc::Rc::new(move |c, s, r, acc| {
+                if (c, s) == (Chain::C(0), 0) {
+                    *acc -= shift(r) * r.pow([n as u64]).invert().unwrap();
+                }
+            }),
+        ),
+        bent(
+            "the dot product ends delta r^j higher",
+            "matmul/gate:dot",
+            std::rc::Rc::new(move |c, s, r, acc| {
+                if (c, s) == (Chain::Dot(0), k) {
+                    *acc += shift(r);
+                }
+            }),
+        ),
+        bent(
+            "the dot product starts delta r^j above bias . v",
+            "matmul/copy:bias-start",
+            std::rc::Rc::new(move |c, s, r, acc| {
+                if (c, s) == (Chain::Dot(0), 0) {
+                    *acc += shift(r);
+                }
+            }),
+        ),
+        bent(
+            "bias . v ends delta r^j higher",
+            "matmul/gate:horner-fixed",
+            std::rc::Rc::new(move |c, s, r, acc| {
+                if (c, s) == (Chain::Bias, last_fixed) {
+                    *acc += shift(r);
+                }
+            }),
+        ),
+        bent(
+            "the copy of (B' v)_0 raised by delta r^j / (A[0, 0] - a_zero)",
+            "matmul/copy:w",
+            std::rc::Rc::new(move |c, s, r, acc| {
+                if (c, s) == (Chain::W(0), 0) {
+                    *acc += shift(r) * a0.invert().unwrap();
+                }
+            }),
+        ),
+        Case::forged(
+            "A's copy is not its source",
+            &["matmul/copy:a"],
+            prove(MatMulCircuit {
+                bump_source: Some((false, 2, 1)),
+                ..base.clone()
+            }),
+        ),
+        Case::forged(
+            "a witnessed B's copy is not its source",
+            &["matmul/copy:b"],
+            prove(MatMulCircuit {
+                bump_source: Some((true, 5, -1)),
+                ..witness_b.clone()
+            }),
+        ),
+        Case::forged(
+            "C from another witnessed B",
+            &["matmul/copy:lhs-rhs"],
+            prove(MatMulCircuit {
+                wrong_b: Some((5, -1)),
+                ..witness_b
+            }),
+        ),
+    ]
+}
+
+#[test]
+fn cases_hold() {
+    crate::chips::testing::assert_cases(&cases());
 }

@@ -3,10 +3,11 @@
 //! must end at zero). Padded taps never win and are left out.
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use crate::chips::poseidon::Wire;
 use crate::chips::range::{rows_for, RangeConfig};
+use crate::mutation;
 use halo2_proofs::circuit::{Region, Value};
 use halo2_proofs::halo2curves::bn256::Fr;
 use halo2_proofs::halo2curves::ff::Field;
@@ -27,6 +28,16 @@ pub struct MaxPoolConfig {
     step: Selector,
     last: Selector,
     pub range: RangeConfig,
+}
+
+/// The witness of one tap row: the claimed maximum, `y - x`, the running
+/// product and the value the range check sees (honestly `d`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TapRow {
+    pub y: Fr,
+    pub d: Fr,
+    pub prod: Fr,
+    pub checked: Fr,
 }
 
 /// Rows one window of `taps` taps uses (in this chip's columns), and its
@@ -60,16 +71,25 @@ impl MaxPoolConfig {
                 meta.query_advice(prod, Rotation::prev()),
             );
             vec![
-                qf.clone() * (dv.clone() - (yv.clone() - xv.clone())),
-                qs.clone() * (dv.clone() - (yv.clone() - xv)),
-                qf * (p.clone() - dv.clone()),
-                qs.clone() * (p - p_prev * dv),
-                qs * (yv - y_prev),
+                mutation::gate(
+                    "maxpool/gate:diff-first",
+                    qf.clone() * (dv.clone() - (yv.clone() - xv.clone())),
+                ),
+                mutation::gate(
+                    "maxpool/gate:diff-step",
+                    qs.clone() * (dv.clone() - (yv.clone() - xv)),
+                ),
+                mutation::gate("maxpool/gate:prod-first", qf * (p.clone() - dv.clone())),
+                mutation::gate("maxpool/gate:prod-step", qs.clone() * (p - p_prev * dv)),
+                mutation::gate("maxpool/gate:same-max", qs * (yv - y_prev)),
             ]
         });
         meta.create_gate("maxpool some tap is the max", |meta| {
             let q = meta.query_selector(last);
-            vec![q * meta.query_advice(prod, Rotation::cur())]
+            vec![mutation::gate(
+                "maxpool/gate:some-tap-is-max",
+                q * meta.query_advice(prod, Rotation::cur()),
+            )]
         });
         MaxPoolConfig {
             x,
@@ -98,6 +118,33 @@ impl MaxPoolConfig {
         known: bool,
         claim: Option<i64>,
     ) -> Result<(Wire, usize, usize), Error> {
+        self.assign_window_with(
+            region,
+            offset,
+            range_offset,
+            taps,
+            bits,
+            known,
+            claim,
+            |_, _| {},
+        )
+    }
+
+    /// As [`Self::assign_window`]; `tamper` edits tap row `i`'s witness
+    /// (tests play a cheating prover with it; the running product goes on
+    /// from the edited one).
+    #[allow(clippy::too_many_arguments)]
+    pub fn assign_window_with(
+        &self,
+        region: &mut Region<'_, Fr>,
+        offset: usize,
+        range_offset: usize,
+        taps: &[(Wire, i64)],
+        bits: u32,
+        known: bool,
+        claim: Option<i64>,
+        tamper: impl Fn(usize, &mut TapRow),
+    ) -> Result<(Wire, usize, usize), Error> {
         let max = claim.unwrap_or_else(|| taps.iter().map(|t| t.1).max().unwrap_or(0));
         let yv = if known {
             Value::known(crate::field::fe(max as i128))
@@ -114,21 +161,32 @@ impl MaxPoolConfig {
             } else {
                 self.step.enable(region, row)?
             }
-            let xc = region.assign_advice(self.x, row, w.value).cell();
-            region.constrain_equal(xc, w.cell);
-            let yc = region.assign_advice(self.y, row, yv).cell();
-            if i == 0 {
-                out = Some(Wire {
-                    cell: yc,
-                    value: yv,
-                });
-            }
             let dv = yv - w.value;
-            let dc = region.assign_advice(self.d, row, dv).cell();
-            prod = if i == 0 { dv } else { prod * dv };
+            let pv = if i == 0 { dv } else { prod * dv };
+            let t = yv.zip(dv).zip(pv).map(|((y, d), prod)| {
+                let mut t = TapRow {
+                    y,
+                    d,
+                    prod,
+                    checked: d,
+                };
+                tamper(i, &mut t);
+                t
+            });
+            let xc = region.assign_advice(self.x, row, w.value).cell();
+            mutation::equal(region, "maxpool/copy:tap", xc, w.cell);
+            let y = t.map(|t| t.y);
+            let yc = region.assign_advice(self.y, row, y).cell();
+            if i == 0 {
+                out = Some(Wire { cell: yc, value: y });
+            }
+            let dc = region.assign_advice(self.d, row, t.map(|t| t.d)).cell();
+            prod = t.map(|t| t.prod);
             region.assign_advice(self.prod, row, prod);
-            let z0 = self.range.check(region, &mut r, dv, bits)?;
-            region.constrain_equal(z0.cell, dc);
+            let z0 = self
+                .range
+                .check(region, &mut r, t.map(|t| t.checked), bits)?;
+            mutation::equal(region, "maxpool/copy:range-diff", z0.cell, dc);
         }
         self.last.enable(region, offset + taps.len() - 1)?;
         Ok((out.expect("a window has taps"), offset + taps.len(), r))

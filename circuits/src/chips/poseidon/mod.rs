@@ -6,14 +6,58 @@
 //! and an init row pinning the initial state to constants.
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
+use crate::mutation;
 use crate::poseidon::{Spec, FULL_ROUNDS, PARTIAL_ROUNDS, WIDTH};
 use halo2_proofs::circuit::{Cell, Region, Value};
 use halo2_proofs::halo2curves::bn256::Fr;
 use halo2_proofs::halo2curves::ff::Field;
 use halo2_proofs::plonk::{Advice, Column, ConstraintSystem, Error, Expression, Fixed, Selector};
 use halo2_proofs::poly::Rotation;
+
+/// Mutation-test ids of the gate polynomials (per state column).
+const INIT_IDS: [&str; WIDTH] = [
+    "poseidon/gate:init-0",
+    "poseidon/gate:init-1",
+    "poseidon/gate:init-2",
+];
+const ABSORB_IDS: [&str; WIDTH] = [
+    "poseidon/gate:absorb-0",
+    "poseidon/gate:absorb-1",
+    "poseidon/gate:absorb-2",
+];
+const ABSORB_ONE_IDS: [&str; WIDTH] = [
+    "poseidon/gate:absorb-one-0",
+    "poseidon/gate:absorb-one-1",
+    "poseidon/gate:absorb-one-2",
+];
+/// (S-box squares, MDS mix)
+const FULL_IDS: ([&str; WIDTH], [&str; WIDTH]) = (
+    [
+        "poseidon/gate:full-square-0",
+        "poseidon/gate:full-square-1",
+        "poseidon/gate:full-square-2",
+    ],
+    [
+        "poseidon/gate:full-mix-0",
+        "poseidon/gate:full-mix-1",
+        "poseidon/gate:full-mix-2",
+    ],
+);
+/// (only the first S-box is in a partial round)
+const PARTIAL_IDS: ([&str; WIDTH], [&str; WIDTH]) = (
+    [
+        "poseidon/gate:partial-square-0",
+        "poseidon/gate:partial-square-1",
+        "poseidon/gate:partial-square-2",
+    ],
+    [
+        "poseidon/gate:partial-mix-0",
+        "poseidon/gate:partial-mix-1",
+        "poseidon/gate:partial-mix-2",
+    ],
+);
 
 /// Rows of one permutation: an absorb row, then one row per round.
 pub const ROWS_PER_PERMUTATION: usize = 1 + FULL_ROUNDS + PARTIAL_ROUNDS;
@@ -29,6 +73,17 @@ pub struct PoseidonConfig {
     absorb_one: Selector,
     full: Selector,
     partial: Selector,
+}
+
+/// A cell of a sponge row (for [`PoseidonConfig::assign_sponge_with`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Slot {
+    /// `state[j]`
+    State(usize),
+    /// the square of S-box input `j` (round rows)
+    Square(usize),
+    /// absorbed input `k` (absorb rows)
+    Input(usize),
 }
 
 /// An assigned cell and its value.
@@ -66,15 +121,18 @@ impl PoseidonConfig {
             let q = meta.query_selector(init);
             (0..WIDTH)
                 .map(|j| {
-                    q.clone()
-                        * (meta.query_advice(state[j], Rotation::cur())
-                            - meta.query_fixed(constants[j], Rotation::cur()))
+                    mutation::gate(
+                        INIT_IDS[j],
+                        q.clone()
+                            * (meta.query_advice(state[j], Rotation::cur())
+                                - meta.query_fixed(constants[j], Rotation::cur())),
+                    )
                 })
                 .collect::<Vec<_>>()
         });
-        for (name, sel, second) in [
-            ("poseidon absorb", absorb, true),
-            ("poseidon absorb one", absorb_one, false),
+        for (name, sel, second, ids) in [
+            ("poseidon absorb", absorb, true, ABSORB_IDS),
+            ("poseidon absorb one", absorb_one, false, ABSORB_ONE_IDS),
         ] {
             meta.create_gate(name, |meta| {
                 let q = meta.query_selector(sel);
@@ -91,42 +149,49 @@ impl PoseidonConfig {
                     Expression::Constant(Fr::ZERO)
                 };
                 vec![
-                    q.clone() * (next(meta, 0) - cur(meta, 0)),
-                    q.clone() * (next(meta, 1) - cur(meta, 1) - in1),
-                    q * (next(meta, 2) - cur(meta, 2) - in2),
+                    mutation::gate(ids[0], q.clone() * (next(meta, 0) - cur(meta, 0))),
+                    mutation::gate(ids[1], q.clone() * (next(meta, 1) - cur(meta, 1) - in1)),
+                    mutation::gate(ids[2], q * (next(meta, 2) - cur(meta, 2) - in2)),
                 ]
             });
         }
-        let round =
-            |meta: &mut ConstraintSystem<Fr>, name: &str, sel: Selector, all_sboxes: bool| {
-                meta.create_gate(name, |meta| {
-                    let q = meta.query_selector(sel);
-                    let mut constraints = Vec::new();
-                    let mut after = Vec::new();
-                    for j in 0..WIDTH {
-                        let x = meta.query_advice(state[j], Rotation::cur())
-                            + meta.query_fixed(constants[j], Rotation::cur());
-                        if all_sboxes || j == 0 {
-                            let sq = meta.query_advice(aux[j], Rotation::cur());
-                            constraints.push(q.clone() * (sq.clone() - x.clone() * x.clone()));
-                            after.push(sq.clone() * sq * x);
-                        } else {
-                            after.push(x);
-                        }
+        let round = |meta: &mut ConstraintSystem<Fr>,
+                     name: &str,
+                     sel: Selector,
+                     all_sboxes: bool,
+                     ids: ([&'static str; WIDTH], [&'static str; WIDTH])| {
+            meta.create_gate(name, |meta| {
+                let q = meta.query_selector(sel);
+                let mut constraints = Vec::new();
+                let mut after = Vec::new();
+                for j in 0..WIDTH {
+                    let x = meta.query_advice(state[j], Rotation::cur())
+                        + meta.query_fixed(constants[j], Rotation::cur());
+                    if all_sboxes || j == 0 {
+                        let sq = meta.query_advice(aux[j], Rotation::cur());
+                        constraints.push(mutation::gate(
+                            ids.0[j],
+                            q.clone() * (sq.clone() - x.clone() * x.clone()),
+                        ));
+                        after.push(sq.clone() * sq * x);
+                    } else {
+                        after.push(x);
                     }
-                    for i in 0..WIDTH {
-                        let mixed = (0..WIDTH).fold(Expression::Constant(Fr::ZERO), |acc, j| {
-                            acc + Expression::Constant(mds[i][j]) * after[j].clone()
-                        });
-                        constraints.push(
-                            q.clone() * (mixed - meta.query_advice(state[i], Rotation::next())),
-                        );
-                    }
-                    constraints
-                });
-            };
-        round(meta, "poseidon full round", full, true);
-        round(meta, "poseidon partial round", partial, false);
+                }
+                for i in 0..WIDTH {
+                    let mixed = (0..WIDTH).fold(Expression::Constant(Fr::ZERO), |acc, j| {
+                        acc + Expression::Constant(mds[i][j]) * after[j].clone()
+                    });
+                    constraints.push(mutation::gate(
+                        ids.1[i],
+                        q.clone() * (mixed - meta.query_advice(state[i], Rotation::next())),
+                    ));
+                }
+                constraints
+            });
+        };
+        round(meta, "poseidon full round", full, true, FULL_IDS);
+        round(meta, "poseidon partial round", partial, false, PARTIAL_IDS);
         PoseidonConfig {
             state,
             aux,
@@ -149,6 +214,27 @@ impl PoseidonConfig {
         capacity: Fr,
         elements: &[Value<Fr>],
     ) -> Result<SpongeCells, Error> {
+        self.assign_sponge_with(region, offset, capacity, elements, |_, _, _| {})
+    }
+
+    /// As [`Self::assign_sponge`]; `tamper(row, slot, value)` edits a cell
+    /// of sponge row `row` (0: the init row) before it is assigned, and the
+    /// hash goes on from the edited value (tests play a cheating prover
+    /// with it).
+    pub fn assign_sponge_with(
+        &self,
+        region: &mut Region<'_, Fr>,
+        offset: usize,
+        capacity: Fr,
+        elements: &[Value<Fr>],
+        tamper: impl Fn(usize, Slot, &mut Fr),
+    ) -> Result<SpongeCells, Error> {
+        let edit = |row: usize, slot: Slot, v: Value<Fr>| {
+            v.map(|mut v| {
+                tamper(row - offset, slot, &mut v);
+                v
+            })
+        };
         let spec = Spec::get();
         let half = FULL_ROUNDS / 2;
         let mut row = offset;
@@ -156,8 +242,9 @@ impl PoseidonConfig {
         self.init.enable(region, row)?;
         let init = [capacity, Fr::ZERO, Fr::ZERO];
         let mut state: [Value<Fr>; WIDTH] = init.map(Value::known);
-        for j in 0..WIDTH {
+        for (j, s) in state.iter_mut().enumerate() {
             region.assign_fixed(self.constants[j], row, init[j]);
+            *s = edit(row, Slot::State(j), *s);
         }
         let mut inputs = Vec::new();
         let mut output = None;
@@ -168,7 +255,7 @@ impl PoseidonConfig {
             } else {
                 self.absorb_one.enable(region, row)?
             }
-            let e = [
+            let mut e = [
                 pair[0],
                 pair.get(1).copied().unwrap_or(Value::known(Fr::ZERO)),
             ];
@@ -176,8 +263,9 @@ impl PoseidonConfig {
                 region.assign_advice(self.state[j], row, state[j]);
             }
             for (k, v) in pair.iter().enumerate() {
-                let cell = region.assign_advice(self.aux[k], row, *v).cell();
-                inputs.push(Wire { cell, value: *v });
+                e[k] = edit(row, Slot::Input(k), *v);
+                let cell = region.assign_advice(self.aux[k], row, e[k]).cell();
+                inputs.push(Wire { cell, value: e[k] });
             }
             state[1] = state[1] + e[0];
             state[2] = state[2] + e[1];
@@ -190,6 +278,7 @@ impl PoseidonConfig {
                     self.partial.enable(region, row)?
                 }
                 for j in 0..WIDTH {
+                    state[j] = edit(row, Slot::State(j), state[j]);
                     region.assign_advice(self.state[j], row, state[j]);
                     region.assign_fixed(self.constants[j], row, spec.round_constants[r][j]);
                 }
@@ -198,7 +287,7 @@ impl PoseidonConfig {
                 for j in 0..WIDTH {
                     let x = state[j] + Value::known(rc[j]);
                     if is_full || j == 0 {
-                        let sq = x.map(|x| x.square());
+                        let sq = edit(row, Slot::Square(j), x.map(|x| x.square()));
                         region.assign_advice(self.aux[j], row, sq);
                         after.push(sq.map(|s| s.square()) * x);
                     } else {
@@ -214,6 +303,7 @@ impl PoseidonConfig {
             }
             let mut last = None;
             for j in 0..WIDTH {
+                state[j] = edit(row, Slot::State(j), state[j]);
                 let cell = region.assign_advice(self.state[j], row, state[j]).cell();
                 if j == 1 {
                     last = Some(Wire {

@@ -2,8 +2,10 @@
 //! round, a wrong output claim and a wrong capacity; real proofs verify.
 
 use super::*;
+use crate::chips::testing::Case;
 use crate::field::fe;
 use crate::poseidon::{commit_tensor, pack_tensor, Packing};
+use crate::poseidon::{Spec, FULL_ROUNDS, PARTIAL_ROUNDS};
 use halo2_proofs::circuit::{Layouter, SimpleFloorPlanner};
 use halo2_proofs::dev::{MockProver, VerifyFailure};
 use halo2_proofs::plonk::{Circuit, Instance};
@@ -16,6 +18,8 @@ struct SpongeCircuit {
     capacity: Fr,
     elements: Vec<Fr>,
     tamper: Option<(usize, usize)>,
+    /// add `.2` to the cell `.1` of sponge row `.0`, the hash going on from it
+    edit: Option<(usize, Slot, Fr)>,
 }
 
 #[derive(Clone)]
@@ -34,6 +38,7 @@ impl Circuit<Fr> for SpongeCircuit {
             capacity: self.capacity,
             elements: vec![Fr::ZERO; self.elements.len()],
             tamper: None,
+            edit: None,
         }
     }
 
@@ -66,10 +71,16 @@ impl Circuit<Fr> for SpongeCircuit {
         let out = layouter.assign_region(
             || "sponge",
             |mut region| {
-                let cells =
-                    config
-                        .poseidon
-                        .assign_sponge(&mut region, 0, self.capacity, &elements)?;
+                let cells = config.poseidon.assign_sponge_with(
+                    &mut region,
+                    0,
+                    self.capacity,
+                    &elements,
+                    |row, slot, v| match self.edit {
+                        Some((r, s, d)) if (r, s) == (row, slot) => *v += d,
+                        _ => {}
+                    },
+                )?;
                 if let Some((row, col)) = self.tamper {
                     // overwrite one state cell with a wrong value
                     region.assign_advice(
@@ -96,6 +107,7 @@ fn tensor_circuit(values: &[i64]) -> (SpongeCircuit, Fr) {
             capacity,
             elements,
             tamper: None,
+            edit: None,
         },
         commit_tensor(values, p),
     )
@@ -241,3 +253,111 @@ fn real_proof_verifies_and_rejects_a_wrong_commitment() {
 }
 
 const PINNED_VK: &str = "08c8fc02e42803f7";
+
+/// The sponge's output with one cell edited as [`SpongeCircuit::edit`]
+/// does (the chip's row layout, computed natively).
+fn edited_hash(capacity: Fr, elements: &[Fr], edit: (usize, Slot, Fr)) -> Fr {
+    let ed = |row: usize, slot: Slot, v: Fr| {
+        if (row, slot) == (edit.0, edit.1) {
+            v + edit.2
+        } else {
+            v
+        }
+    };
+    let spec = Spec::get();
+    let half = FULL_ROUNDS / 2;
+    let mut state = [capacity, Fr::ZERO, Fr::ZERO];
+    for (j, s) in state.iter_mut().enumerate() {
+        *s = ed(0, Slot::State(j), *s);
+    }
+    let mut row = 0;
+    for pair in elements.chunks(2) {
+        state[1] += ed(row, Slot::Input(0), pair[0]);
+        if let Some(&e) = pair.get(1) {
+            state[2] += ed(row, Slot::Input(1), e);
+        }
+        row += 1;
+        for r in 0..FULL_ROUNDS + PARTIAL_ROUNDS {
+            let full = r < half || r >= half + PARTIAL_ROUNDS;
+            let mut after = [Fr::ZERO; WIDTH];
+            for j in 0..WIDTH {
+                state[j] = ed(row, Slot::State(j), state[j]);
+                let x = state[j] + spec.round_constants[r][j];
+                after[j] = if full || j == 0 {
+                    ed(row, Slot::Square(j), x.square()).square() * x
+                } else {
+                    x
+                };
+            }
+            for (i, s) in state.iter_mut().enumerate() {
+                *s = (0..WIDTH).fold(Fr::ZERO, |acc, j| acc + spec.mds[i][j] * after[j]);
+            }
+            row += 1;
+        }
+        for (j, s) in state.iter_mut().enumerate() {
+            *s = ed(row, Slot::State(j), *s);
+        }
+    }
+    state[1]
+}
+
+/// The Poseidon chip's witnesses for the mutation test: a commitment to 40
+/// values (three absorbed elements: two permutations, the second absorbing
+/// one) with one cell bent and the hash carried on from it, claimed as the
+/// commitment.
+pub(crate) fn cases() -> Vec<Case> {
+    let (honest, expected) = tensor_circuit(&(0..40).map(|i| i * 5 - 100).collect::<Vec<_>>());
+    assert_eq!(honest.elements.len(), 3);
+    let one = Fr::ONE;
+    let first_partial = 1 + FULL_ROUNDS / 2;
+    let second_absorb = ROWS_PER_PERMUTATION;
+    let mut edits: Vec<(&'static str, (usize, Slot, Fr))> = Vec::new();
+    for j in 0..WIDTH {
+        edits.push((INIT_IDS[j], (0, Slot::State(j), one)));
+        edits.push((ABSORB_IDS[j], (1, Slot::State(j), one)));
+        edits.push((ABSORB_ONE_IDS[j], (second_absorb + 1, Slot::State(j), one)));
+        edits.push((FULL_IDS.0[j], (1, Slot::Square(j), one)));
+        edits.push((FULL_IDS.1[j], (2, Slot::State(j), one)));
+        edits.push((PARTIAL_IDS.1[j], (first_partial + 1, Slot::State(j), one)));
+    }
+    edits.push((PARTIAL_IDS.0[0], (first_partial, Slot::Square(0), one)));
+    let mut cases = vec![Case::honest("a commitment to 40 values", {
+        let c = honest.clone();
+        move || {
+            MockProver::run(K, &c, vec![vec![expected]])
+                .unwrap()
+                .verify()
+        }
+    })];
+    for (id, edit) in edits {
+        let c = SpongeCircuit {
+            edit: Some(edit),
+            ..honest.clone()
+        };
+        let out = edited_hash(c.capacity, &c.elements, edit);
+        cases.push(Case::forged(
+            format!("row {} {:?} + 1", edit.0, edit.1),
+            &[id],
+            move || MockProver::run(K, &c, vec![vec![out]]).unwrap().verify(),
+        ));
+    }
+    cases
+}
+
+#[test]
+fn cases_hold() {
+    crate::chips::testing::assert_cases(&cases());
+}
+
+#[test]
+fn edited_hash_without_edits_is_the_commitment() {
+    let (c, expected) = tensor_circuit(&[1, 2, 3]);
+    assert_eq!(
+        edited_hash(
+            c.capacity,
+            &c.elements,
+            (usize::MAX, Slot::State(0), Fr::ONE)
+        ),
+        expected
+    );
+}

@@ -2,6 +2,7 @@
 //! negative values) rejected by the lookup, a forged running sum rejected.
 
 use super::*;
+use crate::chips::testing::Case;
 use crate::field::fe;
 use halo2_proofs::circuit::SimpleFloorPlanner;
 use halo2_proofs::dev::{MockProver, VerifyFailure};
@@ -169,4 +170,48 @@ fn verifying_key_is_pinned() {
         "91053bbca0d018f8",
         "range chip verifying key changed"
     );
+}
+
+/// The range chip's witnesses for the mutation test: boundary values, and
+/// values out of range, negative, fractional or with a forged running sum.
+pub(crate) fn cases() -> Vec<Case> {
+    const LIMB: &[&str] = &["range/lookup:limb"];
+    let mut cases = vec![Case::honest("boundary values", || {
+        let mut checks = vec![];
+        for bits in [1u32, 7, 8, 9, 16] {
+            checks.push((Fr::ZERO, bits));
+            checks.push((fe((1i128 << bits) - 1), bits));
+        }
+        run(checks)
+    })];
+    for bits in [1u32, 7, 12] {
+        cases.push(Case::forged(
+            format!("2^{bits} as {bits} bits"),
+            LIMB,
+            move || run(vec![(fe(1i128 << bits), bits)]),
+        ));
+    }
+    cases.push(Case::forged("-1 as 32 bits", LIMB, || {
+        run(vec![(fe(-1), 32)])
+    }));
+    cases.push(Case::forged("1/2 as 1 bit", LIMB, || {
+        run(vec![(Fr::from(2).invert().unwrap(), 1)])
+    }));
+    cases.push(Case::forged(
+        "4096 as 12 bits, running sum forged",
+        LIMB,
+        || {
+            let forged = RangeCircuit {
+                checks: vec![(fe(4096), 12)],
+                forge: Some((1, Fr::ZERO)),
+            };
+            MockProver::run(K, &forged, vec![]).unwrap().verify()
+        },
+    ));
+    cases
+}
+
+#[test]
+fn cases_hold() {
+    crate::chips::testing::assert_cases(&cases());
 }

@@ -3,22 +3,38 @@
 //! element plus range checks in the [`RangeConfig`] column.
 //!
 //! With `N = x m + c0` (`c0 = b - in_zero m`), the rounded quotient is
-//! `q = 2 (h - H) + p` (`h` range checked, so `p` is its true parity) and
+//! `q = 2 (h - H) + p` (`h` range checked) and
 //! `N - q 2^s + 2^(s-1) = a + f 2^s` with `a < 2^s` (one range check), `f`
 //! a bit and `f a = 0`: so `|N - q 2^s| <= 2^(s-1)`, and the two ties
 //! (`N - q 2^s = -2^(s-1)`: `a = f = 0`; `= +2^(s-1)`: `f = 1`, `a = 0`) are
 //! exactly the rows with `a = 0`. `p (1 - a inv) = 0` (`inv` a witness)
-//! makes `a = 0` force an even `q`: exactly round-half-to-even. The clamp uses flags `sl`, `sh`:
+//! makes `a = 0` force `p = 0`, so an even `q = 2 (h - H)`: exactly
+//! round-half-to-even. The clamp uses flags `sl`, `sh`:
 //! `y = sl lo + sh hi + (1 - sl - sh)(q + out_zero)`, with `y - lo`, `hi - y`
 //! and the saturation distance `sl (lo - c) + sh (c - hi)` all range checked.
+//!
+//! Two constraints are left out because the others imply them (the
+//! mutation test, `chips::mutation_tests`, found that no forged witness
+//! needs them):
+//! - `p` a bit: `p` matters only at a tie, where `p (1 - a inv) = 0` with
+//!   `a = 0` already makes it 0. Elsewhere `q` is pinned without it: the
+//!   clamp's range checks make `c = q + out_zero` a small integer (`y - lo`
+//!   when unclamped, the distance when clamped), so the rounding equation
+//!   holds over the integers and `q` is the nearest integer to `N / 2^s`;
+//!   `p` is then just `q - 2 (h - H)`.
+//! - `sl sh = 0`: with both flags set the distance is `lo - hi`, which the
+//!   distance's range check rejects unless `lo = hi`, and then
+//!   `y = 2 lo - c` with `y - lo` and `hi - y` both checked gives
+//!   `c = lo = y`, the right output.
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use crate::arith::{saturate, shift_round_half_even};
 use crate::chips::poseidon::Wire;
 use crate::chips::range::{rows_for, RangeConfig};
 use crate::field::fe;
+use crate::mutation;
 use halo2_proofs::circuit::Region;
 use halo2_proofs::halo2curves::bn256::Fr;
 use halo2_proofs::halo2curves::ff::Field;
@@ -108,7 +124,8 @@ fn bits_for(max_abs: i128) -> u32 {
     (128 - (max_abs.max(1) as u128).leading_zeros()).max(1)
 }
 
-/// Witness of one element.
+/// Witness of one element, with `h` written as `(q - p) / 2 + H` (in the
+/// field, so a `p` that is not `q`'s parity makes `h` a non-integer).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Row {
     /// the rounded quotient (not a cell: `2 (h - H) + p`)
@@ -117,11 +134,16 @@ pub struct Row {
     /// the remainder below `2^s` and its top bit (ties only)
     pub a: i128,
     pub f: i128,
-    pub h: i128,
     pub y: i64,
     pub sl: i128,
     pub sh: i128,
     pub d: i128,
+    /// `y - lo`, `hi - y`
+    pub ylo: i128,
+    pub yhi: i128,
+    /// (tests) range-check this value instead of the cell of slot `.0` of
+    /// [`A_SLOTS`] (a cheating prover's range rows); `None` when honest
+    pub check_instead: Option<(usize, i128)>,
 }
 
 impl RescaleParams {
@@ -223,8 +245,6 @@ impl RescaleParams {
         let t = n - (q << s) + (1i128 << (s - 1));
         let f = i128::from(t == 1i128 << s);
         let a = t - (f << s);
-        let (_, hb, _, _) = self.widths();
-        let h = (q - p) / 2 + (1i128 << (hb - 1));
         let c = q + self.out_zero as i128;
         let (sl, sh) = if y as i128 == c {
             (0, 0)
@@ -239,11 +259,13 @@ impl RescaleParams {
             p,
             a,
             f,
-            h,
             y,
             sl,
             sh,
             d,
+            ylo: y as i128 - self.lo as i128,
+            yhi: self.hi as i128 - y as i128,
+            check_instead: None,
         }
     }
 }
@@ -285,35 +307,55 @@ impl RescaleConfig {
             let c = qq.clone() + zo.clone();
             vec![
                 // rounding: a + f 2^s = x m + x2 m2 + x x2 m3 + c0 - q 2^s + 2^(s-1)
-                s.clone()
-                    * (x.clone() * m.clone()
-                        + x2.clone() * m2.clone()
-                        + x.clone() * x2.clone() * m3.clone()
-                        + c0.clone()
-                        - qq.clone() * e1.clone()
-                        + e2.clone()
-                        - ra.clone()
-                        - rf.clone() * e1.clone()),
-                s.clone() * bool_(rf),
-                s.clone() * rf.clone() * ra.clone(),
+                mutation::gate(
+                    "rescale/gate:rounding",
+                    s.clone()
+                        * (x.clone() * m.clone()
+                            + x2.clone() * m2.clone()
+                            + x.clone() * x2.clone() * m3.clone()
+                            + c0.clone()
+                            - qq.clone() * e1.clone()
+                            + e2.clone()
+                            - ra.clone()
+                            - rf.clone() * e1.clone()),
+                ),
+                mutation::gate("rescale/gate:f-bit", s.clone() * bool_(rf)),
+                mutation::gate(
+                    "rescale/gate:f-times-a",
+                    s.clone() * rf.clone() * ra.clone(),
+                ),
                 // a tie (a = 0) needs an even quotient
-                s.clone() * p.clone() * (one.clone() - ra.clone() * inv.clone()),
-                s.clone() * bool_(p),
-                s.clone() * bool_(sl),
-                s.clone() * bool_(sh),
-                s.clone() * sl.clone() * sh.clone(),
+                mutation::gate(
+                    "rescale/gate:tie-even",
+                    s.clone() * p.clone() * (one.clone() - ra.clone() * inv.clone()),
+                ),
+                // (no `p` a bit, no `sl sh = 0`: implied, see the module docs)
+                mutation::gate("rescale/gate:sl-bit", s.clone() * bool_(sl)),
+                mutation::gate("rescale/gate:sh-bit", s.clone() * bool_(sh)),
                 // clamp
-                s.clone()
-                    * (y.clone()
-                        - sl.clone() * lo.clone()
-                        - sh.clone() * hi.clone()
-                        - (one.clone() - sl.clone() - sh.clone()) * c.clone()),
-                s.clone()
-                    * (d.clone()
-                        - sl.clone() * (lo.clone() - c.clone())
-                        - sh.clone() * (c.clone() - hi.clone())),
-                s.clone() * (ylo.clone() - (y.clone() - lo.clone())),
-                s * (yhi.clone() - (hi.clone() - y.clone())),
+                mutation::gate(
+                    "rescale/gate:clamp",
+                    s.clone()
+                        * (y.clone()
+                            - sl.clone() * lo.clone()
+                            - sh.clone() * hi.clone()
+                            - (one.clone() - sl.clone() - sh.clone()) * c.clone()),
+                ),
+                mutation::gate(
+                    "rescale/gate:dist",
+                    s.clone()
+                        * (d.clone()
+                            - sl.clone() * (lo.clone() - c.clone())
+                            - sh.clone() * (c.clone() - hi.clone())),
+                ),
+                mutation::gate(
+                    "rescale/gate:ylo",
+                    s.clone() * (ylo.clone() - (y.clone() - lo.clone())),
+                ),
+                mutation::gate(
+                    "rescale/gate:yhi",
+                    s * (yhi.clone() - (hi.clone() - y.clone())),
+                ),
             ]
         });
         RescaleConfig {
@@ -354,6 +396,8 @@ impl RescaleConfig {
         tamper: impl Fn(usize, &mut Row),
     ) -> Result<(Vec<Wire>, usize), Error> {
         let (ab, hb, db, yb) = params.widths();
+        let hoff = fe(1i128 << (hb - 1));
+        let inv2 = Fr::from(2).invert().unwrap_or(Fr::ZERO);
         let mut ys = Vec::with_capacity(xs.len());
         for (i, &(wire, x, c)) in xs.iter().enumerate() {
             let row = offset + ROWS * i;
@@ -369,7 +413,7 @@ impl RescaleConfig {
                 fe(params.out_zero as i128),
                 fe(params.lo as i128),
                 fe(params.hi as i128),
-                fe(1i128 << (hb - 1)),
+                hoff,
                 fe(m2),
                 fe(m3),
             ];
@@ -385,13 +429,13 @@ impl RescaleConfig {
                 fe(w.p),
                 fe(w.a),
                 fe(w.f),
-                fe(w.h),
+                (fe(w.q) - fe(w.p)) * inv2 + hoff,
                 fe(w.y as i128),
                 fe(w.sl),
                 fe(w.sh),
                 fe(w.d),
-                fe(w.y as i128 - params.lo as i128),
-                fe(params.hi as i128 - w.y as i128),
+                fe(w.ylo),
+                fe(w.yhi),
                 fe(x2 as i128),
             ];
             let mut cells = Vec::with_capacity(A_SLOTS.len());
@@ -402,22 +446,32 @@ impl RescaleConfig {
                         .cell(),
                 );
             }
-            region.constrain_equal(cells[0], wire.cell);
+            mutation::equal(region, "rescale/copy:x", cells[0], wire.cell);
             if let Some((w2, _)) = second {
-                region.constrain_equal(cells[12], w2.cell);
+                mutation::equal(region, "rescale/copy:x2", cells[12], w2.cell);
             }
-            let checks = [(3usize, ab), (5, hb), (9, db), (10, yb), (11, yb)];
+            let checks = [
+                (3usize, ab, "rescale/copy:range-a"),
+                (5, hb, "rescale/copy:range-h"),
+                (9, db, "rescale/copy:range-dist"),
+                (10, yb, "rescale/copy:range-ylo"),
+                (11, yb, "rescale/copy:range-yhi"),
+            ];
             // when [lo, hi] holds exactly 2^yb values, y - lo < 2^yb already
             // gives hi - y >= 0
             let n = if params.y_is_tight() { 4 } else { 5 };
-            for &(k, bits) in &checks[..n] {
+            for &(k, bits, id) in &checks[..n] {
+                let checked = match w.check_instead {
+                    Some((slot, v)) if slot == k => fe(v),
+                    _ => vals[k],
+                };
                 let z0 = self.range.check(
                     region,
                     &mut range_offset,
-                    wire.value.map(|_| vals[k]),
+                    wire.value.map(|_| checked),
                     bits,
                 )?;
-                region.constrain_equal(z0.cell, cells[k]);
+                mutation::equal(region, id, z0.cell, cells[k]);
             }
             ys.push(Wire {
                 cell: cells[6],
