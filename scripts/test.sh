@@ -14,6 +14,10 @@ cargo run --locked -q -p zkinf-tests --bin onnx-conformance
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 cargo test --locked --workspace 2>&1 | tee "$log"
+# the fuzzing and differential totals (the tests ran above; this prints
+# their per-target case counts)
+cargo test --locked -q -p zkinf-tests --test fuzz --test differential -- --nocapture 2>/dev/null \
+  | grep -oE '(fuzz [a-z_]+|differential): .*' || true
 # constraint mutation testing: each gate polynomial, lookup and copy
 # constraint switched off in turn must let a forged witness through
 # (prints "mutation: N constraints, N killed, N survived")
