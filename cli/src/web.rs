@@ -309,15 +309,13 @@ pub fn serve_web(bundle_path: &Path, port: u16, web: Option<&Path>) -> Result<()
 /// Answers one HTTP/1.1 request (GET or HEAD of a known file) and closes.
 fn answer(mut stream: TcpStream, site: &Site) -> std::io::Result<()> {
     stream.set_read_timeout(Some(std::time::Duration::from_secs(10)))?;
-    let mut reader = BufReader::new(stream.try_clone()?);
+    // the request line and headers: at most 16 KiB are read
+    let mut reader = BufReader::new(std::io::Read::take(stream.try_clone()?, 16 << 10));
     let mut line = String::new();
     reader.read_line(&mut line)?;
     loop {
         let mut header = String::new();
         if reader.read_line(&mut header)? == 0 || header == "\r\n" || header == "\n" {
-            break;
-        }
-        if header.len() > 8192 {
             break;
         }
     }
