@@ -48,3 +48,5 @@ pub fn fails_with(o: &Output, fragment: &str) {
     );
     assert!(!err.contains("panicked"));
 }
+
+pub mod proven;
