@@ -36,6 +36,11 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use thiserror::Error;
 
+mod forge;
+use forge::ForgeAt;
+#[cfg(test)]
+use forge::Forges;
+
 mod circuit;
 mod division;
 mod partition;
@@ -139,45 +144,6 @@ impl ShardConfig {
             let _ = at;
             v
         }
-    }
-}
-
-/// A cell of a commitment's witness, or of a constant (tests replace it to
-/// play a cheating prover; see [`ShardConfig::forged`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum ForgeAt {
-    /// the packing row of the tensor's value `j`: the copy of the value, its
-    /// offset `u`, the `u` the accumulator adds, the value its range check sees
-    Val(usize),
-    U(usize),
-    AccU(usize),
-    Checked(usize),
-    /// the accumulator start of packed element `e`
-    Start(usize),
-    /// sponge input `k` (0: `lo`, then the packed elements)
-    Absorbed(usize),
-    /// the constant cell on bank row `row`
-    Constant(usize),
-}
-
-/// (tests) Forged cells: `(commitment, cell, value)` with commitment 0 the
-/// input's and 1 the output's (ignored for constants).
-#[cfg(test)]
-#[derive(Clone, Debug, Default)]
-struct Forges {
-    cells: Vec<(usize, ForgeAt, Fr)>,
-    /// the commitment being assigned
-    commitment: std::cell::Cell<usize>,
-}
-
-#[cfg(test)]
-impl Forges {
-    fn apply(&self, at: ForgeAt, v: Value<Fr>) -> Value<Fr> {
-        let c = self.commitment.get();
-        self.cells
-            .iter()
-            .find(|(k, a, _)| *a == at && (*k == c || matches!(at, ForgeAt::Constant(_))))
-            .map_or(v, |&(_, _, f)| Value::known(f))
     }
 }
 
