@@ -66,6 +66,20 @@ pub fn quantize_input(input: &PlanInput, values: &[f64]) -> Result<ArrayD<i64>, 
     Ok(ArrayD::from_shape_vec(IxDyn(&input.shape), out).expect("length checked"))
 }
 
+/// The index of the largest value (the first one on a tie; NaNs never win),
+/// or None when there is none: a classifier's predicted class.
+pub fn argmax(values: &[f64]) -> Option<usize> {
+    values
+        .iter()
+        .enumerate()
+        .filter(|(_, v)| !v.is_nan())
+        .fold(None, |best: Option<(usize, f64)>, (i, &v)| match best {
+            Some((_, b)) if b >= v => best,
+            _ => Some((i, v)),
+        })
+        .map(|(i, _)| i)
+}
+
 /// Turns an output tensor into the values a user sees:
 /// `fl32(fl32(q - zp) * scale)` (onnxruntime's `DequantizeLinear`), or the
 /// integers themselves.
@@ -452,5 +466,13 @@ mod tests {
             p.hash_hex(),
             "a different weight is a different model"
         );
+    }
+
+    #[test]
+    fn argmax_takes_the_first_largest_and_skips_nan() {
+        assert_eq!(argmax(&[1.0, 3.0, 3.0, -1.0]), Some(1));
+        assert_eq!(argmax(&[f64::NAN, -2.0, f64::NAN, -1.0]), Some(3));
+        assert_eq!(argmax(&[]), None);
+        assert_eq!(argmax(&[f64::NAN]), None);
     }
 }

@@ -37,7 +37,7 @@ fn export_web_writes_a_chain_bundle_that_verify_bundle_checks() {
     ]));
     let y: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&pred).unwrap()).unwrap();
-    let class = argmax(&flat(&y["y"]));
+    let class = zkinf_circuits::argmax(&flat(&y["y"])).unwrap();
 
     // the bundle verifies
     let b = s(&p.bundle);

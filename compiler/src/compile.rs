@@ -136,19 +136,6 @@ fn check_samples(model: &LoadedModel, samples: &Samples) -> Result<()> {
     Ok(())
 }
 
-fn argmax(v: &[f64]) -> usize {
-    v.iter()
-        .enumerate()
-        .fold((0, f64::NEG_INFINITY), |(bi, bv), (i, &x)| {
-            if x > bv {
-                (i, x)
-            } else {
-                (bi, bv)
-            }
-        })
-        .0
-}
-
 /// Compiles ONNX bytes. `base` is the folder of external data files.
 pub fn compile(
     bytes: &[u8],
@@ -278,7 +265,7 @@ pub fn compile(
                 let all = got
                     .chunks(rows)
                     .zip(refs[0].chunks(rows))
-                    .all(|(g, r)| argmax(g) == argmax(r));
+                    .all(|(g, r)| zkinf_circuits::argmax(g) == zkinf_circuits::argmax(r));
                 agree += all as usize;
             }
         }

@@ -53,16 +53,7 @@ pub fn samples(model: &str) -> Samples {
 }
 
 pub fn argmax(v: &[f64]) -> usize {
-    v.iter()
-        .enumerate()
-        .fold((0, f64::NEG_INFINITY), |(bi, bv), (i, &x)| {
-            if x > bv {
-                (i, x)
-            } else {
-                (bi, bv)
-            }
-        })
-        .0
+    zkinf_circuits::argmax(v).unwrap_or(0)
 }
 
 pub mod conformance;

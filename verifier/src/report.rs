@@ -190,17 +190,6 @@ fn check_claim(what: &str, q: &[i64], shape: &[usize], r: IntRange) -> Result<()
     Ok(())
 }
 
-fn argmax(values: &[f64]) -> Option<usize> {
-    values
-        .iter()
-        .enumerate()
-        .fold(None, |best: Option<(usize, f64)>, (i, &v)| match best {
-            Some((_, b)) if b >= v => best,
-            _ => Some((i, v)),
-        })
-        .map(|(i, _)| i)
-}
-
 /// Verifies a bundle. Structural problems (not a bundle, a corrupt Plan, a
 /// malformed claim) are errors; verification failures are in the report.
 /// `now` returns milliseconds (`Instant` natively, `performance.now()` in
@@ -280,7 +269,7 @@ pub fn verify_bundle(
     let output = TensorReport {
         name: out.name.clone(),
         shape: out_info.shape.clone(),
-        argmax: argmax(&out_values),
+        argmax: zkinf_circuits::argmax(&out_values),
         values: out_values,
         q: bundle.output.clone(),
     };

@@ -195,19 +195,6 @@ pub fn files_in(dir: &Path) -> Vec<String> {
     v
 }
 
-pub fn argmax(v: &[f64]) -> usize {
-    v.iter()
-        .enumerate()
-        .fold((0, f64::NEG_INFINITY), |(bi, bv), (i, &x)| {
-            if x > bv {
-                (i, x)
-            } else {
-                (bi, bv)
-            }
-        })
-        .0
-}
-
 pub fn flat(v: &serde_json::Value) -> Vec<f64> {
     match v {
         serde_json::Value::Array(a) => a.iter().flat_map(flat).collect(),
