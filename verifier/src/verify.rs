@@ -183,7 +183,7 @@ pub fn decode_key<'a>(
 pub const MAX_K: u32 = 26;
 
 /// halo2's key encoding starts with a version byte and `k` (u32 LE).
-pub(crate) fn check_key_k(body: &[u8]) -> Result<(), String> {
+fn check_key_k(body: &[u8]) -> Result<u32, String> {
     let k = body
         .get(1..5)
         .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
@@ -193,7 +193,7 @@ pub(crate) fn check_key_k(body: &[u8]) -> Result<(), String> {
             "the key describes a circuit of 2^{k} rows (at most 2^{MAX_K})"
         ));
     }
-    Ok(())
+    Ok(k)
 }
 
 /// halo2 allocates every selector of `2^k` rows before reading it: a key
@@ -202,8 +202,7 @@ pub(crate) fn check_key_k(body: &[u8]) -> Result<(), String> {
 /// the key's own size rather than by its `k` field.
 fn check_selector_bytes(body: &[u8], params: ShardParams) -> Result<(), String> {
     use halo2_proofs::plonk::{Circuit, ConstraintSystem};
-    check_key_k(body)?;
-    let k = u32::from_le_bytes([body[1], body[2], body[3], body[4]]);
+    let k = check_key_k(body)?;
     let compressed = body.get(5).copied() == Some(1);
     if !compressed {
         return Ok(());
