@@ -4,6 +4,8 @@
 # then the web verifier in Node.js and in headless Chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# a one-shot run gains nothing from incremental caches (GBs of disk)
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 bash scripts/fetch-onnx-conformance.sh
 cargo fmt --all -- --check
 rustup target add wasm32-unknown-unknown >/dev/null 2>&1 || rustup target add wasm32-unknown-unknown
