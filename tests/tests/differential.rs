@@ -1,5 +1,7 @@
 //! Differential tests: random small Plans (random shapes, zero points,
-//! multipliers, shifts, weights, tables and inputs within range), run
+//! multipliers, shifts, weights, tables and inputs within range; every op
+//! of the Plan: MatMul, Conv, Rescale, Add, Mul, Clamp, MaxPool, AvgPool,
+//! Lookup, Softmax, Reshape, Transpose, Concat), run
 //! through the integer executor and through the shard circuit with
 //! MockProver. The circuit must accept exactly the executor's result: the
 //! honest witness verifies; a claimed output with one value moved by one is
@@ -88,7 +90,7 @@ fn random_plan(rng: &mut StdRng) -> Option<Plan> {
         let info = p.nodes[x as usize].info.clone();
         let sh = info.shape.clone();
         let name = format!("l{layer}");
-        x = match (sh.len(), rng.gen_range(0..8)) {
+        x = match (sh.len(), rng.gen_range(0..11)) {
             (2, 0..=2) => {
                 let (k, m) = (sh[1], rng.gen_range(1..=6));
                 let w = konst(&mut p, rng, vec![k, m], -20, 20);
@@ -212,6 +214,52 @@ fn random_plan(rng: &mut StdRng) -> Option<Plan> {
                     }
                 };
                 p.push(&name, op, vec![x, other], None).ok()?
+            }
+            (_, 8) => {
+                // the compiler's table: round(2^16 exp(-d s)) for d = max - x
+                let s: f64 = rng.gen_range(0.01..0.3);
+                let span = info.range.hi - info.range.lo;
+                let exp_table = (0..=span)
+                    .map(|d| ((-(d as f64) * s).exp() * 65536.0).round() as i64)
+                    .collect();
+                let (out_zero, lo, hi) = if rng.gen_bool(0.5) {
+                    (-128, -128, 127)
+                } else {
+                    (0, 0, 255)
+                };
+                let op = Op::Softmax {
+                    axis: rng.gen_range(0..sh.len()) as u32,
+                    exp_table,
+                    out_mult: rng.gen_range(64..=256),
+                    out_zero,
+                    lo,
+                    hi,
+                };
+                p.push(&name, op, vec![x], None).ok()?
+            }
+            (_, 9) => {
+                let mut perm: Vec<u32> = (0..sh.len() as u32).collect();
+                for i in (1..perm.len()).rev() {
+                    perm.swap(i, rng.gen_range(0..=i));
+                }
+                p.push(&name, Op::Transpose { perm }, vec![x], None).ok()?
+            }
+            (_, 10) => {
+                let axis = rng.gen_range(0..sh.len());
+                let mut other = sh.clone();
+                other[axis] = rng.gen_range(1..=2);
+                let other = if other == sh && rng.gen_bool(0.5) {
+                    x
+                } else {
+                    konst(&mut p, rng, other, -128, 127)
+                };
+                let ins = if rng.gen_bool(0.5) {
+                    vec![x, other]
+                } else {
+                    vec![other, x, x]
+                };
+                let op = Op::Concat { axis: axis as u32 };
+                p.push(&name, op, ins, None).ok()?
             }
             _ => x,
         };

@@ -136,6 +136,30 @@ impl ShardConfig {
     }
 }
 
+impl ShardCircuit {
+    /// Lays out constant `t` as cells pinned to its values, once; any other
+    /// tensor is left alone.
+    fn constant_cells(
+        &self,
+        config: &ShardConfig,
+        region: &mut Region<'_, Fr>,
+        cur: &mut Cursor,
+        wires: &mut HashMap<TensorId, Vec<Wire>>,
+        t: TensorId,
+    ) -> Result<(), Error> {
+        if let (false, Op::Const { values }) =
+            (wires.contains_key(&t), &self.plan.nodes[t as usize].op)
+        {
+            let ws = values
+                .iter()
+                .map(|&v| config.constant(region, cur, fe(v as i128)))
+                .collect::<Result<Vec<_>, _>>()?;
+            wires.insert(t, ws);
+        }
+        Ok(())
+    }
+}
+
 impl Circuit<Fr> for ShardCircuit {
     type Config = ShardConfig;
     type FloorPlanner = SimpleFloorPlanner;
@@ -330,6 +354,9 @@ impl Circuit<Fr> for ShardCircuit {
                 let mut input_commit = None;
                 for (i, n) in plan.nodes.iter().enumerate() {
                     let t = i as TensorId;
+                    for c in self.cell_operands(i) {
+                        self.constant_cells(&config, &mut region, &mut cur, &mut wires, c)?;
+                    }
                     match &n.op {
                         Op::Input { .. } => {
                             let vals = self.tensor_values(t);
@@ -352,7 +379,7 @@ impl Circuit<Fr> for ShardCircuit {
                         }
                         Op::Const { .. } => {}
                         Op::Reshape => {
-                            let ws = wires.get(&n.inputs[0]).cloned().unwrap_or_default();
+                            let ws = wires.get(&n.inputs[0]).cloned().ok_or(Error::Synthesis)?;
                             wires.insert(t, ws);
                         }
                         Op::MatMul { a_zero, b_zero } => {
@@ -648,20 +675,6 @@ impl Circuit<Fr> for ShardCircuit {
                             let params = self.rescale_params(n);
                             let out_shape = n.info.shape.clone();
                             let (a_t, b_t) = (n.inputs[0], n.inputs[1]);
-                            // constant operands (biases) become cells pinned to their values
-                            for c in [a_t, b_t] {
-                                if let (false, Op::Const { values }) =
-                                    (wires.contains_key(&c), &plan.nodes[c as usize].op)
-                                {
-                                    let ws = values
-                                        .iter()
-                                        .map(|&v| {
-                                            config.constant(&mut region, &mut cur, fe(v as i128))
-                                        })
-                                        .collect::<Result<Vec<_>, _>>()?;
-                                    wires.insert(c, ws);
-                                }
-                            }
                             let (aw, bw) = (
                                 wires.get(&a_t).cloned().ok_or(Error::Synthesis)?,
                                 wires.get(&b_t).cloned().ok_or(Error::Synthesis)?,
@@ -746,6 +759,7 @@ impl Circuit<Fr> for ShardCircuit {
                     }
                 }
                 let out_t = plan.outputs[0].tensor;
+                self.constant_cells(&config, &mut region, &mut cur, &mut wires, out_t)?;
                 let out_wires = wires.get(&out_t).cloned().ok_or(Error::Synthesis)?;
                 #[cfg(test)]
                 config.forges.commitment.set(1);

@@ -42,6 +42,8 @@ use forge::ForgeAt;
 use forge::Forges;
 
 mod circuit;
+#[cfg(test)]
+mod const_tests;
 mod division;
 mod partition;
 #[cfg(test)]
@@ -375,6 +377,34 @@ impl ShardCircuit {
             .unwrap_or(0) as TensorId
     }
 
+    /// The operands node `i` reads as cells. A constant among them is laid
+    /// out once per shard as cells pinned to its values (fixed column);
+    /// MatMul's constant right operand and bias and Conv's weights and bias
+    /// are not cells but the Freivalds chip's fixed columns.
+    pub(crate) fn cell_operands(&self, i: usize) -> Vec<TensorId> {
+        let n = &self.plan.nodes[i];
+        match n.op {
+            Op::MatMul { .. } if self.is_const(n.inputs[1]) => vec![n.inputs[0]],
+            Op::MatMul { .. } => n.inputs[..2].to_vec(),
+            Op::Conv { .. } => vec![n.inputs[0]],
+            _ => n.inputs.clone(),
+        }
+    }
+
+    fn is_const(&self, t: TensorId) -> bool {
+        matches!(self.plan.nodes[t as usize].op, Op::Const { .. })
+    }
+
+    /// The constants laid out as cells: read as cells by a node, or the
+    /// shard's output.
+    fn cell_constants(&self) -> std::collections::BTreeSet<TensorId> {
+        (0..self.plan.nodes.len())
+            .flat_map(|i| self.cell_operands(i))
+            .chain([self.plan.outputs[0].tensor])
+            .filter(|&t| self.is_const(t))
+            .collect()
+    }
+
     /// The smallest k whose usable rows hold this circuit.
     pub fn k(&self) -> u32 {
         self.rows().next_power_of_two().trailing_zeros().max(9)
@@ -519,22 +549,20 @@ impl ShardCircuit {
             }
         }
         let input = self.input_tensor();
-        // the src column: input values, model id, index, conv padding and constant operands
+        // the src column: input values, model id, index, conv padding and
+        // the constants read as cells
         let mut src = self.plan.info(input).len() + 2;
-        for n in &self.plan.nodes {
-            match &n.op {
-                Op::Conv { .. } => src += 1,
-                Op::Add { .. } | Op::Mul { .. } => {
-                    src += n
-                        .inputs
-                        .iter()
-                        .filter(|&&t| matches!(self.plan.nodes[t as usize].op, Op::Const { .. }))
-                        .map(|&t| self.plan.info(t).len())
-                        .sum::<usize>()
-                }
-                _ => {}
-            }
-        }
+        src += self
+            .plan
+            .nodes
+            .iter()
+            .filter(|n| matches!(n.op, Op::Conv { .. }))
+            .count();
+        src += self
+            .cell_constants()
+            .iter()
+            .map(|&t| self.plan.info(t).len())
+            .sum::<usize>();
         for t in [input, self.plan.outputs[0].tensor] {
             let p = self.packing(t);
             let len = self.plan.info(t).len();

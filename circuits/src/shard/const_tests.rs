@@ -1,0 +1,141 @@
+//! Constants read as cells by ops other than Add and Mul (the differential
+//! test found `Concat(Const, x)` failing synthesis): every op reads a
+//! constant operand through cells pinned to its values, and a shard whose
+//! output is a constant commits to those cells.
+
+use super::*;
+use crate::exec::execute;
+use crate::plan::{InputQuant, IntRange, OutputDequant, Plan, PlanInput, PlanOutput};
+use halo2_proofs::dev::MockProver;
+use ndarray::{ArrayD, IxDyn};
+
+fn plan_with(build: impl FnOnce(&mut Plan, TensorId) -> TensorId) -> CheckedPlan {
+    let mut p = Plan {
+        name: "constants".into(),
+        inputs: vec![PlanInput {
+            name: "x".into(),
+            shape: vec![1, 4],
+            range: IntRange { lo: -128, hi: 127 },
+            quant: InputQuant::Integer,
+        }],
+        ..Plan::default()
+    };
+    let x = p.push("x", Op::Input { index: 0 }, vec![], None).unwrap();
+    let y = build(&mut p, x);
+    p.outputs.push(PlanOutput {
+        name: "y".into(),
+        tensor: y,
+        dequant: OutputDequant::Integer,
+    });
+    CheckedPlan::new(p).unwrap()
+}
+
+fn konst(p: &mut Plan, shape: &[usize], values: &[i64]) -> TensorId {
+    let op = Op::Const {
+        values: values.to_vec(),
+    };
+    p.push("c", op, vec![], Some(shape.to_vec())).unwrap()
+}
+
+/// MockProver's verdict on the executor's trace of `x`, with the output's
+/// value at `moved` (if any) moved by one.
+fn accepts(plan: &CheckedPlan, moved: Option<usize>) -> bool {
+    let x = ArrayD::from_shape_vec(IxDyn(&[1, 4]), vec![5, -7, 100, -128]).unwrap();
+    let mut trace = execute(plan, vec![x]).unwrap();
+    if let Some(i) = moved {
+        let out = plan.outputs[0].tensor as usize;
+        let v = trace.values[out].as_slice_mut().unwrap();
+        v[i] += if v[i] < 127 { 1 } else { -1 };
+    }
+    let c = ShardCircuit::new(plan.clone(), 0, Some(&trace)).unwrap();
+    let inst = c.instances().unwrap();
+    MockProver::run(c.k(), &c, vec![inst])
+        .unwrap()
+        .verify()
+        .is_ok()
+}
+
+fn assert_sound(plan: &CheckedPlan) {
+    assert!(accepts(plan, None), "the honest witness is rejected");
+    let n = plan.info(plan.outputs[0].tensor).len();
+    for i in [0, n / 2, n - 1] {
+        assert!(
+            !accepts(plan, Some(i)),
+            "output {i} moved by one is accepted"
+        );
+    }
+}
+
+#[test]
+fn concat_transpose_reshape_and_clamp_read_constants_as_cells() {
+    let plan = plan_with(|p, x| {
+        let c = konst(p, &[1, 2], &[3, -4]);
+        let cat = p
+            .push("cat", Op::Concat { axis: 1 }, vec![c, x], None)
+            .unwrap();
+        let r = konst(p, &[3, 2], &[1, 2, 3, 4, 5, 6]);
+        let rt = p
+            .push("t", Op::Transpose { perm: vec![1, 0] }, vec![r], None)
+            .unwrap();
+        let rs = p
+            .push("r", Op::Reshape, vec![rt], Some(vec![1, 6]))
+            .unwrap();
+        let clamped = p
+            .push("relu", Op::Clamp { lo: 2, hi: 5 }, vec![rs], None)
+            .unwrap();
+        let add = Op::Add {
+            a_zero: 0,
+            b_zero: 0,
+            a_mult: 1,
+            b_mult: 1,
+            shift: 0,
+            out_zero: 0,
+            lo: -128,
+            hi: 127,
+        };
+        p.push("add", add, vec![cat, clamped], None).unwrap()
+    });
+    assert_sound(&plan);
+}
+
+#[test]
+fn a_constant_left_operand_of_matmul_and_a_lookup_of_a_constant() {
+    let plan = plan_with(|p, x| {
+        let xt = p
+            .push("xt", Op::Reshape, vec![x], Some(vec![4, 1]))
+            .unwrap();
+        let a = konst(p, &[2, 4], &[1, -2, 3, 0, 2, 2, -1, 1]);
+        let mm = Op::MatMul {
+            a_zero: 0,
+            b_zero: vec![0],
+        };
+        let prod = p.push("mm", mm, vec![a, xt], None).unwrap();
+        let rq = Op::Rescale {
+            in_zero: 0,
+            mult: vec![1],
+            bias: vec![],
+            shift: 3,
+            axis: 0,
+            out_zero: 0,
+            lo: -128,
+            hi: 127,
+        };
+        let y = p.push("rq", rq, vec![prod], None).unwrap();
+        let y = p.push("y", Op::Reshape, vec![y], Some(vec![1, 2])).unwrap();
+        let c = konst(p, &[1, 2], &[0, 1]);
+        let table = Op::Lookup {
+            in_lo: 0,
+            table: vec![-9, 9],
+        };
+        let l = p.push("lut", table, vec![c], None).unwrap();
+        p.push("cat", Op::Concat { axis: 1 }, vec![y, l], None)
+            .unwrap()
+    });
+    assert_sound(&plan);
+}
+
+#[test]
+fn a_shard_whose_output_is_a_constant_commits_to_its_cells() {
+    let plan = plan_with(|p, _| konst(p, &[1, 3], &[7, -7, 0]));
+    assert_sound(&plan);
+}
