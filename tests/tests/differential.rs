@@ -6,7 +6,9 @@
 //! MockProver. The circuit must accept exactly the executor's result: the
 //! honest witness verifies; a claimed output with one value moved by one is
 //! rejected, and so is a witness with one value of a MatMul or Conv product
-//! moved by one (the values the circuit takes from the witness).
+//! moved by one (the values the circuit takes from the witness). Every
+//! plan that can be cut is also cut at every cut point: each shard accepts
+//! its slice of the trace and the shards chain through their commitments.
 //!
 //! Cases: `ZKINF_DIFF_CASES` (default below). Each case prints its seed;
 //! `ZKINF_DIFF_SEED=S` replays one.
@@ -15,7 +17,7 @@ use halo2_proofs::dev::MockProver;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use zkinf_circuits::plan::{InputQuant, IntRange, Op, OutputDequant, PlanInput, PlanOutput};
-use zkinf_circuits::shard::ShardCircuit;
+use zkinf_circuits::shard::{cut_points, ShardCircuit, ShardSpec};
 use zkinf_circuits::{execute, CheckedPlan, Plan, TensorId, Trace};
 
 fn rescale(rng: &mut StdRng, span_bits: u32, channels: usize, axis: u32) -> Op {
@@ -311,6 +313,7 @@ fn random_plans_accept_exactly_the_executor_result() {
         None => (0..cases).collect(),
     };
     let (mut ran, mut perturbations, mut drawn) = (0, 0, 0);
+    let (mut sharded, mut shards) = (0, 0);
     let mut ops = std::collections::BTreeMap::<&'static str, usize>::new();
     for seed in seeds {
         let mut rng = StdRng::seed_from_u64(0xd1ff_0000 + seed);
@@ -351,6 +354,37 @@ fn random_plans_accept_exactly_the_executor_result() {
         for k in &kinds {
             *ops.entry(k).or_default() += 1;
         }
+        // the plan cut at every cut point: each shard accepts its slice of
+        // the trace, and the shards chain (one's output commitment is the
+        // next one's input commitment) from the whole plan's input
+        // commitment to its output commitment
+        let cuts = cut_points(&plan);
+        if !cuts.is_empty() {
+            let whole = circuit.instances().unwrap();
+            let mut bounds = vec![0];
+            bounds.extend(cuts.iter().map(|c| c + 1));
+            bounds.push(plan.nodes.len());
+            let mut carried = whole[2];
+            for (s, w) in bounds.windows(2).enumerate() {
+                let spec = ShardSpec {
+                    start: w[0],
+                    end: w[1],
+                };
+                let shard = ShardCircuit::for_shard(&plan, spec, s as u32, Some(&trace))
+                    .unwrap_or_else(|e| panic!("seed {seed}: shard {s} ({spec:?}) refused: {e}"));
+                assert!(
+                    accepts(&shard),
+                    "seed {seed}: shard {s} ({spec:?}) rejects the executor's result ({kinds:?})"
+                );
+                let inst = shard.instances().unwrap();
+                assert_eq!(inst[0], whole[0], "seed {seed}: shard {s}'s model id");
+                assert_eq!(inst[2], carried, "seed {seed}: shard {s} does not link");
+                carried = inst[3];
+            }
+            assert_eq!(carried, whole[3], "seed {seed}: the chain's output");
+            sharded += 1;
+            shards += bounds.len() - 1;
+        }
         // the claimed output, and every tensor whose value the circuit takes
         // from the witness rather than deriving it in-circuit (the products
         // of MatMul and Conv, checked by Freivalds); the other ops' chips
@@ -378,6 +412,6 @@ fn random_plans_accept_exactly_the_executor_result() {
         ran += 1;
     }
     println!(
-        "differential: {ran} random plans ({drawn} drawn), {perturbations} perturbed witnesses rejected, ops covered: {ops:?}"
+        "differential: {ran} random plans ({drawn} drawn), {perturbations} perturbed witnesses rejected, {sharded} also cut into {shards} linked shards, ops covered: {ops:?}"
     );
 }
