@@ -27,7 +27,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::path::PathBuf;
 use std::sync::OnceLock;
-use zkinf_circuits::shard::{model_id, partition_into, ShardCircuit};
+use zkinf_circuits::shard::{model_id, partition, partition_into, ShardCircuit};
 use zkinf_circuits::{execute, quantize_input, CheckedPlan, Plan};
 use zkinf_compiler::{compile, compile_file, parse_inputs, CompileOptions};
 use zkinf_prover::{keygen, prove_shard};
@@ -460,6 +460,11 @@ fn fuzz_plans() {
             .collect();
         let _ = execute(&plan, inputs);
         let _ = model_id(&plan);
+        // and its circuit is sized and partitioned without panicking
+        if let Ok(c) = ShardCircuit::new(plan.clone(), 0, None) {
+            let _ = (c.rows(), c.k());
+        }
+        let _ = partition(&plan, 12);
         Verdict::Accepted
     });
 }
