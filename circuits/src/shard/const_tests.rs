@@ -5,22 +5,12 @@
 
 use super::*;
 use crate::exec::execute;
-use crate::plan::{InputQuant, IntRange, OutputDequant, Plan, PlanInput, PlanOutput};
+use crate::plan::{OutputDequant, Plan, PlanOutput};
 use halo2_proofs::dev::MockProver;
 use ndarray::{ArrayD, IxDyn};
 
 fn plan_with(build: impl FnOnce(&mut Plan, TensorId) -> TensorId) -> CheckedPlan {
-    let mut p = Plan {
-        name: "constants".into(),
-        inputs: vec![PlanInput {
-            name: "x".into(),
-            shape: vec![1, 4],
-            range: IntRange { lo: -128, hi: 127 },
-            quant: InputQuant::Integer,
-        }],
-        ..Plan::default()
-    };
-    let x = p.push("x", Op::Input { index: 0 }, vec![], None).unwrap();
+    let (mut p, x) = super::tests::int8_input_plan("constants");
     let y = build(&mut p, x);
     p.outputs.push(PlanOutput {
         name: "y".into(),

@@ -22,11 +22,10 @@ fn halve(x: &[i64]) -> Vec<i64> {
         .collect()
 }
 
-/// The shard circuit of `y = rhe(x / 2)` with the witness of `x` (values
-/// need not be the executor's: tests give out-of-range ones).
-fn circuit(x: &[i64]) -> ShardCircuit {
+/// A plan named `name` with one int8 input `x` of shape `[1, 4]`, and `x`.
+pub(super) fn int8_input_plan(name: &str) -> (Plan, TensorId) {
     let mut p = Plan {
-        name: "halve".into(),
+        name: name.into(),
         inputs: vec![PlanInput {
             name: "x".into(),
             shape: vec![1, 4],
@@ -35,7 +34,14 @@ fn circuit(x: &[i64]) -> ShardCircuit {
         }],
         ..Plan::default()
     };
-    let xt = p.push("x", Op::Input { index: 0 }, vec![], None).unwrap();
+    let x = p.push("x", Op::Input { index: 0 }, vec![], None).unwrap();
+    (p, x)
+}
+
+/// The shard circuit of `y = rhe(x / 2)` with the witness of `x` (values
+/// need not be the executor's: tests give out-of-range ones).
+fn circuit(x: &[i64]) -> ShardCircuit {
+    let (mut p, xt) = int8_input_plan("halve");
     let y = p
         .push(
             "halve",
