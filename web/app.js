@@ -1,7 +1,29 @@
 // The zkinf web verifier: loads the wasm verifier, takes a bundle (picked,
 // dropped, or ?bundle=URL) and shows the report. Everything runs here; the
 // only network requests are for the page itself and a ?bundle= URL.
-import init, { verify_chain, verify_audit, bundle_kind, verifier_version } from './pkg/zkinf_web.js';
+// the verifier runs in a worker (worker.js), so the page never freezes
+const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+const pending = new Map();
+let nextId = 0;
+worker.onmessage = ({ data }) => {
+  const p = pending.get(data.id);
+  pending.delete(data.id);
+  if (data.ok) p.resolve(data.result);
+  else p.reject(new Error(data.error));
+};
+worker.onerror = (e) => {
+  // a worker that fails to start (its module or the wasm did not load)
+  e.preventDefault();
+  for (const p of pending.values()) p.reject(new Error(e.message || 'the verifier worker failed to start'));
+  pending.clear();
+};
+function ask(msg, transfer = []) {
+  return new Promise((resolve, reject) => {
+    const id = nextId++;
+    pending.set(id, { resolve, reject });
+    worker.postMessage({ id, ...msg }, transfer);
+  });
+}
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
@@ -120,23 +142,28 @@ function show(report, info) {
   }
 }
 
+let busy = Promise.resolve();
+
+// one verification at a time: a bundle dropped while another verifies waits
 function verify(bytes, name, readMs) {
-  $('result').hidden = true;
-  setStatus('working', `Verifying ${name}…`);
-  // let the status paint before the (synchronous) verification
-  return new Promise((resolve) => setTimeout(() => {
+  busy = busy.then(async () => {
+    $('result').hidden = true;
+    setStatus('working', `Verifying ${name}…`);
+    const size = bytes.length;
     try {
-      const kind = bundle_kind(bytes);
-      const pinModel = $('pin-model').value.trim() || undefined;
-      const pinKeys = $('pin-keys').value.trim() || undefined;
-      const json = (kind === 'audit' ? verify_audit : verify_chain)(bytes, pinModel, pinKeys);
-      show(JSON.parse(json), { name, bytes: bytes.length, readMs });
+      const json = await ask({
+        op: 'verify',
+        bytes,
+        model: $('pin-model').value.trim() || undefined,
+        keys: $('pin-keys').value.trim() || undefined,
+      }, [bytes.buffer]);
+      show(JSON.parse(json), { name, bytes: size, readMs });
     } catch (e) {
       window.zkinfReport = { verified: false, error: String(e.message || e) };
       setStatus('rejected', '✗ not a valid bundle', String(e.message || e));
     }
-    resolve();
-  }, 0));
+  });
+  return busy;
 }
 
 async function verifyFile(file) {
@@ -163,12 +190,12 @@ async function main() {
   $('pin-keys').value = params.get('keys') || '';
   if (params.get('model') || params.get('keys')) $('pins').open = true;
   try {
-    await init({ module_or_path: new URL('./pkg/zkinf_web_bg.wasm', import.meta.url) });
+    $('version').textContent = await ask({ op: 'version' });
+    document.body.dataset.verifier = 'worker';
   } catch (e) {
     setStatus('rejected', '✗ the verifier failed to load', String(e.message || e));
     return;
   }
-  $('version').textContent = verifier_version();
   if ('serviceWorker' in navigator && window.isSecureContext) {
     navigator.serviceWorker.register('./sw.js').catch(() => {});
   }

@@ -1,7 +1,7 @@
 // Keeps the page and the verifier available offline: the page's own files
 // are served from a cache, refreshed from the network when it answers.
-const CACHE = 'zkinf-web-v1';
-const FILES = ['./', './index.html', './app.js', './pkg/zkinf_web.js', './pkg/zkinf_web_bg.wasm'];
+const CACHE = 'zkinf-web-v2';
+const FILES = ['./', './index.html', './app.js', './worker.js', './pkg/zkinf_web.js', './pkg/zkinf_web_bg.wasm'];
 
 self.addEventListener('install', (e) => {
   e.waitUntil(caches.open(CACHE).then((c) => c.addAll(FILES)).then(() => self.skipWaiting()));

@@ -145,6 +145,7 @@ fn stand_in_page(dir: &Path, wasm: bool) -> Vec<(&'static str, Vec<u8>)> {
         ),
         ("app.js", b"// stand-in app\n".to_vec()),
         ("sw.js", b"// stand-in service worker\n".to_vec()),
+        ("worker.js", b"// stand-in verifier worker\n".to_vec()),
         ("pkg/zkinf_web.js", b"// stand-in wasm glue\n".to_vec()),
         (
             "pkg/zkinf_web_bg.wasm",
@@ -183,8 +184,13 @@ fn serve_web_serves_the_page_and_the_bundle() {
     let r = get(addr, "/pkg/zkinf_web_bg.wasm");
     assert_eq!(r.status, "HTTP/1.1 200 OK");
     assert_eq!(r.header("Content-Type"), Some("application/wasm"));
-    assert_eq!(r.body, page[4].1);
-    for (path, file) in [("/app.js", 1), ("/sw.js", 2), ("/pkg/zkinf_web.js", 3)] {
+    assert_eq!(r.body, page[5].1);
+    for (path, file) in [
+        ("/app.js", 1),
+        ("/sw.js", 2),
+        ("/worker.js", 3),
+        ("/pkg/zkinf_web.js", 4),
+    ] {
         let r = get(addr, path);
         assert_eq!(r.status, "HTTP/1.1 200 OK", "{path}");
         assert_eq!(

@@ -97,6 +97,9 @@ try {
   check(n >= 1 && r.rows.length === n && r.rows.every((x) => x.status === 'verified'), `honest bundle: all ${n} shards verified`);
   check(r.report?.output?.argmax !== null && /\d/.test(await page.locator('#digit').innerText()), `predicted digit shown: ${r.report?.output?.argmax}`);
   check(await page.locator('#picture').count() === 1, 'input drawn as a picture');
+  const workers = page.workers().map((w) => w.url());
+  check(await page.evaluate(() => document.body.dataset.verifier) === 'worker' && workers.some((u) => u.endsWith('/worker.js')),
+    `the verifier runs in a worker, off the page's thread (${workers.join(', ') || 'no worker'})`);
   await page.screenshot({ path: `${out}/web-verified.png`, fullPage: true });
 
   // the model owner's published values, pinned in the URL
