@@ -58,19 +58,37 @@ fn konst(p: &mut Plan, rng: &mut StdRng, shape: Vec<usize>, lo: i64, hi: i64) ->
         .unwrap()
 }
 
+/// A pooling window for an NCHW `shape` (at least 2x2): kernel 2 or 3,
+/// stride 1 or 2, padding below the kernel on each side.
+fn pool_window(rng: &mut StdRng, shape: &[usize]) -> ([usize; 2], [usize; 2], [usize; 4]) {
+    let kernel = [
+        rng.gen_range(2..=3.min(shape[2])),
+        rng.gen_range(2..=3.min(shape[3])),
+    ];
+    let strides = [rng.gen_range(1..=2), rng.gen_range(1..=2)];
+    let mut pads = [0; 4];
+    if rng.gen_bool(0.3) {
+        for (i, p) in pads.iter_mut().enumerate() {
+            *p = rng.gen_range(0..kernel[i % 2]);
+        }
+    }
+    (kernel, strides, pads)
+}
+
 /// A random plan of 1 to 4 layers, or None when a drawn combination is not
 /// a valid plan (the generator then draws again).
 fn random_plan(rng: &mut StdRng) -> Option<Plan> {
     let image = rng.gen_bool(0.5);
+    let batch = if rng.gen_bool(0.2) { 2 } else { 1 };
     let shape = if image {
         vec![
-            1,
+            batch,
             rng.gen_range(1..=2),
             rng.gen_range(3..=5),
             rng.gen_range(3..=5),
         ]
     } else {
-        vec![1, rng.gen_range(2..=8)]
+        vec![batch, rng.gen_range(2..=8)]
     };
     let range = if rng.gen_bool(0.5) {
         IntRange { lo: -128, hi: 127 }
@@ -95,7 +113,34 @@ fn random_plan(rng: &mut StdRng) -> Option<Plan> {
         x = match (sh.len(), rng.gen_range(0..11)) {
             (2, 0..=2) => {
                 let (k, m) = (sh[1], rng.gen_range(1..=6));
-                let w = konst(&mut p, rng, vec![k, m], -20, 20);
+                // the right operand: constant weights, or an activation
+                // (the input reshaped into a column, next to constants)
+                let witness = sh[0] == 1 && rng.gen_bool(0.25);
+                let m = if witness { rng.gen_range(1..=3) } else { m };
+                let w = if witness {
+                    let col = p
+                        .push(
+                            format!("{name}.col"),
+                            Op::Reshape,
+                            vec![x],
+                            Some(vec![k, 1]),
+                        )
+                        .ok()?;
+                    if m == 1 {
+                        col
+                    } else {
+                        let c = konst(&mut p, rng, vec![k, m - 1], -20, 20);
+                        p.push(
+                            format!("{name}.b"),
+                            Op::Concat { axis: 1 },
+                            vec![col, c],
+                            None,
+                        )
+                        .ok()?
+                    }
+                } else {
+                    konst(&mut p, rng, vec![k, m], -20, 20)
+                };
                 let mut ins = vec![x, w];
                 if rng.gen_bool(0.5) {
                     ins.push(konst(&mut p, rng, vec![m], -300, 300));
@@ -114,44 +159,55 @@ fn random_plan(rng: &mut StdRng) -> Option<Plan> {
             }
             (4, 0..=2) => {
                 let (cin, h, w) = (sh[1], sh[2], sh[3]);
-                let cout = rng.gen_range(1..=3);
+                // grouped (depthwise when cin = 2) or dilated sometimes
+                let group = if cin == 2 && rng.gen_bool(0.3) { 2 } else { 1 };
+                let cout = group * rng.gen_range(1..=3 / group);
+                let dil = if rng.gen_bool(0.2) { 2 } else { 1 };
                 let kh = rng.gen_range(1..=3.min(h));
                 let kw = rng.gen_range(1..=3.min(w));
-                let pad = if rng.gen_bool(0.3) { 1 } else { 0 };
-                let stride = if rng.gen_bool(0.3) { 2 } else { 1 };
-                let wt = konst(&mut p, rng, vec![cout, cin, kh, kw], -10, 10);
+                let pad = |rng: &mut StdRng| if rng.gen_bool(0.3) { 1 } else { 0 };
+                let pads = [pad(rng), pad(rng), pad(rng), pad(rng)];
+                let strides = [rng.gen_range(1..=2), rng.gen_range(1..=2)];
+                let wt = konst(&mut p, rng, vec![cout, cin / group, kh, kw], -10, 10);
                 let mut ins = vec![x, wt];
                 if rng.gen_bool(0.5) {
                     ins.push(konst(&mut p, rng, vec![cout], -200, 200));
                 }
+                let w_zero = if rng.gen_bool(0.3) {
+                    (0..cout).map(|_| rng.gen_range(-2..=2)).collect()
+                } else {
+                    vec![rng.gen_range(-2..=2)]
+                };
                 let conv = Op::Conv {
                     x_zero: rng.gen_range(-3..=3),
-                    w_zero: vec![0],
-                    strides: [stride, stride],
-                    pads: [pad; 4],
-                    dilations: [1, 1],
-                    group: 1,
+                    w_zero,
+                    strides,
+                    pads,
+                    dilations: [dil, dil],
+                    group,
                 };
                 let acc = p.push(&name, conv, ins, None).ok()?;
                 let r = rescale(rng, bits(p.nodes[acc as usize].info.range), cout, 1);
                 p.push(format!("{name}.rq"), r, vec![acc], None).ok()?
             }
             (4, 3) if sh[2] >= 2 && sh[3] >= 2 => {
+                let (kernel, strides, pads) = pool_window(rng, &sh);
                 let op = Op::MaxPool {
-                    kernel: [2, 2],
-                    strides: [1, 1],
-                    pads: [0; 4],
+                    kernel,
+                    strides,
+                    pads,
                     dilations: [1, 1],
-                    ceil_mode: false,
+                    ceil_mode: rng.gen_bool(0.3),
                 };
                 p.push(&name, op, vec![x], None).ok()?
             }
             (4, 4) if sh[2] >= 2 && sh[3] >= 2 => {
+                let (kernel, strides, pads) = pool_window(rng, &sh);
                 let op = Op::AvgPool {
-                    kernel: [2, 2],
-                    strides: [1, 1],
-                    pads: [0; 4],
-                    count_include_pad: true,
+                    kernel,
+                    strides,
+                    pads,
+                    count_include_pad: rng.gen_bool(0.5),
                     in_zero: 0,
                     mult: rng.gen_range(1..=3),
                     shift: rng.gen_range(0..=2),
@@ -162,8 +218,9 @@ fn random_plan(rng: &mut StdRng) -> Option<Plan> {
                 p.push(&name, op, vec![x], None).ok()?
             }
             (4, 5) => {
-                let n = sh.iter().product();
-                p.push(&name, Op::Reshape, vec![x], Some(vec![1, n])).ok()?
+                let n: usize = sh.iter().product();
+                p.push(&name, Op::Reshape, vec![x], Some(vec![sh[0], n / sh[0]]))
+                    .ok()?
             }
             (_, 5) => {
                 let lo = rng.gen_range(info.range.lo..=0.max(info.range.lo));
@@ -277,6 +334,48 @@ fn random_plan(rng: &mut StdRng) -> Option<Plan> {
     Some(p)
 }
 
+/// The less common forms a plan's nodes take (for the coverage summary).
+fn variants(plan: &CheckedPlan) -> Vec<&'static str> {
+    let mut v = Vec::new();
+    if plan.inputs[0].shape[0] > 1 {
+        v.push("batch 2");
+    }
+    for n in &plan.nodes {
+        match &n.op {
+            Op::Conv {
+                group, dilations, ..
+            } => {
+                if *group > 1 {
+                    v.push("Conv grouped");
+                }
+                if dilations[0] > 1 {
+                    v.push("Conv dilated");
+                }
+            }
+            Op::MatMul { .. }
+                if !matches!(plan.nodes[n.inputs[1] as usize].op, Op::Const { .. }) =>
+            {
+                v.push("MatMul of two activations")
+            }
+            Op::MaxPool {
+                ceil_mode: true, ..
+            } => v.push("MaxPool ceil mode"),
+            Op::AvgPool {
+                count_include_pad: false,
+                pads,
+                ..
+            } if pads.iter().any(|&p| p > 0) => v.push("AvgPool padded, pads not counted"),
+            _ => {}
+        }
+        if let Op::MaxPool { pads, .. } | Op::AvgPool { pads, .. } = &n.op {
+            if pads.iter().any(|&p| p > 0) {
+                v.push("pool padded");
+            }
+        }
+    }
+    v
+}
+
 fn accepts(circuit: &ShardCircuit) -> bool {
     let inst = circuit.instances().unwrap();
     MockProver::run(circuit.k(), circuit, vec![inst])
@@ -351,7 +450,7 @@ fn random_plans_accept_exactly_the_executor_result() {
             accepts(&circuit),
             "seed {seed}: the circuit rejects the executor's result ({kinds:?})"
         );
-        for k in &kinds {
+        for k in kinds.iter().copied().chain(variants(&plan)) {
             *ops.entry(k).or_default() += 1;
         }
         // the plan cut at every cut point: each shard accepts its slice of
