@@ -267,6 +267,11 @@ impl Plan {
         &self.nodes[t as usize].info
     }
 
+    /// Whether tensor `t` is a constant (weights, biases, tables' inputs).
+    pub fn is_const(&self, t: TensorId) -> bool {
+        matches!(self.nodes[t as usize].op, Op::Const { .. })
+    }
+
     /// Estimated constraint rows of node `i` (an estimate until the chips
     /// give exact counts): operands and result are each laid out once, plus
     /// the op's own work.

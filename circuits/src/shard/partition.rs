@@ -44,10 +44,6 @@ impl SizedShard {
     }
 }
 
-fn is_const(plan: &CheckedPlan, t: TensorId) -> bool {
-    matches!(plan.nodes[t as usize].op, Op::Const { .. })
-}
-
 /// The nodes after which the plan may be cut (tensor `p` alone crosses).
 pub fn cut_points(plan: &CheckedPlan) -> Vec<usize> {
     let n = plan.nodes.len();
@@ -67,12 +63,12 @@ pub fn cut_points(plan: &CheckedPlan) -> Vec<usize> {
     let mut live = 0usize;
     let mut cuts = Vec::new();
     for p in 0..n {
-        if !is_const(plan, p as TensorId) && last_use[p] > p {
+        if !plan.is_const(p as TensorId) && last_use[p] > p {
             live += 1;
             ends[last_use[p]] += 1;
         }
         live -= ends[p];
-        let single = live == 1 && last_use[p] > p && !is_const(plan, p as TensorId);
+        let single = live == 1 && last_use[p] > p && !plan.is_const(p as TensorId);
         let useful = p < out && !matches!(plan.nodes[p].op, Op::Input { .. });
         if single && useful {
             cuts.push(p);
@@ -133,7 +129,7 @@ pub fn slice(
         for &t in &node.inputs {
             let mapped = match map.get(&t) {
                 Some(&m) => m,
-                None if is_const(plan, t) => {
+                None if plan.is_const(t) => {
                     let id = sub.nodes.len() as TensorId;
                     sub.nodes.push(plan.nodes[t as usize].clone());
                     map.insert(t, id);
