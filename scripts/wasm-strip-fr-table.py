@@ -21,7 +21,8 @@ R = (1 << 256) % P
 ENTRIES = 1 << 16
 
 
-def leb_u(b, at):
+def leb(b, at, signed=False):
+    """A LEB128 number at b[at]: (value, offset after it)."""
     v = shift = 0
     while True:
         x = b[at]
@@ -29,18 +30,7 @@ def leb_u(b, at):
         v |= (x & 0x7F) << shift
         shift += 7
         if x < 0x80:
-            return v, at
-
-
-def leb_s(b, at):
-    v = shift = 0
-    while True:
-        x = b[at]
-        at += 1
-        v |= (x & 0x7F) << shift
-        shift += 7
-        if x < 0x80:
-            if x & 0x40:
+            if signed and x & 0x40:
                 v -= 1 << shift
             return v, at
 
@@ -99,28 +89,28 @@ def main():
     sections = []
     while at < len(wasm):
         sid = wasm[at]
-        size, body = leb_u(wasm, at + 1)
+        size, body = leb(wasm, at + 1)
         sections.append((sid, body, body + size))
         at = body + size
     for sid, body, stop in sections:
         if sid != 11 or done:
             continue
-        count, at = leb_u(wasm, body)
+        count, at = leb(wasm, body)
         segs = []
         for _ in range(count):
             seg_start = at
-            flags, at = leb_u(wasm, at)
+            flags, at = leb(wasm, at)
             if flags not in (0, 1, 2):
                 sys.exit(f"{path}: unknown data segment kind {flags}")
             off = None
             if flags == 2:
-                _, at = leb_u(wasm, at)
+                _, at = leb(wasm, at)
             if flags in (0, 2):
                 assert wasm[at] == 0x41, "segment offset is not i32.const"
-                off, at = leb_s(wasm, at + 1)
+                off, at = leb(wasm, at + 1, signed=True)
                 assert wasm[at] == 0x0B
                 at += 1
-            n, at = leb_u(wasm, at)
+            n, at = leb(wasm, at)
             segs.append((seg_start, flags, off, at, at + n))
             at += n
         marker = b"ZKINF_FR_TABLE?\0"
@@ -155,7 +145,7 @@ def main():
         if body is None:
             payload = stop
         elif sid == 12:  # data count
-            count, _ = leb_u(wasm, body)
+            count, _ = leb(wasm, body)
             payload = enc_u(count + extra_segments)
         else:
             payload = wasm[body:stop]

@@ -58,24 +58,7 @@ pub(crate) fn cases() -> Vec<Case> {
     };
     let prove = |c: RescaleCircuit| move || prove(&c);
     let sum = || RescaleCircuit {
-        params: RescaleParams {
-            in_zero: 3,
-            mult: vec![5],
-            bias: vec![],
-            shift: 2,
-            out_zero: 1,
-            lo: 0,
-            hi: 255,
-            x_lo: 0,
-            x_hi: 255,
-            second: Some(Second {
-                in_zero: -7,
-                mult: 3,
-                x_lo: -128,
-                x_hi: 127,
-                product: false,
-            }),
-        },
+        params: super::sum_params(),
         xs: vec![(0, 0), (17, 0), (200, 0)],
         tamper: None,
         x2s: Some(vec![-128, 0, -100]),

@@ -331,11 +331,10 @@ fn boundary_inputs_and_zero_shift() {
     }
 }
 
-#[test]
-fn sums_of_two_operands_equal_the_executor_add() {
-    use crate::ops::elementwise::add;
-    // (a - 3) * 5 + (b + 7) * 3, / 2^2, + 1, clamped to uint8
-    let p = RescaleParams {
+/// `(a - 3) * 5 + (b + 7) * 3`, `/ 2^2`, `+ 1`, clamped to uint8 (`a`
+/// uint8, `b` int8).
+pub(super) fn sum_params() -> RescaleParams {
+    RescaleParams {
         in_zero: 3,
         mult: vec![5],
         bias: vec![],
@@ -352,7 +351,13 @@ fn sums_of_two_operands_equal_the_executor_add() {
             x_hi: 127,
             product: false,
         }),
-    };
+    }
+}
+
+#[test]
+fn sums_of_two_operands_equal_the_executor_add() {
+    use crate::ops::elementwise::add;
+    let p = sum_params();
     let a: Vec<i64> = vec![0, 255, 17, 3, 100, 200];
     let b: Vec<i64> = vec![-128, 127, 0, -7, 5, -100];
     let xs: Vec<(i64, usize)> = a.iter().map(|&x| (x, 0)).collect();
