@@ -17,7 +17,9 @@
 //! audit only  u32 sample size, then (shards + 1) × 32-byte commitments
 //! ```
 
-use crate::srs::{SrsVerifierPart, SRS_PART_BYTES};
+use crate::claim::ClaimError;
+use crate::srs::{SrsPartError, SrsVerifierPart, SRS_PART_BYTES};
+use zkinf_circuits::PlanError;
 use halo2_proofs::halo2curves::bn256::Fr;
 use halo2_proofs::halo2curves::ff::PrimeField;
 use thiserror::Error;
@@ -46,15 +48,19 @@ pub enum BundleError {
     #[error("the bundle holds no shards")]
     NoShards,
     #[error("bundle: {0}")]
-    Srs(String),
+    Srs(#[from] SrsPartError),
     #[error("audit record: commitment {0} is not a canonical field element")]
     Commitment(usize),
     #[error("audit record: sample of {sample} shards out of {shards}")]
     Sample { sample: u32, shards: usize },
     #[error("the bundle's model: {0}")]
-    Plan(String),
+    Plan(#[from] PlanError),
+    #[error("the bundle's model has {inputs} inputs and {outputs} outputs (bundles carry one of each)")]
+    Arity { inputs: usize, outputs: usize },
     #[error("the bundle's {0}")]
-    Claim(String),
+    Claim(#[from] ClaimError),
+    #[error("the bundle's audit record has {found} boundary commitments for {shards} shards")]
+    Boundaries { found: usize, shards: usize },
     #[error("this is {found} bundle, expected {expected} bundle")]
     WrongKind {
         found: &'static str,
@@ -181,8 +187,7 @@ impl Bundle {
             k => return Err(BundleError::Kind(k)),
         };
         let plan = rd.bytes("plan")?.to_vec();
-        let srs = SrsVerifierPart::from_bytes(rd.take(SRS_PART_BYTES, "SRS verifier part")?)
-            .map_err(BundleError::Srs)?;
+        let srs = SrsVerifierPart::from_bytes(rd.take(SRS_PART_BYTES, "SRS verifier part")?)?;
         let input = rd.ints("claimed input")?;
         let output = rd.ints("claimed output")?;
         let n = rd.u32("shard list")? as usize;

@@ -28,7 +28,7 @@ impl Transcript {
     }
 }
 
-#[derive(Debug, Error, PartialEq)]
+#[derive(Clone, Debug, Error, PartialEq)]
 pub enum FormatError {
     #[error("not a zkinf shard proof (bad magic bytes)")]
     BadMagic,

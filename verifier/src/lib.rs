@@ -1,11 +1,16 @@
-//! zkinf verifier: the versioned shard-proof format and the checks an
-//! auditor runs — [`verify_shard`] (one proof against its verifying key and
-//! expected public values) and [`verify_chain`] (every shard of an inference,
-//! in order, with each shard's output commitment equal to the next shard's
-//! input commitment). Builds for wasm32 (no threads, no file system).
+//! zkinf verifier: the versioned shard-proof, key and bundle formats and
+//! the checks an auditor runs — [`verify_shard`] (one proof against its
+//! verifying key and expected public values), [`verify_chain`] (every shard
+//! of an inference, in order, each shard's output commitment equal to the
+//! next shard's input commitment) and [`verify_bundle`] (a self-contained
+//! bundle into a [`Report`] that says what its verdict was checked
+//! against). Builds for wasm32 (no threads, no file system).
 
 mod bundle;
+mod check;
+mod claim;
 mod format;
+mod key;
 mod report;
 mod srs;
 mod transcript;
@@ -14,19 +19,24 @@ mod verify;
 pub use bundle::{
     AuditRecord, Bundle, BundleError, BundleKind, BundleShard, BUNDLE_FORMAT_VERSION, BUNDLE_MAGIC,
 };
+pub use check::{
+    audit_sample, detection_probability, hex, keys_digest, keys_digest_of, verify_audit,
+    verify_bundle,
+};
+pub use claim::{check_claim, claim_commitment, ClaimError, Claimed};
 pub use format::{FormatError, ShardProof, Transcript, PROOF_FORMAT_VERSION};
+pub use key::{
+    check_selector_bytes, decode_key, encode_key, read_verifying_key, write_verifying_key,
+    KeyError, KeyKind, KEY_FORMAT_VERSION, MAX_K, PK_MAGIC, VK_MAGIC,
+};
 pub use report::{
-    audit_sample, detection_probability, keys_digest, keys_digest_of, verify_audit, verify_bundle,
-    AuditReport, Pins, Report, ShardReport, ShardStatus, TensorReport,
+    AuditReport, Binding, Failure, Pinning, Pins, Report, ShardFailure, ShardReport, ShardStatus,
+    TensorReport, Trust,
 };
-pub use srs::{SrsVerifierPart, SRS_PART_BYTES};
-pub use verify::{
-    decode_key, encode_key, read_verifying_key, verify_chain, verify_shard, write_verifying_key,
-    Expected, SrsByK, VerifyError, KEY_FORMAT_VERSION, PK_MAGIC, VK_MAGIC,
-};
+pub use srs::{SrsPartError, SrsVerifierPart, SRS_PART_BYTES};
+pub use verify::{verify_chain, verify_shard, Expected, SrsByK, VerifyError};
 
-/// The scalar field, for embedders (the web verifier fills halo2curves'
-/// table of small scalars itself).
+/// The scalar field, for embedders.
 pub mod field {
     pub use halo2_proofs::halo2curves::bn256::Fr;
     pub use halo2_proofs::halo2curves::ff::Field;

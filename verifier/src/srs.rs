@@ -9,9 +9,23 @@ use halo2_proofs::halo2curves::group::GroupEncoding;
 use halo2_proofs::poly::commitment::{Params, ParamsProver};
 use halo2_proofs::poly::kzg::commitment::ParamsKZG;
 use halo2_proofs::SerdeFormat;
+use thiserror::Error;
 
 /// Length of [`SrsVerifierPart::to_bytes`].
 pub const SRS_PART_BYTES: usize = 32 + 64 + 64;
+
+/// Bytes that are not an SRS verifier part.
+#[derive(Clone, Debug, Error, PartialEq, Eq)]
+pub enum SrsPartError {
+    #[error("SRS verifier part of {0} bytes (expected {SRS_PART_BYTES})")]
+    Length(usize),
+    #[error("SRS verifier part: a point is not on the curve")]
+    NotOnCurve,
+    #[error("SRS verifier part: the generators are not BN254's")]
+    Generators,
+    #[error("SRS verifier part: s·G2 is trivial")]
+    Trivial,
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SrsVerifierPart {
@@ -45,12 +59,9 @@ impl SrsVerifierPart {
 
     /// Reads and checks the points: each must decode to a curve point, the
     /// first two must be the generators and `s·G2` must not be trivial.
-    pub fn from_bytes(bytes: &[u8]) -> Result<SrsVerifierPart, String> {
+    pub fn from_bytes(bytes: &[u8]) -> Result<SrsVerifierPart, SrsPartError> {
         if bytes.len() != SRS_PART_BYTES {
-            return Err(format!(
-                "SRS verifier part of {} bytes (expected {SRS_PART_BYTES})",
-                bytes.len()
-            ));
+            return Err(SrsPartError::Length(bytes.len()));
         }
         let mut g1 = <G1Affine as GroupEncoding>::Repr::default();
         g1.as_mut().copy_from_slice(&bytes[..32]);
@@ -74,13 +85,13 @@ impl SrsVerifierPart {
             Option::<G2Affine>::from(G2Affine::from_bytes(&r))
         };
         let (Some(g1), Some(g2), Some(s_g2)) = (g1, g2_at(32), g2_at(96)) else {
-            return Err("SRS verifier part: a point is not on the curve".into());
+            return Err(SrsPartError::NotOnCurve);
         };
         if g1 != G1Affine::generator() || g2 != G2Affine::generator() {
-            return Err("SRS verifier part: the generators are not BN254's".into());
+            return Err(SrsPartError::Generators);
         }
         if bool::from(s_g2.is_identity()) || s_g2 == g2 {
-            return Err("SRS verifier part: s·G2 is trivial".into());
+            return Err(SrsPartError::Trivial);
         }
         Ok(SrsVerifierPart { g2, s_g2 })
     }

@@ -2,18 +2,17 @@
 
 use crate::format::{ShardProof, Transcript};
 use crate::transcript::CanonicalRead;
+use crate::key::KeyError;
 use halo2_proofs::halo2curves::bn256::{Bn256, Fr, G1Affine};
 use halo2_proofs::plonk::{verify_proof, VerifyingKey};
 use halo2_proofs::poly::commitment::Params;
 use halo2_proofs::poly::kzg::commitment::{KZGCommitmentScheme, ParamsKZG};
 use halo2_proofs::poly::kzg::multiopen::VerifierSHPLONK;
 use halo2_proofs::poly::kzg::strategy::SingleStrategy;
-use halo2_proofs::SerdeFormat;
 use std::collections::BTreeMap;
 use thiserror::Error;
-use zkinf_circuits::shard::{ShardCircuit, ShardParams, MAX_RANGE_LANES};
 
-#[derive(Debug, Error, PartialEq)]
+#[derive(Clone, Debug, Error, PartialEq)]
 pub enum VerifyError {
     #[error("shard {shard}: the proof is for model {found}, expected {expected}")]
     Model {
@@ -39,10 +38,8 @@ pub enum VerifyError {
     Count { proofs: usize, keys: usize },
     #[error("the chain is empty")]
     Empty,
-    #[error("truncated or corrupt verifying key ({0})")]
-    Key(String),
-    #[error("{0}")]
-    KeyFile(String),
+    #[error(transparent)]
+    Key(#[from] KeyError),
 }
 
 impl VerifyError {
@@ -114,138 +111,6 @@ fn hex(f: &Fr) -> String {
         .take(8)
         .map(|b| format!("{b:02x}"))
         .collect()
-}
-
-/// Key files: `ZKINFVK\0` (verifying) or `ZKINFPK\0` (proving), the key
-/// format version (u32 LE), the shard circuit's range lanes (u32 LE) and
-/// chip flags (u32 LE), then halo2's `SerdeFormat::RawBytes` encoding of
-/// the key.
-pub const KEY_FORMAT_VERSION: u32 = 2;
-const KEY_HEADER: usize = 20;
-pub const VK_MAGIC: &[u8; 8] = b"ZKINFVK\0";
-pub const PK_MAGIC: &[u8; 8] = b"ZKINFPK\0";
-
-/// Prepends the key-file header to a key's raw bytes.
-pub fn encode_key(magic: &[u8; 8], params: ShardParams, body: &[u8]) -> Vec<u8> {
-    let mut out = magic.to_vec();
-    out.extend(KEY_FORMAT_VERSION.to_le_bytes());
-    out.extend(params.range_lanes.to_le_bytes());
-    out.extend(params.chips.to_le_bytes());
-    out.extend(body);
-    out
-}
-
-/// Splits a key file into the circuit parameters and the raw key bytes.
-pub fn decode_key<'a>(
-    magic: &[u8; 8],
-    what: &str,
-    bytes: &'a [u8],
-) -> Result<(ShardParams, &'a [u8]), String> {
-    if bytes.len() < 12 {
-        return Err(format!("truncated or corrupt {what} (no header)"));
-    }
-    if &bytes[..8] != magic {
-        return Err(format!("not a zkinf {what} (bad magic bytes)"));
-    }
-    let word = |i: usize| u32::from_le_bytes([bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]]);
-    let version = word(8);
-    if version != KEY_FORMAT_VERSION {
-        return Err(format!(
-            "{what} format version {version} is not supported (this zkinf reads version {KEY_FORMAT_VERSION})"
-        ));
-    }
-    if bytes.len() < KEY_HEADER {
-        return Err(format!("truncated or corrupt {what} (no header)"));
-    }
-    let lanes = word(12);
-    if !(1..=MAX_RANGE_LANES).contains(&lanes) {
-        return Err(format!("corrupt {what}: {lanes} range lanes"));
-    }
-    let chips = word(16);
-    if chips & !zkinf_circuits::shard::chips::ALL != 0 {
-        return Err(format!("corrupt {what}: unknown chip flags {chips:#x}"));
-    }
-    let body = &bytes[KEY_HEADER..];
-    check_key_k(body).map_err(|e| format!("corrupt {what}: {e}"))?;
-    Ok((
-        ShardParams {
-            range_lanes: lanes,
-            chips,
-        },
-        body,
-    ))
-}
-
-/// The largest circuit a key may describe: `2^MAX_K` rows (what `zkinf
-/// compile --max-log-rows` allows). halo2 sizes its evaluation domain from
-/// the key's `k` before reading anything else, so a key claiming more is
-/// refused before halo2 sees it.
-pub const MAX_K: u32 = 26;
-
-/// halo2's key encoding starts with a version byte and `k` (u32 LE).
-fn check_key_k(body: &[u8]) -> Result<u32, String> {
-    let k = body
-        .get(1..5)
-        .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-        .ok_or_else(|| "truncated (no circuit size)".to_string())?;
-    if k > MAX_K {
-        return Err(format!(
-            "the key describes a circuit of 2^{k} rows (at most 2^{MAX_K})"
-        ));
-    }
-    Ok(k)
-}
-
-/// halo2 allocates every selector of `2^k` rows before reading it: a key
-/// is refused unless it holds those selectors' bytes (`2^k / 8` per
-/// selector, with selector compression), so the allocation is bounded by
-/// the key's own size rather than by its `k` field.
-fn check_selector_bytes(body: &[u8], params: ShardParams) -> Result<(), String> {
-    use halo2_proofs::plonk::{Circuit, ConstraintSystem};
-    let k = check_key_k(body)?;
-    let compressed = body.get(5).copied() == Some(1);
-    if !compressed {
-        return Ok(());
-    }
-    let mut cs = ConstraintSystem::<Fr>::default();
-    ShardCircuit::configure_with_params(&mut cs, params);
-    let need = (cs.num_selectors() as u64) * ((1u64 << k) / 8).max(1);
-    if need > body.len() as u64 {
-        return Err(format!(
-            "its {} selectors of 2^{k} rows need {need} bytes, the key has {}",
-            cs.num_selectors(),
-            body.len()
-        ));
-    }
-    Ok(())
-}
-
-/// A verifying key as a key file.
-pub fn write_verifying_key(vk: &VerifyingKey<G1Affine>, params: ShardParams) -> Vec<u8> {
-    encode_key(VK_MAGIC, params, &vk.to_bytes(SerdeFormat::RawBytes))
-}
-
-/// Reads a verifying-key file (see [`KEY_FORMAT_VERSION`]).
-pub fn read_verifying_key(bytes: &[u8]) -> Result<VerifyingKey<G1Affine>, VerifyError> {
-    let (params, body) =
-        decode_key(VK_MAGIC, "verifying key", bytes).map_err(VerifyError::KeyFile)?;
-    check_selector_bytes(body, params).map_err(VerifyError::Key)?;
-    let mut rd = body;
-    let vk = VerifyingKey::read::<_, ShardCircuit>(&mut rd, SerdeFormat::RawBytes, params)
-        .map_err(|e| VerifyError::Key(e.to_string()))?;
-    if !rd.is_empty() {
-        return Err(VerifyError::Key(format!("{} trailing bytes", rd.len())));
-    }
-    // the selectors read decide how many fixed columns the constraint
-    // system has; halo2 does not compare that with the commitments it read
-    // (a verifier indexing past them would panic)
-    let (fixed, columns) = (vk.fixed_commitments().len(), vk.cs().num_fixed_columns());
-    if fixed != columns {
-        return Err(VerifyError::Key(format!(
-            "{fixed} fixed commitments for {columns} fixed columns"
-        )));
-    }
-    Ok(vk)
 }
 
 /// Verifies one shard proof against its verifying key and what the verifier
