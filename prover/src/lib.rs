@@ -49,7 +49,7 @@ pub fn keygen(
 /// halo2's raw encoding).
 pub fn write_proving_key(pk: &ProvingKey<G1Affine>, params: ShardParams) -> Vec<u8> {
     zkinf_verifier::encode_key(
-        zkinf_verifier::PK_MAGIC,
+        zkinf_verifier::KeyKind::Proving,
         params,
         &pk.to_bytes(halo2_proofs::SerdeFormat::RawBytes),
     )
@@ -57,8 +57,8 @@ pub fn write_proving_key(pk: &ProvingKey<G1Affine>, params: ShardParams) -> Vec<
 
 /// Reads a proving-key file.
 pub fn read_proving_key(bytes: &[u8]) -> Result<ProvingKey<G1Affine>, ProveError> {
-    let (params, body) = zkinf_verifier::decode_key(zkinf_verifier::PK_MAGIC, "proving key", bytes)
-        .map_err(ProveError::Key)?;
+    let (params, body) = zkinf_verifier::decode_key(zkinf_verifier::KeyKind::Proving, bytes)
+        .map_err(|e| ProveError::Key(e.to_string()))?;
     let mut rd = body;
     ProvingKey::<G1Affine>::read::<_, ShardCircuit>(
         &mut rd,

@@ -19,10 +19,10 @@
 
 use crate::claim::ClaimError;
 use crate::srs::{SrsPartError, SrsVerifierPart, SRS_PART_BYTES};
-use zkinf_circuits::PlanError;
 use halo2_proofs::halo2curves::bn256::Fr;
 use halo2_proofs::halo2curves::ff::PrimeField;
 use thiserror::Error;
+use zkinf_circuits::PlanError;
 
 pub const BUNDLE_FORMAT_VERSION: u32 = 1;
 pub const BUNDLE_MAGIC: &[u8; 8] = b"ZKINFBND";
@@ -55,7 +55,9 @@ pub enum BundleError {
     Sample { sample: u32, shards: usize },
     #[error("the bundle's model: {0}")]
     Plan(#[from] PlanError),
-    #[error("the bundle's model has {inputs} inputs and {outputs} outputs (bundles carry one of each)")]
+    #[error(
+        "the bundle's model has {inputs} inputs and {outputs} outputs (bundles carry one of each)"
+    )]
     Arity { inputs: usize, outputs: usize },
     #[error("the bundle's {0}")]
     Claim(#[from] ClaimError),

@@ -54,7 +54,9 @@ pub enum KeyError {
     NoHeader { kind: KeyKind },
     #[error("not a zkinf {kind} (bad magic bytes)")]
     BadMagic { kind: KeyKind },
-    #[error("{kind} format version {found} is not supported (this zkinf reads version {supported})")]
+    #[error(
+        "{kind} format version {found} is not supported (this zkinf reads version {supported})"
+    )]
     Version {
         kind: KeyKind,
         found: u32,

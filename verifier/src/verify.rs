@@ -1,8 +1,8 @@
 //! Verifying shard proofs and chains of them.
 
 use crate::format::{ShardProof, Transcript};
-use crate::transcript::CanonicalRead;
 use crate::key::KeyError;
+use crate::transcript::CanonicalRead;
 use halo2_proofs::halo2curves::bn256::{Bn256, Fr, G1Affine};
 use halo2_proofs::plonk::{verify_proof, VerifyingKey};
 use halo2_proofs::poly::commitment::Params;

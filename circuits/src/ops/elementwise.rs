@@ -1,7 +1,8 @@
 //! Requantization, elementwise arithmetic, clamps, table lookups and softmax.
 
+use super::index::{axis_lanes, broadcast_index, channel_of};
 use crate::arith::{div_round_half_even, saturate, shift_round_half_even};
-use ndarray::{ArrayD, Axis, IxDyn, Zip};
+use ndarray::{ArrayD, IxDyn};
 
 fn at(v: &[i64], c: usize) -> i64 {
     match v.len() {
@@ -25,37 +26,46 @@ pub fn rescale(
     lo: i64,
     hi: i64,
 ) -> ArrayD<i64> {
-    let per_channel = mult.len() > 1 || bias.len() > 1;
-    let mut out = x.clone();
+    let per_channel = (mult.len() > 1 || bias.len() > 1) && axis < x.ndim();
+    let shape = x.shape().to_vec();
     let one = |v: i64, c: usize| {
         let num = (v as i128 - in_zero as i128) * at(mult, c) as i128 + at(bias, c) as i128;
         saturate(shift_round_half_even(num, shift) + out_zero as i128, lo, hi)
     };
-    if per_channel && axis < x.ndim() {
-        for (c, mut lane) in out.axis_iter_mut(Axis(axis)).enumerate() {
-            lane.mapv_inplace(|v| one(v, c));
-        }
-    } else {
-        out.mapv_inplace(|v| one(v, 0));
-    }
-    out
+    let out: Vec<i64> = x
+        .iter()
+        .enumerate()
+        .map(|(k, &v)| {
+            let c = if per_channel {
+                channel_of(k, &shape, axis)
+            } else {
+                0
+            };
+            one(v, c)
+        })
+        .collect();
+    ArrayD::from_shape_vec(IxDyn(&shape), out).expect("shape matches data")
 }
 
+/// `f` of the broadcast operands at every element of `shape`.
 fn zip_broadcast(
     a: &ArrayD<i64>,
     b: &ArrayD<i64>,
     shape: &[usize],
     f: impl Fn(i64, i64) -> i64,
 ) -> ArrayD<i64> {
-    let dim = IxDyn(shape);
-    let av = a.broadcast(dim.clone()).expect("checked broadcast");
-    let bv = b.broadcast(dim.clone()).expect("checked broadcast");
-    let mut out = ArrayD::zeros(dim);
-    Zip::from(&mut out)
-        .and(&av)
-        .and(&bv)
-        .for_each(|o, &x, &y| *o = f(x, y));
-    out
+    let av: Vec<i64> = a.iter().copied().collect();
+    let bv: Vec<i64> = b.iter().copied().collect();
+    let len: usize = shape.iter().product();
+    let out: Vec<i64> = (0..len)
+        .map(|k| {
+            f(
+                av[broadcast_index(k, shape, a.shape())],
+                bv[broadcast_index(k, shape, b.shape())],
+            )
+        })
+        .collect();
+    ArrayD::from_shape_vec(IxDyn(shape), out).expect("shape matches data")
 }
 
 /// Broadcasting `clamp(rhe(((a - za) ma + (b - zb) mb) / 2^shift) + out_zero, lo, hi)`.
@@ -128,23 +138,24 @@ pub fn softmax(
     lo: i64,
     hi: i64,
 ) -> ArrayD<i64> {
-    let mut out = x.clone();
-    for mut lane in out.lanes_mut(Axis(axis)) {
-        let max = lane.iter().copied().max().unwrap_or(0);
+    let xv: Vec<i64> = x.iter().copied().collect();
+    let mut out = xv.clone();
+    for lane in axis_lanes(x.shape(), axis) {
+        let max = lane.iter().map(|&j| xv[j]).max().unwrap_or(0);
         let e: Vec<i128> = lane
             .iter()
-            .map(|&v| exp_table.get((max - v) as usize).copied().unwrap_or(0) as i128)
+            .map(|&j| exp_table.get((max - xv[j]) as usize).copied().unwrap_or(0) as i128)
             .collect();
         let sum: i128 = e.iter().sum();
-        for (y, ei) in lane.iter_mut().zip(e) {
-            *y = saturate(
+        for (&j, ei) in lane.iter().zip(e) {
+            out[j] = saturate(
                 div_round_half_even(ei * out_mult as i128, sum.max(1)) + out_zero as i128,
                 lo,
                 hi,
             );
         }
     }
-    out
+    ArrayD::from_shape_vec(IxDyn(x.shape()), out).expect("shape matches data")
 }
 
 #[cfg(test)]

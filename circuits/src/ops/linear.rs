@@ -1,5 +1,6 @@
 //! Matrix products and convolutions on integers (exact, no rounding).
 
+use super::index::{ConvGeometry, MatMulDims};
 use ndarray::{ArrayD, IxDyn};
 
 fn zero_at(zeros: &[i64], c: usize) -> i64 {
@@ -18,18 +19,15 @@ pub fn matmul(
     a_zero: i64,
     b_zero: &[i64],
 ) -> ArrayD<i64> {
-    let (ash, bsh) = (a.shape(), b.shape());
-    let (m, k) = (ash[ash.len() - 2], ash[ash.len() - 1]);
-    let n = bsh[bsh.len() - 1];
-    let batch: usize = ash[..ash.len() - 2].iter().product();
-    let b_batched = bsh.len() > 2;
+    let d = MatMulDims::new(a.shape(), b.shape());
+    let (m, k, n) = (d.m, d.k, d.n);
     let av: Vec<i64> = a.iter().copied().collect();
     let bv: Vec<i64> = b.iter().copied().collect();
     let biasv: Option<Vec<i64>> = bias.map(|t| t.iter().copied().collect());
-    let mut out = vec![0i64; batch * m * n];
-    for bi in 0..batch {
+    let mut out = vec![0i64; d.batch * m * n];
+    for bi in 0..d.batch {
         let a_off = bi * m * k;
-        let b_off = if b_batched { bi * k * n } else { 0 };
+        let b_off = if d.b_batched { bi * k * n } else { 0 };
         for i in 0..m {
             for j in 0..n {
                 let zb = zero_at(b_zero, j) as i128;
@@ -42,12 +40,15 @@ pub fn matmul(
             }
         }
     }
+    let ash = a.shape();
     let mut shape = ash[..ash.len() - 2].to_vec();
     shape.extend([m, n]);
     ArrayD::from_shape_vec(IxDyn(&shape), out).expect("shape matches data")
 }
 
-/// 2-D NCHW convolution with groups; padding contributes zero.
+/// 2-D NCHW convolution with groups; padding contributes zero (it reads the
+/// input's zero point). Each output reads the patch [`ConvGeometry::patch`]
+/// gives.
 #[allow(clippy::too_many_arguments)]
 pub fn conv2d(
     x: &ArrayD<i64>,
@@ -61,44 +62,35 @@ pub fn conv2d(
     group: usize,
     out_shape: &[usize],
 ) -> ArrayD<i64> {
-    let (n, c_in, h, wd) = (x.shape()[0], x.shape()[1], x.shape()[2], x.shape()[3]);
-    let (c_out, c_in_g, kh, kw) = (w.shape()[0], w.shape()[1], w.shape()[2], w.shape()[3]);
-    let (oh, ow) = (out_shape[2], out_shape[3]);
-    let out_per_g = c_out / group;
+    let g = ConvGeometry::new(
+        x.shape(),
+        w.shape(),
+        out_shape,
+        strides,
+        pads,
+        dilations,
+        group,
+    );
     let xv: Vec<i64> = x.iter().copied().collect();
     let wv: Vec<i64> = w.iter().copied().collect();
     let biasv: Option<Vec<i64>> = bias.map(|t| t.iter().copied().collect());
-    let mut out = vec![0i64; n * c_out * oh * ow];
-    for b in 0..n {
-        for o in 0..c_out {
-            let g = o / out_per_g;
-            let zw = zero_at(w_zero, o) as i128;
-            for y in 0..oh {
-                for xx in 0..ow {
+    let mut out = vec![0i64; g.batch * g.c_out * g.positions()];
+    let mut patch = Vec::with_capacity(g.taps());
+    let cog = g.out_per_group();
+    for b in 0..g.batch {
+        for gi in 0..g.group {
+            for p in 0..g.positions() {
+                g.patch(b, gi, p, &mut patch);
+                for o in gi * cog..(gi + 1) * cog {
+                    let zw = zero_at(w_zero, o) as i128;
                     let mut acc: i128 = biasv.as_ref().map_or(0, |v| v[o] as i128);
-                    for ci in 0..c_in_g {
-                        let c = g * c_in_g + ci;
-                        for ky in 0..kh {
-                            let iy =
-                                (y * strides[0] + ky * dilations[0]) as isize - pads[0] as isize;
-                            if iy < 0 || iy as usize >= h {
-                                continue;
-                            }
-                            for kx in 0..kw {
-                                let ix = (xx * strides[1] + kx * dilations[1]) as isize
-                                    - pads[1] as isize;
-                                if ix < 0 || ix as usize >= wd {
-                                    continue;
-                                }
-                                let xval = xv[((b * c_in + c) * h + iy as usize) * wd + ix as usize]
-                                    as i128
-                                    - x_zero as i128;
-                                let wval = wv[((o * c_in_g + ci) * kh + ky) * kw + kx] as i128 - zw;
-                                acc += xval * wval;
-                            }
+                    for (t, tap) in patch.iter().enumerate() {
+                        if let Some(at) = *tap {
+                            acc += (xv[at] as i128 - x_zero as i128)
+                                * (wv[g.weight_index(o, t)] as i128 - zw);
                         }
                     }
-                    out[((b * c_out + o) * oh + y) * ow + xx] = acc as i64;
+                    out[g.output_index(b, o, p)] = acc as i64;
                 }
             }
         }

@@ -1,8 +1,11 @@
 //! Max and average pooling over NCHW tensors.
 
+use super::index::pool_windows;
 use crate::arith::{div_round_half_even, saturate};
 use ndarray::{ArrayD, IxDyn};
 
+/// `f(kernel area, taps inside the input)` for every output of a pooling
+/// over the windows [`pool_windows`] gives.
 fn windows(
     x: &ArrayD<i64>,
     kernel: [usize; 2],
@@ -10,30 +13,13 @@ fn windows(
     pads: [usize; 4],
     dil: [usize; 2],
     out_shape: &[usize],
-    mut f: impl FnMut(usize, &mut dyn Iterator<Item = Option<i64>>) -> i64,
+    mut f: impl FnMut(usize, &mut dyn Iterator<Item = i64>) -> i64,
 ) -> ArrayD<i64> {
-    let (n, c, h, w) = (x.shape()[0], x.shape()[1], x.shape()[2], x.shape()[3]);
-    let (oh, ow) = (out_shape[2], out_shape[3]);
     let xv: Vec<i64> = x.iter().copied().collect();
-    let mut out = Vec::with_capacity(n * c * oh * ow);
-    for b in 0..n {
-        for ch in 0..c {
-            let base = (b * c + ch) * h * w;
-            for y in 0..oh {
-                for xx in 0..ow {
-                    let mut taps = (0..kernel[0])
-                        .flat_map(|ky| (0..kernel[1]).map(move |kx| (ky, kx)))
-                        .map(|(ky, kx)| {
-                            let iy = (y * strides[0] + ky * dil[0]) as isize - pads[0] as isize;
-                            let ix = (xx * strides[1] + kx * dil[1]) as isize - pads[1] as isize;
-                            (iy >= 0 && (iy as usize) < h && ix >= 0 && (ix as usize) < w)
-                                .then(|| xv[base + iy as usize * w + ix as usize])
-                        });
-                    out.push(f(kernel[0] * kernel[1], &mut taps));
-                }
-            }
-        }
-    }
+    let out: Vec<i64> = pool_windows(x.shape(), out_shape, kernel, strides, pads, dil)
+        .iter()
+        .map(|w| f(kernel[0] * kernel[1], &mut w.iter().map(|&j| xv[j])))
+        .collect();
     ArrayD::from_shape_vec(IxDyn(out_shape), out).expect("checked pool shape")
 }
 
@@ -47,7 +33,7 @@ pub fn max_pool(
     out_shape: &[usize],
 ) -> ArrayD<i64> {
     windows(x, kernel, strides, pads, dil, out_shape, |_, taps| {
-        taps.flatten().max().unwrap_or(i64::MIN)
+        taps.max().unwrap_or(i64::MIN)
     })
 }
 
@@ -69,7 +55,7 @@ pub fn avg_pool(
 ) -> ArrayD<i64> {
     windows(x, kernel, strides, pads, [1, 1], out_shape, |area, taps| {
         let (mut sum, mut inside) = (0i128, 0i128);
-        for t in taps.flatten() {
+        for t in taps {
             sum += t as i128 - in_zero as i128;
             inside += 1;
         }

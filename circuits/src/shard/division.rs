@@ -3,21 +3,26 @@
 //! maximum, table exponentials, their sum, a rounded division per element),
 //! both on the divide chip.
 
-use super::*;
-use crate::plan::Node;
+use super::params::softmax_table;
+use super::synth::Synth;
+use super::ShardCircuit;
+use crate::chips::divide::{sum_rows, Divisor};
+use crate::chips::poseidon::Wire;
+use crate::ops::index::{axis_lanes, pool_windows};
+use crate::plan::{Node, Op};
+use halo2_proofs::plonk::Error;
 
 impl ShardCircuit {
     /// Average pooling of the wires `x` (node `n`'s input); returns the
     /// output wires.
     pub(super) fn assign_avg_pool(
         &self,
-        config: &ShardConfig,
-        region: &mut Region<'_, Fr>,
-        cur: &mut Cursor,
+        s: &mut Synth<'_, '_>,
         n: &Node,
-        x: &[Wire],
     ) -> Result<Vec<Wire>, Error> {
         let plan = &self.plan;
+        let x = s.operand(n.inputs[0])?;
+        let (config, region, cur) = (s.config, &mut *s.region, &mut s.cur);
         let xv = self.values_or_zero(n.inputs[0], x.len());
         let Op::AvgPool {
             kernel,
@@ -67,22 +72,19 @@ impl ShardCircuit {
     /// wires `x`; returns the output wires.
     pub(super) fn assign_softmax(
         &self,
-        config: &ShardConfig,
-        region: &mut Region<'_, Fr>,
-        cur: &mut Cursor,
+        s: &mut Synth<'_, '_>,
         n: &Node,
         i: usize,
-        x: &[Wire],
     ) -> Result<Vec<Wire>, Error> {
         let plan = &self.plan;
+        let x = s.operand(n.inputs[0])?;
+        let (config, region, cur) = (s.config, &mut *s.region, &mut s.cur);
         let xv = self.values_or_zero(n.inputs[0], x.len());
         let shape = &plan.info(n.inputs[0]).shape;
         let Op::Softmax { axis, .. } = &n.op else {
             return Err(Error::Synthesis);
         };
-        let ax = *axis as usize;
-        let len = shape[ax];
-        let inner: usize = shape[ax + 1..].iter().product();
+        let len = shape[*axis as usize];
         let table = softmax_table(plan, n);
         let tag = i as u64 + 1;
         cur.table = config
@@ -92,59 +94,56 @@ impl ShardCircuit {
         let bits = self.pool_bits(n);
         let known = self.values.is_some();
         let mut outs = vec![x[0]; x.len()];
-        for outer in 0..x.len() / (len * inner).max(1) {
-            for k in 0..inner {
-                let lane: Vec<usize> = (0..len).map(|j| (outer * len + j) * inner + k).collect();
-                let taps: Vec<(Wire, i64)> = lane.iter().map(|&e| (x[e], xv[e])).collect();
-                let (mx, next, next_range) = config
-                    .maxpool()?
-                    .assign_window(region, cur.bank, cur.range, &taps, bits, known, None)?;
-                cur.bank = next;
-                cur.range = next_range;
-                let max_v = taps.iter().map(|t| t.1).max().unwrap_or(0);
-                // d = max - x, then e = table[d]
-                let mut ds = Vec::with_capacity(len);
-                for &(w, v) in &taps {
-                    let d = config.divide()?.assign_sum(
-                        region,
-                        cur.bank,
-                        &[mx, w],
-                        Some(&[1, -1]),
-                        0,
-                        None,
-                    )?;
-                    cur.bank += sum_rows(2);
-                    ds.push((d, max_v - v));
-                }
-                let es = config
-                    .lookup()?
-                    .assign(region, cur.lookup, tag, 0, &table, &ds, None)?;
-                cur.lookup += len;
-                let ev: Vec<i64> = ds
-                    .iter()
-                    .map(|&(_, d)| table.get(d as usize).copied().unwrap_or(0))
-                    .collect();
-                let total = config
-                    .divide()?
-                    .assign_sum(region, cur.bank, &es, None, 0, None)?;
-                cur.bank += sum_rows(len);
-                let sum_v: i128 = ev.iter().map(|&e| e as i128).sum();
-                let divisor = Divisor::Wire(total, if known { sum_v } else { params.d_lo });
-                let xs: Vec<(Wire, i64)> = es.iter().copied().zip(ev.iter().copied()).collect();
-                let (ys, next) = config.divide()?.assign(
+        for lane in axis_lanes(shape, *axis as usize) {
+            let taps: Vec<(Wire, i64)> = lane.iter().map(|&e| (x[e], xv[e])).collect();
+            let (mx, next, next_range) = config
+                .maxpool()?
+                .assign_window(region, cur.bank, cur.range, &taps, bits, known, None)?;
+            cur.bank = next;
+            cur.range = next_range;
+            let max_v = taps.iter().map(|t| t.1).max().unwrap_or(0);
+            // d = max - x, then e = table[d]
+            let mut ds = Vec::with_capacity(len);
+            for &(w, v) in &taps {
+                let d = config.divide()?.assign_sum(
                     region,
                     cur.bank,
-                    cur.range,
-                    &xs,
-                    &divisor,
-                    params,
-                    |_, _| {},
+                    &[mx, w],
+                    Some(&[1, -1]),
+                    0,
+                    None,
                 )?;
-                cur.bank += len;
-                cur.range = next;
-                for (j, &e) in lane.iter().enumerate() {
-                    outs[e] = ys[j];
-                }
+                cur.bank += sum_rows(2);
+                ds.push((d, max_v - v));
+            }
+            let es = config
+                .lookup()?
+                .assign(region, cur.lookup, tag, 0, &table, &ds, None)?;
+            cur.lookup += len;
+            let ev: Vec<i64> = ds
+                .iter()
+                .map(|&(_, d)| table.get(d as usize).copied().unwrap_or(0))
+                .collect();
+            let total = config
+                .divide()?
+                .assign_sum(region, cur.bank, &es, None, 0, None)?;
+            cur.bank += sum_rows(len);
+            let sum_v: i128 = ev.iter().map(|&e| e as i128).sum();
+            let divisor = Divisor::Wire(total, if known { sum_v } else { params.d_lo });
+            let xs: Vec<(Wire, i64)> = es.iter().copied().zip(ev.iter().copied()).collect();
+            let (ys, next) = config.divide()?.assign(
+                region,
+                cur.bank,
+                cur.range,
+                &xs,
+                &divisor,
+                params,
+                |_, _| {},
+            )?;
+            cur.bank += len;
+            cur.range = next;
+            for (j, &e) in lane.iter().enumerate() {
+                outs[e] = ys[j];
             }
         }
         Ok(outs)

@@ -1,21 +1,122 @@
-//! Sizing a shard circuit before laying it out: the rows each column group
-//! uses (the chips' exact counts), the constants read as cells, the number
-//! of range lanes, and so `k`. The partitioner cuts plans by these numbers,
-//! so a shard never needs a larger `k` than they say.
+//! Sizing a shard circuit before laying it out: the rows each node adds to
+//! each column group (the chips' exact counts), the rows every shard has
+//! whatever its nodes (commitments, tables, blinding), the number of range
+//! lanes, and so `k`. This is the one row model: the partitioner cuts by
+//! it, and the compile table attributes each shard's rows to its nodes by
+//! it ([`node_rows`]), so the table's total is the sum of the shards' rows.
 
-use super::{pool_windows, softmax_table, Cursor, ShardCircuit, MAX_RANGE_LANES};
+use super::params::softmax_table;
+use super::partition::{slice, SizedShard};
+use super::{ShardCircuit, ShardError, MAX_RANGE_LANES};
 use crate::chips::divide::sum_rows;
 use crate::chips::range::rows_for as range_rows;
-use crate::plan::{Op, TensorId};
+use crate::ops::index::{pool_windows, ConvGeometry, MatMulDims};
+use crate::plan::{CheckedPlan, Op, TensorId};
+use serde::Serialize;
 
-/// Groups of [`ShardCircuit::row_breakdown`] that share the bank's rows.
-const BANK_GROUPS: [&str; 5] = [
-    "inputs and constants",
-    "commitment packing",
-    "rescale and divide",
-    "maxpool",
-    "poseidon",
+/// The circuit's column groups: each has its own rows, and the circuit's
+/// height is the tallest (the bank's groups share the bank's rows).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Group {
+    Src,
+    Pack,
+    Range,
+    Rescale,
+    Freivalds,
+    MaxPool,
+    Poseidon,
+    Lookups,
+    LookupTable,
+    RangeTable,
+}
+
+const GROUPS: [Group; 10] = [
+    Group::Src,
+    Group::Pack,
+    Group::Range,
+    Group::Rescale,
+    Group::Freivalds,
+    Group::MaxPool,
+    Group::Poseidon,
+    Group::Lookups,
+    Group::LookupTable,
+    Group::RangeTable,
 ];
+
+impl Group {
+    fn name(self) -> &'static str {
+        match self {
+            Group::Src => "inputs and constants",
+            Group::Pack => "commitment packing",
+            Group::Range => "range checks",
+            Group::Rescale => "rescale and divide",
+            Group::Freivalds => "freivalds",
+            Group::MaxPool => "maxpool",
+            Group::Poseidon => "poseidon",
+            Group::Lookups => "lookups",
+            Group::LookupTable => "lookup table",
+            Group::RangeTable => "range table",
+        }
+    }
+
+    /// Groups stacked in the shared bank columns.
+    fn in_bank(self) -> bool {
+        matches!(
+            self,
+            Group::Src | Group::Pack | Group::Rescale | Group::MaxPool | Group::Poseidon
+        )
+    }
+}
+
+/// Rows per column group, indexed like [`GROUPS`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Rows([usize; GROUPS.len()]);
+
+impl Rows {
+    fn add(&mut self, g: Group, rows: usize) {
+        self.0[g as usize] += rows;
+    }
+    fn get(&self, g: Group) -> usize {
+        self.0[g as usize]
+    }
+    fn plus(mut self, o: &Rows) -> Rows {
+        for (a, b) in self.0.iter_mut().zip(o.0) {
+            *a += b;
+        }
+        self
+    }
+    fn bank(&self) -> usize {
+        GROUPS
+            .iter()
+            .filter(|g| g.in_bank())
+            .map(|&g| self.get(g))
+            .sum()
+    }
+}
+
+/// Rows halo2 reserves at the bottom of every column (blinding).
+const RESERVED: usize = 16;
+
+/// The group that sets a circuit's height: the bank (`None`) or another.
+fn tallest(rows: &Rows, lanes: u32) -> (Option<Group>, usize) {
+    let mut best = (None, rows.bank());
+    for g in GROUPS.iter().copied().filter(|g| !g.in_bank()) {
+        let h = lane_height(g, rows.get(g), lanes);
+        if h > best.1 {
+            best = (Some(g), h);
+        }
+    }
+    best
+}
+
+/// Rows of group `g` holding `r` rows of work: range checks spread over
+/// `lanes` lanes (a lane wastes less than one check's rows at its end).
+fn lane_height(g: Group, r: usize, lanes: u32) -> usize {
+    match (g, lanes) {
+        (Group::Range, l) if l > 1 => r.div_ceil(l as usize) + crate::chips::range::MAX_CHECK_ROWS,
+        _ => r,
+    }
+}
 
 impl ShardCircuit {
     /// The operands node `i` reads as cells. A constant among them is laid
@@ -32,188 +133,241 @@ impl ShardCircuit {
         }
     }
 
-    /// The constants laid out as cells: read as cells by a node, or the
-    /// shard's output.
-    pub(super) fn cell_constants(&self) -> std::collections::BTreeSet<TensorId> {
-        (0..self.plan.nodes.len())
-            .flat_map(|i| self.cell_operands(i))
-            .chain([self.plan.outputs[0].tensor])
-            .filter(|&t| self.plan.is_const(t))
-            .collect()
-    }
-
     /// The smallest k whose usable rows hold this circuit.
     pub fn k(&self) -> u32 {
         self.rows().next_power_of_two().trailing_zeros().max(9)
     }
 
-    /// The rows this circuit uses (the longest column group, plus the rows
+    /// The rows this circuit uses (the tallest column group, plus the rows
     /// halo2 reserves for blinding).
     pub fn rows(&self) -> usize {
-        Self::height(&self.row_breakdown(), self.params.range_lanes)
-    }
-
-    /// Rows of the tallest column group when the range checks spread over
-    /// `lanes` lanes (a lane wastes less than one check's rows at its end);
-    /// the bank's groups stack in its columns.
-    fn height(groups: &[(&'static str, usize)], lanes: u32) -> usize {
-        let bank: usize = groups
-            .iter()
-            .filter(|(g, _)| BANK_GROUPS.contains(g))
-            .map(|&(_, r)| r)
-            .sum();
-        groups
-            .iter()
-            .filter(|(g, _)| !BANK_GROUPS.contains(g))
-            .map(|&(g, r)| match (g, lanes) {
-                ("range checks", 1) => r,
-                ("range checks", l) => r.div_ceil(l as usize) + crate::chips::range::MAX_CHECK_ROWS,
-                _ => r,
-            })
-            .chain([bank])
-            .max()
-            .unwrap_or(0)
-            + 16
+        tallest(&self.total_rows(), self.params.range_lanes).1 + RESERVED
     }
 
     /// The number of range lanes with the least estimated proving work:
     /// each lane adds a column and a lookup argument (about four columns of
     /// work), and may halve the rows of a circuit the range checks dominate.
     pub(super) fn best_lanes(&self) -> u32 {
-        let groups = self.row_breakdown();
-        let k_of = |rows: usize| rows.next_power_of_two().trailing_zeros().max(9);
+        let rows = self.total_rows();
+        let k_of = |r: usize| (r + RESERVED).next_power_of_two().trailing_zeros().max(9);
         (1..=MAX_RANGE_LANES)
-            .min_by_key(|&l| (30 + 4 * l as u64) << k_of(Self::height(&groups, l)))
+            .min_by_key(|&l| (30 + 4 * l as u64) << k_of(tallest(&rows, l).1))
             .unwrap_or(1)
     }
 
     /// Rows used in each column group (the range checks counted in one
     /// lane; the circuit's height is set by the tallest group).
     pub fn row_breakdown(&self) -> Vec<(&'static str, usize)> {
-        let mut c = Cursor::default();
-        let (mut pack, mut poseidon) = (0, 0);
-        let mut range = 0;
-        let mut rescale = 0;
-        let mut matmul = 0;
-        let mut maxpool = 0;
-        for n in &self.plan.nodes {
-            match &n.op {
-                Op::MatMul { .. } => {
-                    let a = self.plan.info(n.inputs[0]);
-                    let b = self.plan.info(n.inputs[1]);
-                    let k = a.shape[a.shape.len() - 1];
-                    let nn = b.shape[b.shape.len() - 1];
-                    let rows = a.len() / k.max(1);
-                    let witness = !self.plan.is_const(n.inputs[1]);
-                    let product = |m, k, nn| {
-                        if witness {
-                            crate::chips::matmul::rows_for_witness(m, k, nn)
-                        } else {
-                            crate::chips::matmul::rows_for(m, k, nn)
-                        }
-                    };
-                    matmul += if b.shape.len() > 2 {
-                        let m = a.shape[a.shape.len() - 2];
-                        (rows / m.max(1)) * product(m, k, nn)
-                    } else {
-                        product(rows, k, nn)
-                    };
-                }
-                Op::Conv { group, .. } => {
-                    let w = self.plan.info(n.inputs[1]);
-                    let kp: usize = w.shape[1..].iter().product();
-                    let positions = n.info.len() / w.shape[0].max(1);
-                    let cog = w.shape[0] / (*group).max(1);
-                    matmul += group * crate::chips::matmul::rows_for(positions, kp, cog);
-                }
-                Op::MaxPool {
-                    kernel,
-                    strides,
-                    pads,
-                    dilations,
-                    ..
-                } => {
-                    let taps: usize = pool_windows(
-                        &self.plan.info(n.inputs[0]).shape,
-                        &n.info.shape,
-                        *kernel,
-                        *strides,
-                        *pads,
-                        *dilations,
-                    )
-                    .iter()
-                    .map(Vec::len)
-                    .sum();
-                    let (rows, rrows) =
-                        crate::chips::maxpool::rows_for_window(taps, self.pool_bits(n));
-                    maxpool += rows;
-                    range += rrows;
-                }
-                Op::Lookup { table, .. } => {
-                    c.lookup += n.info.len();
-                    c.table += table.len();
-                }
-                Op::AvgPool { .. } => {
-                    for (p, taps) in Self::division_params(&self.plan, n) {
-                        rescale += sum_rows(taps) + 1;
-                        range += p.range_rows();
+        let rows = self.total_rows();
+        GROUPS.iter().map(|&g| (g.name(), rows.get(g))).collect()
+    }
+
+    fn total_rows(&self) -> Rows {
+        self.rows_per_node()
+            .iter()
+            .fold(self.fixed_rows(), |acc, r| acc.plus(r))
+    }
+
+    /// [`Self::node_rows`] of every node; a constant's cells count for the
+    /// first node that reads it as cells.
+    fn rows_per_node(&self) -> Vec<Rows> {
+        let mut seen = std::collections::HashSet::new();
+        (0..self.plan.nodes.len())
+            .map(|i| {
+                let mut r = self.node_rows(i);
+                for t in self.cell_operands(i) {
+                    if self.plan.is_const(t) && seen.insert(t) {
+                        r.add(Group::Src, self.plan.info(t).len());
                     }
                 }
-                Op::Softmax { axis, .. } => {
-                    let x = self.plan.info(n.inputs[0]);
-                    let len = x.shape[*axis as usize];
-                    let lanes = x.len() / len.max(1);
-                    let (p, _) = &Self::division_params(&self.plan, n)[0];
-                    let (prows, prange) =
-                        crate::chips::maxpool::rows_for_window(len, self.pool_bits(n));
-                    maxpool += lanes * prows;
-                    range += lanes * (prange + p.range_rows() * len + p.divisor_rows());
-                    rescale += lanes * (2 * len + sum_rows(len) + len);
-                    c.lookup += x.len();
-                    c.table += softmax_table(&self.plan, n).len();
-                }
-                Op::Rescale { .. } | Op::Add { .. } | Op::Mul { .. } | Op::Clamp { .. } => {
-                    rescale += crate::chips::rescale::ROWS * n.info.len();
-                    range += self.rescale_params(n).range_rows() * n.info.len();
-                }
-                _ => {}
-            }
-        }
+                r
+            })
+            .collect()
+    }
+
+    /// The rows every circuit of this plan has whatever its nodes: the model
+    /// id and shard index, the input's cells, the commitments of the input
+    /// and the output, a constant output's cells, and the tables.
+    fn fixed_rows(&self) -> Rows {
+        let mut r = Rows::default();
         let input = self.input_tensor();
-        // the src column: input values, model id, index, conv padding and
-        // the constants read as cells
-        let mut src = self.plan.info(input).len() + 2;
-        src += self
-            .plan
-            .nodes
-            .iter()
-            .filter(|n| matches!(n.op, Op::Conv { .. }))
-            .count();
-        src += self
-            .cell_constants()
-            .iter()
-            .map(|&t| self.plan.info(t).len())
-            .sum::<usize>();
-        for t in [input, self.plan.outputs[0].tensor] {
+        r.add(Group::Src, self.plan.info(input).len() + 2);
+        let out = self.plan.outputs[0].tensor;
+        if self.plan.is_const(out) && !self.read_as_cells_by_a_node(out) {
+            r.add(Group::Src, self.plan.info(out).len());
+        }
+        for t in [input, out] {
             let p = self.packing(t);
             let len = self.plan.info(t).len();
-            pack += len + len.div_ceil(p.per_element) * 2;
-            range += len * range_rows(p.bits);
+            r.add(Group::Pack, len + len.div_ceil(p.per_element) * 2);
+            r.add(Group::Range, len * range_rows(p.bits));
             let elements = 1 + len.div_ceil(p.per_element);
-            poseidon += 1 + elements.div_ceil(2) * crate::chips::poseidon::ROWS_PER_PERMUTATION + 1;
+            r.add(
+                Group::Poseidon,
+                1 + elements.div_ceil(2) * crate::chips::poseidon::ROWS_PER_PERMUTATION + 1,
+            );
         }
-        vec![
-            ("inputs and constants", src),
-            ("commitment packing", pack),
-            ("range checks", range),
-            ("rescale and divide", rescale),
-            ("freivalds", matmul),
-            ("maxpool", maxpool),
-            ("poseidon", poseidon),
-            ("lookups", c.lookup),
-            // the tagged table starts after its all-zero row
-            ("lookup table", 1 + c.table),
-            ("range table", crate::chips::range::TABLE_ROWS + 1),
-        ]
+        // the tagged lookup table starts after its all-zero row
+        r.add(Group::LookupTable, 1);
+        r.add(Group::RangeTable, crate::chips::range::TABLE_ROWS + 1);
+        r
     }
+
+    fn read_as_cells_by_a_node(&self, t: TensorId) -> bool {
+        (0..self.plan.nodes.len()).any(|i| self.cell_operands(i).contains(&t))
+    }
+
+    /// The rows node `i`'s chips add (not counting constants' cells).
+    fn node_rows(&self, i: usize) -> Rows {
+        let plan = &self.plan;
+        let n = &plan.nodes[i];
+        let mut r = Rows::default();
+        match &n.op {
+            Op::MatMul { .. } => {
+                let d =
+                    MatMulDims::new(&plan.info(n.inputs[0]).shape, &plan.info(n.inputs[1]).shape);
+                let per = if plan.is_const(n.inputs[1]) {
+                    crate::chips::matmul::rows_for(d.rows_per_product(), d.k, d.n)
+                } else {
+                    crate::chips::matmul::rows_for_witness(d.rows_per_product(), d.k, d.n)
+                };
+                r.add(Group::Freivalds, d.products() * per);
+            }
+            Op::Conv {
+                strides,
+                pads,
+                dilations,
+                group,
+                ..
+            } => {
+                let g = ConvGeometry::new(
+                    &plan.info(n.inputs[0]).shape,
+                    &plan.info(n.inputs[1]).shape,
+                    &n.info.shape,
+                    *strides,
+                    *pads,
+                    *dilations,
+                    *group,
+                );
+                // the padding cell
+                r.add(Group::Src, 1);
+                r.add(
+                    Group::Freivalds,
+                    g.group
+                        * crate::chips::matmul::rows_for(
+                            g.batch * g.positions(),
+                            g.taps(),
+                            g.out_per_group(),
+                        ),
+                );
+            }
+            Op::MaxPool {
+                kernel,
+                strides,
+                pads,
+                dilations,
+                ..
+            } => {
+                let taps: usize = pool_windows(
+                    &plan.info(n.inputs[0]).shape,
+                    &n.info.shape,
+                    *kernel,
+                    *strides,
+                    *pads,
+                    *dilations,
+                )
+                .iter()
+                .map(Vec::len)
+                .sum();
+                let (rows, rrows) = crate::chips::maxpool::rows_for_window(taps, self.pool_bits(n));
+                r.add(Group::MaxPool, rows);
+                r.add(Group::Range, rrows);
+            }
+            Op::Lookup { table, .. } => {
+                r.add(Group::Lookups, n.info.len());
+                r.add(Group::LookupTable, table.len());
+            }
+            Op::AvgPool { .. } => {
+                for (p, taps) in Self::division_params(plan, n) {
+                    r.add(Group::Rescale, sum_rows(taps) + 1);
+                    r.add(Group::Range, p.range_rows());
+                }
+            }
+            Op::Softmax { axis, .. } => {
+                let x = plan.info(n.inputs[0]);
+                let len = x.shape[*axis as usize];
+                let lanes = x.len() / len.max(1);
+                let (p, _) = &Self::division_params(plan, n)[0];
+                let (prows, prange) =
+                    crate::chips::maxpool::rows_for_window(len, self.pool_bits(n));
+                r.add(Group::MaxPool, lanes * prows);
+                r.add(
+                    Group::Range,
+                    lanes * (prange + p.range_rows() * len + p.divisor_rows()),
+                );
+                r.add(Group::Rescale, lanes * (2 * len + sum_rows(len) + len));
+                r.add(Group::Lookups, x.len());
+                r.add(Group::LookupTable, softmax_table(plan, n).len());
+            }
+            Op::Rescale { .. } | Op::Add { .. } | Op::Mul { .. } | Op::Clamp { .. } => {
+                r.add(Group::Rescale, crate::chips::rescale::ROWS * n.info.len());
+                r.add(
+                    Group::Range,
+                    self.rescale_params(n).range_rows() * n.info.len(),
+                );
+            }
+            Op::Input { .. }
+            | Op::Const { .. }
+            | Op::Reshape
+            | Op::Transpose { .. }
+            | Op::Concat { .. } => {}
+        }
+        r
+    }
+
+    /// The rows `r` (of one node) add to the group that sets the circuit's
+    /// height (range checks per lane, rounded down).
+    fn rows_in_tallest(&self, r: &Rows, tallest: Option<Group>) -> usize {
+        match tallest {
+            None => r.bank(),
+            Some(Group::Range) => r.get(Group::Range) / self.params.range_lanes.max(1) as usize,
+            Some(g) => r.get(g),
+        }
+    }
+}
+
+/// Each node's share of its shard's rows: the rows it adds to the column
+/// group that sets its shard's height. What no single node adds (the
+/// commitments of the shard's input and output, the tables, the rows halo2
+/// reserves, a lane's unused end) is the shard's overhead, so for every
+/// shard the nodes' shares plus its overhead are exactly its rows.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct NodeRows {
+    /// per node of the full plan (0 for inputs and constants)
+    pub nodes: Vec<usize>,
+    /// per shard
+    pub overhead: Vec<usize>,
+}
+
+/// [`NodeRows`] of `plan` cut into `shards` (from [`super::partition`]).
+pub fn node_rows(plan: &CheckedPlan, shards: &[SizedShard]) -> Result<NodeRows, ShardError> {
+    let mut nodes = vec![0; plan.nodes.len()];
+    let mut overhead = Vec::with_capacity(shards.len());
+    for s in shards {
+        let (sub, origin) = slice(plan, s.spec())?;
+        let c = ShardCircuit::new(sub, 0, None)?;
+        let (group, _) = tallest(&c.total_rows(), c.params.range_lanes);
+        let per_node = c.rows_per_node();
+        let mut used = 0;
+        for (j, &o) in origin.iter().enumerate() {
+            let o = o as usize;
+            if (s.start..s.end).contains(&o) {
+                let share = c.rows_in_tallest(&per_node[j], group);
+                nodes[o] = share;
+                used += share;
+            }
+        }
+        overhead.push(c.rows().saturating_sub(used));
+    }
+    Ok(NodeRows { nodes, overhead })
 }

@@ -4,6 +4,7 @@
 //! accepted, and forged witnesses that bind the commitments to another
 //! tensor than the one computed on are rejected.
 
+use super::forge::ForgeAt;
 use super::*;
 use crate::chips::testing::Case;
 use crate::plan::{InputQuant, IntRange, OutputDequant, Plan, PlanInput, PlanOutput};
