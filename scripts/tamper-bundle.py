@@ -22,6 +22,7 @@ def main():
     shards = u32(); at += 4
     assert shard < shards, f"the bundle has {shards} shards"
     for i in range(shards):
+        at += 8  # the shard's nodes (start, end)
         n = u32(); at += 4 + n  # verifying key
         n = u32(); at += 4
         if i == shard:

@@ -1,15 +1,17 @@
-//! `zkinf`: compile ONNX models to integer plans and run them.
+//! `zkinf`: the command line over `zkinf_prover`'s pipeline. This crate
+//! parses arguments, calls the library and prints (`output.rs`); what the
+//! commands do lives in the library.
 
-mod artifacts;
-mod proving;
-mod web;
+mod output;
 
 use clap::{Parser, Subcommand};
+use output::{print_compile, print_report, Stderr};
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use zkinf_circuits::{dequantize_output, execute, quantize_input};
-use zkinf_compiler::{compile_file, parse_inputs, CompileError, CompileOptions, InputError};
+use zkinf_compiler::{CompileOptions, DEFAULT_MAX_LOG_ROWS, MAX_LOG_ROWS};
+use zkinf_prover::{budget, serve, Folder, ProveError, SrsSource};
+use zkinf_verifier::{Failure, Pins, Report};
 
 #[derive(Parser)]
 #[command(
@@ -22,9 +24,35 @@ struct Cli {
     command: Command,
 }
 
+/// What a verdict must be checked against (published by the model owner).
+#[derive(clap::Args)]
+struct PinArgs {
+    /// The model hash the proofs must be of (SHA-256 of the plan, published by the model owner).
+    #[arg(long, value_name = "HASH")]
+    model: Option<String>,
+    /// The keys digest the proofs must be under (SHA-256 of the SRS verifier part and the verifying keys).
+    #[arg(long, value_name = "DIGEST")]
+    keys: Option<String>,
+    /// Exit non-zero unless the verdict is pinned (model hash pinned, keys pinned or rebuilt).
+    #[arg(long)]
+    require_pinned: bool,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+impl PinArgs {
+    fn pins(&self) -> Pins {
+        Pins {
+            model_hash: self.model.clone(),
+            keys_digest: self.keys.clone(),
+        }
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
-    /// Lower an ONNX model to an integer plan (written atomically to --out).
+    /// Lower an ONNX model to an integer plan cut into shards (written atomically to --out).
     Compile {
         /// The ONNX model.
         model: PathBuf,
@@ -41,8 +69,8 @@ enum Command {
         #[arg(long, default_value_t = 8)]
         bits: u32,
         /// Largest shard: at most 2^K rows (K = 18 takes about 4 GB to prove).
-        #[arg(long = "max-log-rows", value_name = "K", default_value_t = 18,
-              value_parser = clap::value_parser!(u32).range(9..=26))]
+        #[arg(long = "max-log-rows", value_name = "K", default_value_t = DEFAULT_MAX_LOG_ROWS,
+              value_parser = clap::value_parser!(u32).range(9..=MAX_LOG_ROWS as i64))]
         max_log_rows: u32,
         /// Cut into at least N shards, to prove them on N machines.
         #[arg(long, value_name = "N", default_value_t = 1,
@@ -91,15 +119,17 @@ enum Command {
         #[arg(long, value_name = "SIZE")]
         memory_budget: Option<String>,
     },
-    /// Verify the proofs in DIR/proofs: every shard, the links, the input and the claimed output.
+    /// Verify the proofs in DIR/proofs: every shard, the links, and the claimed input and output.
     Verify {
         dir: PathBuf,
         /// Check that the proofs are of this input.
         #[arg(long)]
         input: Option<PathBuf>,
-        /// The claimed output (default: the one recorded when proving).
+        /// Check that the proofs are of this output (floats, as `zkinf infer` writes).
         #[arg(long)]
         output: Option<PathBuf>,
+        #[command(flatten)]
+        pins: PinArgs,
     },
     /// Write one self-contained bundle (plan, SRS verifier part, keys, proofs, claimed input and output) for the web page or any verifier.
     ExportWeb {
@@ -111,22 +141,21 @@ enum Command {
         /// An audit bundle: keep the proofs of M shards sampled by a hash of every boundary commitment.
         #[arg(long, value_name = "M")]
         sample: Option<u32>,
-        /// The input the proofs are of (default: the one recorded when proving).
+        /// Check that the proofs are of this input first.
         #[arg(long)]
         input: Option<PathBuf>,
     },
     /// Verify a bundle natively: every shard, the links, the claimed input and output.
     VerifyBundle {
         bundle: PathBuf,
-        /// The model hash the bundle must carry (SHA-256 of the plan).
-        #[arg(long, value_name = "HASH")]
-        model: Option<String>,
-        /// The keys digest the bundle must carry (SHA-256 of the SRS verifier part and the verifying keys).
-        #[arg(long, value_name = "DIGEST")]
-        keys: Option<String>,
-        /// Print the report as JSON.
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        pins: PinArgs,
+        /// Rebuild every verifying key from the bundle's model and --srs, and check they are the bundle's.
+        #[arg(long, requires = "srs")]
+        recompute_keys: bool,
+        /// The SRS to rebuild the keys with (a ceremony file, halo2 raw format).
+        #[arg(long, requires = "recompute_keys")]
+        srs: Option<PathBuf>,
     },
     /// Serve the web verifier and a bundle on 127.0.0.1 (Ctrl-C to stop).
     ServeWeb {
@@ -134,7 +163,7 @@ enum Command {
         /// Port on 127.0.0.1 (0: any free port).
         #[arg(long, default_value_t = 8080)]
         port: u16,
-        /// The built page (default: $ZKINF_WEB_DIR, ./web, or web/ above the executable).
+        /// The built page (default: $ZKINF_WEB_DIR, ./web, or the web/ of the checkout zkinf was built from).
         #[arg(long)]
         web: Option<PathBuf>,
     },
@@ -143,26 +172,15 @@ enum Command {
 #[derive(Debug, thiserror::Error)]
 enum CliError {
     #[error(transparent)]
-    Proving(#[from] proving::ProvingError),
-    #[error(transparent)]
-    Compile(#[from] CompileError),
-    #[error(transparent)]
-    Artifact(#[from] artifacts::ArtifactError),
-    #[error("{path}: {source}")]
-    Input { path: String, source: InputError },
-    #[error("cannot read {path}: {source}")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
+    Prove(#[from] ProveError),
     #[error("--input-shape '{0}': expected NAME=D1,D2,... with positive integers")]
     ShapeArg(String),
-    #[error(transparent)]
-    Exec(#[from] zkinf_circuits::ExecError),
-    #[error("the model needs about {rows} constraint rows, over the budget of {max} (--max-rows); nothing written")]
-    TooLarge { rows: u64, max: u64 },
-    #[error("the bundle is not verified: {0}")]
-    NotVerified(String),
+    #[error("give --srs FILE (a KZG ceremony file) or --dev-srs")]
+    NoSrs,
+    #[error("not verified: {0}")]
+    NotVerified(Failure),
+    #[error("the verdict is not pinned ({0}); --require-pinned")]
+    NotPinned(String),
 }
 
 fn parse_shapes(args: &[String]) -> Result<BTreeMap<String, Vec<usize>>, CliError> {
@@ -184,16 +202,20 @@ fn parse_shapes(args: &[String]) -> Result<BTreeMap<String, Vec<usize>>, CliErro
     Ok(out)
 }
 
-fn nested(values: &[f64], shape: &[usize]) -> serde_json::Value {
-    if shape.is_empty() {
-        return serde_json::json!(values.first().copied().unwrap_or(0.0));
+/// Prints a report; its error, or (with `--require-pinned`) an unpinned
+/// verdict, is the command's failure.
+fn conclude(report: Report, args: &PinArgs) -> Result<(), CliError> {
+    print_report(&report, args.json);
+    if let Some(e) = report.error {
+        return Err(CliError::NotVerified(e));
     }
-    let step = shape[1..].iter().product::<usize>().max(1);
-    serde_json::Value::Array(
-        (0..shape[0])
-            .map(|i| nested(&values[i * step..(i + 1) * step], &shape[1..]))
-            .collect(),
-    )
+    if args.require_pinned && !report.trust.pinned {
+        return Err(CliError::NotPinned(format!(
+            "model hash {:?}, keys {:?}",
+            report.trust.model, report.trust.keys
+        )));
+    }
+    Ok(())
 }
 
 fn run(cli: Cli) -> Result<(), CliError> {
@@ -214,84 +236,18 @@ fn run(cli: Cli) -> Result<(), CliError> {
                 calibration,
                 samples: None,
                 bits,
+                max_log_rows,
+                shards,
             };
             let started = std::time::Instant::now();
-            let compiled = compile_file(&model, &opts)?;
-            let report = &compiled.report;
-            if report.total_rows as u64 > max_rows {
-                return Err(CliError::TooLarge {
-                    rows: report.total_rows as u64,
-                    max: max_rows,
-                });
-            }
-            let partition = if shards > 1 {
-                zkinf_circuits::shard::partition_into(&compiled.plan, max_log_rows, shards as usize)
-            } else {
-                zkinf_circuits::shard::partition(&compiled.plan, max_log_rows)
-            };
-            let shards_json = match &partition {
-                Ok(p) => serde_json::json!({ "max_log_rows": max_log_rows, "shards": p }),
-                Err(e) => {
-                    serde_json::json!({ "max_log_rows": max_log_rows, "error": e.to_string() })
-                }
-            };
-            let mut report_json = serde_json::to_value(report).expect("report serializes");
-            report_json["shards"] = shards_json.clone();
-            artifacts::write_dir_atomic(
-                &out,
-                &[
-                    (artifacts::PLAN_FILE, compiled.plan.to_bytes()),
-                    (
-                        artifacts::REPORT_FILE,
-                        serde_json::to_vec_pretty(&report_json).expect("json"),
-                    ),
-                    (
-                        artifacts::SHARDS_FILE,
-                        serde_json::to_vec_pretty(&shards_json).expect("json"),
-                    ),
-                ],
-            )?;
-            if !quiet {
-                print!("{}", report.table());
-            }
-            match &partition {
-                Ok(p) => {
-                    for (i, s) in p.iter().enumerate() {
-                        let names: Vec<&str> = compiled.plan.nodes[s.start..s.end]
-                            .iter()
-                            .filter(|n| {
-                                !matches!(
-                                    n.op,
-                                    zkinf_circuits::Op::Const { .. }
-                                        | zkinf_circuits::Op::Input { .. }
-                                )
-                            })
-                            .map(|n| n.name.as_str())
-                            .collect();
-                        let mut ops = names.join(", ");
-                        if ops.len() > 60 {
-                            ops.truncate(57);
-                            ops += "...";
-                        }
-                        println!(
-                            "shard {i}: nodes {}..{}, {} rows, k = {} ({ops})",
-                            s.start, s.end, s.rows, s.k
-                        );
-                    }
-                }
-                Err(e) => println!("note: this model cannot be proven yet: {e}"),
-            }
-            let q = &report.quantization;
-            println!(
-                "compiled {} in {:.2} s: {} ops, ~{} rows, model hash {}",
-                report.source,
-                started.elapsed().as_secs_f64(),
-                report.ops.len(),
-                report.total_rows,
-                &report.model_hash[..16]
-            );
-            println!("quantization: {} on {} sample(s) of {}: max |error| {:.6}, argmax agreement {:.1}%", q.mode, q.samples, q.data, q.max_abs_error, 100.0 * q.argmax_agreement);
-            println!("wrote {}", out.display());
+            let compiled = zkinf_prover::compile_to_folder(&model, &opts, max_rows, &out)?;
+            print_compile(&compiled, &out, quiet, started.elapsed().as_secs_f64());
+            Ok(())
+        }
+        Command::Infer { dir, input, output } => {
+            let plan = Folder::new(dir).load_plan()?;
+            zkinf_prover::infer(&plan, &input, &output)?;
+            println!("wrote {}", output.display());
             Ok(())
         }
         Command::Setup {
@@ -300,8 +256,19 @@ fn run(cli: Cli) -> Result<(), CliError> {
             dev_srs,
             memory_budget,
         } => {
-            let budget = proving::memory_budget(memory_budget.as_deref())?;
-            Ok(proving::setup(&dir, srs, dev_srs, budget)?)
+            let budget = budget::memory_budget(memory_budget.as_deref())?;
+            let source = match (srs, dev_srs) {
+                (Some(f), _) => SrsSource::File(f),
+                (None, true) => {
+                    eprintln!("[zkinf] WARNING: --dev-srs generates a development SRS locally; proofs made with it are NOT secure (its creator can forge proofs). Use --srs with a ceremony file in production.");
+                    SrsSource::dev()
+                }
+                (None, false) => return Err(CliError::NoSrs),
+            };
+            let folder = Folder::new(dir);
+            let summary = zkinf_prover::setup(&folder, source, budget, &mut Stderr::default())?;
+            output::print_setup(&summary, &folder);
+            Ok(())
         }
         Command::Prove {
             dir,
@@ -309,71 +276,72 @@ fn run(cli: Cli) -> Result<(), CliError> {
             shard,
             memory_budget,
         } => {
-            let budget = proving::memory_budget(memory_budget.as_deref())?;
-            Ok(proving::prove(&dir, &input, shard, budget)?)
+            let budget = budget::memory_budget(memory_budget.as_deref())?;
+            let folder = Folder::new(dir);
+            let summary =
+                zkinf_prover::prove_folder(&folder, &input, shard, budget, &mut Stderr::default())?;
+            output::print_prove(&summary);
+            Ok(())
         }
-        Command::Verify { dir, input, output } => {
-            Ok(proving::verify(&dir, input.as_deref(), output.as_deref())?)
+        Command::Verify {
+            dir,
+            input,
+            output,
+            pins,
+        } => {
+            let report = zkinf_prover::verify_folder(
+                &Folder::new(dir),
+                input.as_deref(),
+                output.as_deref(),
+                &pins.pins(),
+            )?;
+            conclude(report, &pins)
         }
         Command::ExportWeb {
             dir,
             out,
             sample,
             input,
-        } => Ok(web::export_web(&dir, &out, sample, input.as_deref())?),
+        } => {
+            let mut progress = Stderr::default();
+            zkinf_prover::Progress::step(&mut progress, "verifying the bundle before writing it");
+            let export =
+                zkinf_prover::export_bundle(&Folder::new(dir), &out, sample, input.as_deref())?;
+            zkinf_prover::Progress::done(&mut progress);
+            output::print_export(&export, &out);
+            Ok(())
+        }
         Command::VerifyBundle {
             bundle,
-            model,
-            keys,
-            json,
+            pins,
+            recompute_keys: _,
+            srs,
         } => {
-            let pins = zkinf_verifier::Pins {
-                model_hash: model,
-                keys_digest: keys,
-            };
-            let report = web::verify_bundle_file(&bundle, pins, json)?;
-            match report.error {
-                None => Ok(()),
-                Some(e) => Err(CliError::NotVerified(e)),
-            }
+            let params = srs.as_deref().map(load_srs).transpose()?;
+            let report = zkinf_prover::verify_bundle_file(&bundle, &pins.pins(), params.as_ref())?;
+            conclude(report, &pins)
         }
         Command::ServeWeb { bundle, port, web } => {
-            Ok(web::serve_web(&bundle, port, web.as_deref())?)
-        }
-        Command::Infer { dir, input, output } => {
-            let plan = artifacts::load_plan(&dir)?;
-            let text = std::fs::read_to_string(&input).map_err(|source| CliError::Read {
-                path: input.display().to_string(),
-                source,
-            })?;
-            let expected: Vec<(String, Vec<usize>)> = plan
-                .inputs
-                .iter()
-                .map(|i| (i.name.clone(), i.shape.clone()))
-                .collect();
-            let values = parse_inputs(&text, &expected).map_err(|source| CliError::Input {
-                path: input.display().to_string(),
-                source,
-            })?;
-            let q = plan
-                .inputs
-                .iter()
-                .map(|pi| quantize_input(pi, &values[&pi.name]))
-                .collect::<Result<Vec<_>, _>>()?;
-            let trace = execute(&plan, q)?;
-            let mut obj = serde_json::Map::new();
-            for out in &plan.outputs {
-                let t = trace.get(out.tensor);
-                let vals: Vec<f64> = dequantize_output(out, t).iter().copied().collect();
-                obj.insert(out.name.clone(), nested(&vals, t.shape()));
-            }
-            let bytes =
-                serde_json::to_vec(&serde_json::Value::Object(obj)).expect("json serializes");
-            artifacts::write_file_atomic(&output, &bytes)?;
-            println!("wrote {}", output.display());
+            let dir = serve::find_web_dir(web.as_deref())?;
+            let site = serve::Site::load(&bundle, &dir)?;
+            let listener = serve::listen(port)?;
+            output::print_serving(&listener, &bundle);
+            serve::serve(listener, site);
             Ok(())
         }
     }
+}
+
+/// Reads an SRS file for rebuilding keys.
+fn load_srs(path: &Path) -> Result<zkinf_prover::srs::Params, CliError> {
+    let mut progress = Stderr::default();
+    zkinf_prover::Progress::step(
+        &mut progress,
+        &format!("reading the SRS {}", path.display()),
+    );
+    let params = zkinf_prover::srs::read(path)?;
+    zkinf_prover::Progress::done(&mut progress);
+    Ok(params)
 }
 
 fn main() -> ExitCode {

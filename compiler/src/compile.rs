@@ -1,5 +1,6 @@
 //! The compiler's entry point: ONNX bytes -> checked Plan + report.
 
+use crate::cut::{cut, DEFAULT_MAX_LOG_ROWS};
 use crate::error::{CompileError, Result};
 use crate::inputs::parse_samples;
 use crate::lower::{Lowerer, Mode};
@@ -25,6 +26,10 @@ pub struct CompileOptions {
     pub samples: Option<Samples>,
     /// Activation bits for float models.
     pub bits: u32,
+    /// Largest shard: at most `2^max_log_rows` rows.
+    pub max_log_rows: u32,
+    /// Cut into at least this many shards.
+    pub shards: u32,
 }
 
 impl Default for CompileOptions {
@@ -34,6 +39,8 @@ impl Default for CompileOptions {
             calibration: None,
             samples: None,
             bits: 8,
+            max_log_rows: DEFAULT_MAX_LOG_ROWS,
+            shards: 1,
         }
     }
 }
@@ -272,6 +279,7 @@ pub fn compile(
         measured += 1;
     }
 
+    let cut = cut(&plan, opts.max_log_rows, opts.shards);
     let ops = plan
         .nodes
         .iter()
@@ -281,10 +289,16 @@ pub fn compile(
             node: n.name.clone(),
             op: n.op.kind().to_string(),
             shape: n.info.shape.clone(),
-            rows: plan.estimated_rows(i),
+            rows: cut.rows[i].map(|r| r.0),
+            shard: cut.rows[i].map(|r| r.1),
         })
         .collect::<Vec<_>>();
-    let total_rows = ops.iter().map(|o| o.rows).sum();
+    // the shards' rows: the nodes' shares plus each shard's own
+    let total_rows = cut
+        .partition
+        .shards
+        .as_ref()
+        .map(|s| s.iter().map(|s| s.rows).sum());
     let report = Report {
         model_hash: plan.hash_hex(),
         plan_format_version: zkinf_circuits::PLAN_FORMAT_VERSION,
@@ -328,6 +342,7 @@ pub fn compile(
             },
             bits: (!exact).then_some(opts.bits),
         },
+        shards: cut.partition,
     };
     Ok(Compiled { plan, report })
 }

@@ -3,6 +3,7 @@
 //! calibration data and reports per-op cost and quantization error.
 
 mod compile;
+mod cut;
 mod error;
 pub mod inputs;
 mod lower;
@@ -14,6 +15,7 @@ mod shapes;
 pub mod value;
 
 pub use compile::{compile, compile_file, CompileOptions, Compiled, Samples};
+pub use cut::{Partition, ShardRow, DEFAULT_MAX_LOG_ROWS, MAX_LOG_ROWS};
 pub use error::{CompileError, UnsupportedOp};
 pub use inputs::{parse_inputs, parse_samples, InputError};
 pub use lower::qparams_for_range;

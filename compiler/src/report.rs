@@ -1,5 +1,6 @@
 //! The compile report (`report.json`).
 
+use crate::cut::Partition;
 use serde::Serialize;
 
 #[derive(Clone, Debug, Serialize)]
@@ -7,7 +8,9 @@ pub struct OpRow {
     pub node: String,
     pub op: String,
     pub shape: Vec<usize>,
-    pub rows: usize,
+    /// the rows this node adds to its shard's circuit (None: no circuit)
+    pub rows: Option<usize>,
+    pub shard: Option<usize>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -42,12 +45,19 @@ pub struct Report {
     pub inputs: Vec<TensorRow>,
     pub outputs: Vec<TensorRow>,
     pub ops: Vec<OpRow>,
-    pub total_rows: usize,
+    /// the sum of the shards' rows (None: the model has no circuit yet)
+    pub total_rows: Option<usize>,
     pub quantization: QuantReport,
+    /// the cut into shards (`shards.json`)
+    pub shards: Partition,
 }
 
 impl Report {
-    /// The per-layer table printed by `zkinf compile`.
+    /// The per-layer table printed by `zkinf compile`: each node's share of
+    /// its shard's rows (the rows it adds to the column group that sets the
+    /// shard's height), each shard's own rows (commitments of its input and
+    /// output, tables, blinding: what no single node adds), and the total,
+    /// the sum of the shards' rows.
     pub fn table(&self) -> String {
         let w = self
             .ops
@@ -56,23 +66,27 @@ impl Report {
             .max()
             .unwrap_or(4)
             .clamp(4, 40);
-        let mut s = format!(
-            "{:<w$}  {:<10}  {:<18}  {:>10}\n",
-            "node", "op", "output shape", "rows"
-        );
-        for o in &self.ops {
-            s += &format!(
-                "{:<w$}  {:<10}  {:<18}  {:>10}\n",
-                o.node,
-                o.op,
-                format!("{:?}", o.shape),
-                o.rows
-            );
+        let line =
+            |a: &str, b: &str, c: &str, d: String| format!("{a:<w$}  {b:<10}  {c:<18}  {d:>10}\n");
+        let show = |r: Option<usize>| r.map_or("-".to_string(), |r| r.to_string());
+        let mut s = line("node", "op", "output shape", "rows".into());
+        let shards = self.shards.shards.as_deref().unwrap_or(&[]);
+        for (i, o) in self.ops.iter().enumerate() {
+            s += &line(&o.node, &o.op, &format!("{:?}", o.shape), show(o.rows));
+            let last_of_shard =
+                o.shard.is_some() && self.ops.get(i + 1).is_none_or(|next| next.shard != o.shard);
+            if let Some(sh) = o.shard.filter(|_| last_of_shard) {
+                if let Some(row) = shards.get(sh) {
+                    s += &line(
+                        &format!("(shard {sh})"),
+                        "its own",
+                        "commitments, tables",
+                        row.overhead.to_string(),
+                    );
+                }
+            }
         }
-        s += &format!(
-            "{:<w$}  {:<10}  {:<18}  {:>10}\n",
-            "total", "", "", self.total_rows
-        );
+        s += &line("total", "", "", show(self.total_rows));
         s
     }
 }

@@ -9,6 +9,7 @@
 //! (permuted input and table, their products). The estimate is that count
 //! times 32-byte field elements, plus the process's own base.
 
+use crate::error::{ProveError, Step};
 use halo2_proofs::halo2curves::bn256::Fr;
 use halo2_proofs::plonk::ConstraintSystem;
 
@@ -67,11 +68,9 @@ pub fn human(bytes: u64) -> String {
 
 /// The default budget: `$ZKINF_MEMORY_BUDGET` if set, else 90% of the
 /// machine's memory (Linux `/proc/meminfo`), else none.
-pub fn default_budget() -> Result<Option<u64>, String> {
+pub fn default_budget() -> Result<Option<u64>, ProveError> {
     if let Ok(v) = std::env::var("ZKINF_MEMORY_BUDGET") {
-        return parse_size(&v)
-            .map(Some)
-            .ok_or_else(|| format!("ZKINF_MEMORY_BUDGET='{v}' is not a size (e.g. 512M, 8G)"));
+        return parse_size(&v).map(Some).ok_or(ProveError::BudgetEnv(v));
     }
     let total = std::fs::read_to_string("/proc/meminfo").ok().and_then(|m| {
         m.lines()
@@ -79,6 +78,37 @@ pub fn default_budget() -> Result<Option<u64>, String> {
             .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
     });
     Ok(total.map(|kib| kib * 1024 / 10 * 9))
+}
+
+/// The budget for `--memory-budget ARG`, else the default.
+pub fn memory_budget(arg: Option<&str>) -> Result<Option<u64>, ProveError> {
+    match arg {
+        Some(a) => parse_size(a)
+            .map(Some)
+            .ok_or_else(|| ProveError::BudgetArg(a.to_string())),
+        None => default_budget(),
+    }
+}
+
+/// Refuses shard `shard` (of `2^k` rows) when its estimated memory for
+/// `step` exceeds the budget.
+pub fn check(
+    step: Step,
+    shard: usize,
+    k: u32,
+    estimate: u64,
+    budget: Option<u64>,
+) -> Result<(), ProveError> {
+    match budget {
+        Some(b) if estimate > b => Err(ProveError::MemoryBudget {
+            shard,
+            k,
+            step,
+            need: estimate,
+            budget: b,
+        }),
+        _ => Ok(()),
+    }
 }
 
 #[cfg(test)]

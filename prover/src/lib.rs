@@ -1,108 +1,47 @@
-//! zkinf prover: SRS loading and caching, key generation and per-shard
-//! proofs. Every proof is checked with the verifier crate before it is
-//! returned. (The CUDA backend and hybrid sampling come later: DESIGN.md.)
+//! zkinf's proving pipeline as a library: a compiled folder from an ONNX
+//! model ([`compile_to_folder`]), keys for every shard ([`setup`], cached),
+//! witnesses from the integer executor ([`witness`]), proofs of every shard
+//! or one ([`prove_folder`], each proof checked with the verifier before it
+//! is written), bundles and verdicts ([`export_bundle`], [`verify_folder`],
+//! [`verify_bundle_file`], and [`rebuild_keys`] for auditors), and the web
+//! verifier's server ([`serve`]). The `zkinf` binary parses arguments,
+//! calls these and prints; a service embeds them the same way.
+//!
+//! ```ignore
+//! let folder = zkinf_prover::Folder::new("out/cnn");
+//! zkinf_prover::setup(&folder, zkinf_prover::SrsSource::dev(), None, &mut zkinf_prover::Silent)?;
+//! zkinf_prover::prove_folder(&folder, "input.json".as_ref(), None, None, &mut zkinf_prover::Silent)?;
+//! let report = zkinf_prover::verify_folder(&folder, None, None, &Default::default())?;
+//! assert!(report.verified);
+//! ```
 
 pub mod budget;
+mod bundle;
+mod claim;
+mod compile;
+mod error;
+pub mod folder;
+mod keys;
+mod progress;
+mod prove;
+mod record;
+pub mod serve;
+mod setup;
 pub mod srs;
+mod witness;
 
-use halo2_proofs::halo2curves::bn256::{Bn256, G1Affine};
-use halo2_proofs::plonk::{create_proof, keygen_pk, keygen_vk_custom, Circuit, ProvingKey};
-use halo2_proofs::poly::kzg::commitment::{KZGCommitmentScheme, ParamsKZG};
-use halo2_proofs::poly::kzg::multiopen::ProverSHPLONK;
-use halo2_proofs::transcript::{Blake2bWrite, Challenge255, TranscriptWriterBuffer};
-use thiserror::Error;
-use zkinf_circuits::shard::{ShardCircuit, ShardParams};
-use zkinf_verifier::{verify_shard, Expected, ShardProof, Transcript, VerifyError};
-
-#[derive(Debug, Error)]
-pub enum ProveError {
-    #[error("SRS: {0}")]
-    Srs(String),
-    #[error("{0}")]
-    Io(String),
-    #[error("key generation failed: {0}")]
-    Keygen(String),
-    #[error("proving failed: {0}")]
-    Prove(String),
-    #[error("{0}")]
-    Key(String),
-    #[error("the circuit has no witness")]
-    NoWitness,
-    #[error("the proof just written does not verify: {0}")]
-    SelfCheck(#[from] VerifyError),
-}
-
-/// Proving key (with its verifying key) of a shard circuit.
-pub fn keygen(
-    params: &ParamsKZG<Bn256>,
-    circuit: &ShardCircuit,
-) -> Result<ProvingKey<G1Affine>, ProveError> {
-    let empty = circuit.without_witnesses();
-    // selector compression on: the chips' selectors share fixed columns
-    // (each fixed column costs extended-domain FFTs in every proof)
-    let vk =
-        keygen_vk_custom(params, &empty, true).map_err(|e| ProveError::Keygen(e.to_string()))?;
-    keygen_pk(params, vk, &empty).map_err(|e| ProveError::Keygen(e.to_string()))
-}
-
-/// A proving key as a key file (the verifier crate's key-file header, then
-/// halo2's raw encoding).
-pub fn write_proving_key(pk: &ProvingKey<G1Affine>, params: ShardParams) -> Vec<u8> {
-    zkinf_verifier::encode_key(
-        zkinf_verifier::KeyKind::Proving,
-        params,
-        &pk.to_bytes(halo2_proofs::SerdeFormat::RawBytes),
-    )
-}
-
-/// Reads a proving-key file.
-pub fn read_proving_key(bytes: &[u8]) -> Result<ProvingKey<G1Affine>, ProveError> {
-    let (params, body) = zkinf_verifier::decode_key(zkinf_verifier::KeyKind::Proving, bytes)
-        .map_err(|e| ProveError::Key(e.to_string()))?;
-    let mut rd = body;
-    ProvingKey::<G1Affine>::read::<_, ShardCircuit>(
-        &mut rd,
-        halo2_proofs::SerdeFormat::RawBytes,
-        params,
-    )
-    .map_err(|e| ProveError::Key(format!("truncated or corrupt proving key ({e})")))
-}
-
-/// Proves one shard and verifies the proof before returning it.
-pub fn prove_shard(
-    params: &ParamsKZG<Bn256>,
-    pk: &ProvingKey<G1Affine>,
-    circuit: ShardCircuit,
-    shard: u32,
-) -> Result<ShardProof, ProveError> {
-    let inst = circuit.instances().ok_or(ProveError::NoWitness)?;
-    let instances: [_; 4] = [inst[0], inst[1], inst[2], inst[3]];
-    let mut t = Blake2bWrite::<_, G1Affine, Challenge255<_>>::init(vec![]);
-    create_proof::<KZGCommitmentScheme<Bn256>, ProverSHPLONK<'_, Bn256>, _, _, _, _>(
-        params,
-        pk,
-        &[circuit],
-        &[&[&instances]],
-        rand::rngs::OsRng,
-        &mut t,
-    )
-    .map_err(|e| ProveError::Prove(e.to_string()))?;
-    let proof = ShardProof {
-        transcript: Transcript::Blake2b,
-        shard,
-        instances,
-        proof: t.finalize(),
-    };
-    verify_shard(
-        params,
-        pk.get_vk(),
-        &proof,
-        &Expected {
-            model_id: Some(instances[0]),
-            shard,
-            input: None,
-            output: None,
-        },
-    )?;
-    Ok(proof)
-}
+pub use bundle::{
+    export_bundle, folder_bundle, read_bundle, rebuild_keys, verify_bundle_file, verify_folder,
+    Export,
+};
+pub use claim::{Claim, CLAIM_FORMAT_VERSION};
+pub use compile::compile_to_folder;
+pub use error::{ClaimFileError, ProveError, RecordError, Step};
+pub use folder::Folder;
+pub use keys::{keygen, keygen_vk, read_proving_key, write_proving_key};
+pub use progress::{Progress, Silent};
+pub use prove::{prove_folder, prove_shard, ProveSummary};
+pub use record::{SetupRecord, ShardKeys, VkFile, SETUP_FORMAT_VERSION};
+pub use setup::{setup, SetupSummary};
+pub use srs::SrsSource;
+pub use witness::{infer, nested, output_ints, quantized_inputs, witness};

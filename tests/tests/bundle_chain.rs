@@ -142,7 +142,8 @@ fn tampered_chain_bundles_are_rejected_naming_the_shard() {
 
     // claims outside the model's range or of the wrong size: no report
     let claim = |f: &dyn Fn(&mut Bundle), what: &str, why: &str| match with(f) {
-        Err(BundleError::Claim(m)) => {
+        Err(BundleError::Claim(e)) => {
+            let m = e.to_string();
             assert!(m.contains(what) && m.contains(why), "{m}");
         }
         other => panic!("{what}: {other:?}"),
@@ -283,7 +284,14 @@ fn pins_name_the_expected_model_and_keys() {
     let r = verify_with(&b, &pins(Some(&wrong), Some(&keys))).unwrap();
     assert!(!r.verified);
     assert_eq!(statuses(&r), vec![ShardStatus::Verified; 2]);
-    let e = r.error.unwrap();
+    assert_eq!(
+        r.error,
+        Some(Failure::ModelPin {
+            found: model.clone(),
+            expected: wrong.clone()
+        })
+    );
+    let e = r.error.unwrap().to_string();
     assert!(
         e.contains(&format!("not of the expected model {wrong}")) && e.contains(&model),
         "{e}"
@@ -296,7 +304,7 @@ fn pins_name_the_expected_model_and_keys() {
     let r = verify_with(&b, &pins(Some(&model), Some(&wrong))).unwrap();
     assert!(!r.verified);
     assert_eq!(statuses(&r), vec![ShardStatus::Verified; 2]);
-    let e = r.error.unwrap();
+    let e = r.error.unwrap().to_string();
     assert!(
         e.contains(&format!("keys digest is {keys}, not the expected {wrong}")),
         "{e}"
@@ -310,6 +318,7 @@ fn pins_name_the_expected_model_and_keys() {
     assert!(
         r.error
             .unwrap()
+            .to_string()
             .contains(&format!("not the expected {keys}")),
         "the pin is the first reason"
     );

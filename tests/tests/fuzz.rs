@@ -339,7 +339,9 @@ fn world() -> &'static World {
             shards: vks
                 .iter()
                 .zip(&proofs)
-                .map(|(vk, p)| BundleShard {
+                .zip(&shards)
+                .map(|((vk, p), s)| BundleShard {
+                    nodes: s.spec(),
                     vk: vk.clone(),
                     proof: Some(p.to_bytes()),
                 })

@@ -12,8 +12,9 @@
 //! srs         160 bytes (SrsVerifierPart)
 //! input       u32 count + count × i64
 //! output      u32 count + count × i64
-//! shards      u32 count, then per shard: u32 length + verifying-key file,
-//!             u32 length + proof file (length 0: not proven)
+//! shards      u32 count, then per shard: its nodes of the plan (u32 start,
+//!             u32 end), u32 length + verifying-key file, u32 length +
+//!             proof file (length 0: not proven)
 //! audit only  u32 sample size, then (shards + 1) × 32-byte commitments
 //! ```
 
@@ -22,9 +23,12 @@ use crate::srs::{SrsPartError, SrsVerifierPart, SRS_PART_BYTES};
 use halo2_proofs::halo2curves::bn256::Fr;
 use halo2_proofs::halo2curves::ff::PrimeField;
 use thiserror::Error;
+use zkinf_circuits::shard::{ShardError, ShardSpec};
 use zkinf_circuits::PlanError;
 
-pub const BUNDLE_FORMAT_VERSION: u32 = 1;
+/// Version 2 added each shard's node range (so that a verifier can rebuild
+/// the verifying keys from the plan); version 1 bundles are refused.
+pub const BUNDLE_FORMAT_VERSION: u32 = 2;
 pub const BUNDLE_MAGIC: &[u8; 8] = b"ZKINFBND";
 /// The most shards a bundle may hold.
 pub const MAX_BUNDLE_SHARDS: usize = 1 << 16;
@@ -61,6 +65,8 @@ pub enum BundleError {
     Arity { inputs: usize, outputs: usize },
     #[error("the bundle's {0}")]
     Claim(#[from] ClaimError),
+    #[error("the bundle's shards do not cut its model: {0}")]
+    Cut(ShardError),
     #[error("the bundle's audit record has {found} boundary commitments for {shards} shards")]
     Boundaries { found: usize, shards: usize },
     #[error("this is {found} bundle, expected {expected} bundle")]
@@ -97,6 +103,8 @@ impl BundleKind {
 /// One shard's files.
 #[derive(Clone, Debug, PartialEq)]
 pub struct BundleShard {
+    /// the plan's nodes `start..end` this shard proves
+    pub nodes: ShardSpec,
     /// verifying-key file bytes
     pub vk: Vec<u8>,
     /// proof file bytes, `None` when the shard was not proven (audit)
@@ -159,6 +167,8 @@ impl Bundle {
         }
         out.extend((self.shards.len() as u32).to_le_bytes());
         for s in &self.shards {
+            out.extend((s.nodes.start as u32).to_le_bytes());
+            out.extend((s.nodes.end as u32).to_le_bytes());
             put_bytes(&mut out, &s.vk);
             put_bytes(&mut out, s.proof.as_deref().unwrap_or(&[]));
         }
@@ -201,9 +211,12 @@ impl Bundle {
         }
         let mut shards = Vec::new();
         for _ in 0..n {
+            let start = rd.u32("shard nodes")? as usize;
+            let end = rd.u32("shard nodes")? as usize;
             let vk = rd.bytes("verifying keys")?.to_vec();
             let proof = rd.bytes("proofs")?;
             shards.push(BundleShard {
+                nodes: ShardSpec { start, end },
                 vk,
                 proof: (!proof.is_empty()).then(|| proof.to_vec()),
             });

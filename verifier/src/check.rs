@@ -17,7 +17,7 @@ use halo2_proofs::halo2curves::bn256::Fr;
 use halo2_proofs::halo2curves::ff::PrimeField;
 use sha2::{Digest, Sha256};
 use zkinf_circuits::plan::InputQuant;
-use zkinf_circuits::shard::model_id;
+use zkinf_circuits::shard::{check_partition, model_id, ShardSpec};
 use zkinf_circuits::{CheckedPlan, Plan};
 
 /// SHA-256 over the SRS verifier part and every verifying-key file, in
@@ -128,6 +128,8 @@ pub fn verify_bundle(
             outputs: plan.outputs.len(),
         });
     }
+    let specs: Vec<ShardSpec> = bundle.shards.iter().map(|s| s.nodes).collect();
+    check_partition(&plan, &specs).map_err(BundleError::Cut)?;
     let model_hash: [u8; 32] = Sha256::digest(&bundle.plan).into();
     let keys = keys_digest(bundle);
     let id = model_id(&plan);

@@ -55,8 +55,10 @@ pub enum Failure {
     ModelPin { found: String, expected: String },
     #[error("the bundle's keys digest is {found}, not the expected {expected}")]
     KeysPin { found: String, expected: String },
-    #[error("the bundle's verifying keys are not the ones its model gives with this SRS: {0}")]
-    KeysRecomputed(String),
+    #[error("the bundle's SRS verifier part is not the one of the SRS given to rebuild its keys")]
+    RebuiltSrs,
+    #[error("shard {shard}: the bundle's verifying key is not the one its model gives (rebuilt from the plan and the SRS)")]
+    RebuiltKey { shard: u32 },
     #[error("the audit record's input commitment does not match the claimed input")]
     RecordedInput,
     #[error("the audit record's output commitment does not match the claimed output")]

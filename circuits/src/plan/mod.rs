@@ -271,33 +271,4 @@ impl Plan {
     pub fn is_const(&self, t: TensorId) -> bool {
         matches!(self.nodes[t as usize].op, Op::Const { .. })
     }
-
-    /// Estimated constraint rows of node `i` (an estimate until the chips
-    /// give exact counts): operands and result are each laid out once, plus
-    /// the op's own work.
-    pub fn estimated_rows(&self, i: usize) -> usize {
-        let n = &self.nodes[i];
-        let out = n.info.len();
-        let ins: usize = n.inputs.iter().map(|&t| self.info(t).len()).sum();
-        match &n.op {
-            Op::Input { .. }
-            | Op::Const { .. }
-            | Op::Reshape
-            | Op::Transpose { .. }
-            | Op::Concat { .. } => 0,
-            Op::MatMul { .. } => ins + out,
-            Op::Conv { .. } => {
-                // im2col: every output position reads a full patch
-                let w = self.info(n.inputs[1]);
-                let patch: usize = w.shape[1..].iter().product();
-                let positions = out / w.shape[0].max(1);
-                positions * patch + ins + out
-            }
-            Op::MaxPool { kernel, .. } | Op::AvgPool { kernel, .. } => {
-                out * kernel[0] * kernel[1] + out
-            }
-            Op::Softmax { .. } => 3 * out,
-            _ => out,
-        }
-    }
 }

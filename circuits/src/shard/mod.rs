@@ -179,6 +179,11 @@ impl ShardCircuit {
             .unwrap_or(0) as TensorId
     }
 
+    /// The shard's index in its chain.
+    pub fn index(&self) -> u32 {
+        self.index
+    }
+
     /// The constraint-system parameters (range lanes) of this circuit.
     pub fn params(&self) -> ShardParams {
         self.params

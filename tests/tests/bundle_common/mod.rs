@@ -14,7 +14,7 @@ pub use halo2_proofs::poly::kzg::commitment::ParamsKZG;
 pub use rand::rngs::StdRng;
 pub use rand::SeedableRng;
 pub use std::sync::OnceLock;
-pub use zkinf_circuits::shard::{partition_into, ShardCircuit};
+pub use zkinf_circuits::shard::{partition_into, ShardCircuit, ShardSpec};
 pub use zkinf_circuits::{dequantize_output, execute, quantize_input, CheckedPlan};
 pub use zkinf_compiler::{compile_file, CompileOptions};
 pub use zkinf_prover::{keygen, prove_shard};
@@ -22,8 +22,9 @@ pub use zkinf_tests::{argmax, digits, samples};
 pub use zkinf_verifier::{
     audit_sample, detection_probability, keys_digest, keys_digest_of, read_verifying_key,
     verify_audit, verify_bundle, verify_shard, write_verifying_key, AuditRecord, Bundle,
-    BundleError, BundleKind, BundleShard, Expected, Pins, Report, ShardProof, ShardStatus,
-    SrsVerifierPart, VerifyError, BUNDLE_FORMAT_VERSION, BUNDLE_MAGIC, SRS_PART_BYTES,
+    BundleError, BundleKind, BundleShard, Expected, Failure, Pins, Report, ShardFailure,
+    ShardProof, ShardStatus, SrsVerifierPart, VerifyError, BUNDLE_FORMAT_VERSION, BUNDLE_MAGIC,
+    SRS_PART_BYTES,
 };
 
 pub const MODEL: &str = "mlp_int8_qdq";
@@ -34,8 +35,9 @@ pub const SRS_K: u32 = 12;
 pub struct Honest {
     pub plan: CheckedPlan,
     pub params: ParamsKZG<Bn256>,
-    /// each shard's circuit size
+    /// each shard's circuit size and nodes
     pub ks: Vec<u32>,
+    pub specs: Vec<ShardSpec>,
     /// verifying-key files
     pub vks: Vec<Vec<u8>>,
     pub proofs: Vec<ShardProof>,
@@ -85,6 +87,7 @@ pub fn honest() -> &'static Honest {
         }
         Honest {
             ks: shards.iter().map(|s| s.k).collect(),
+            specs: shards.iter().map(|s| s.spec()).collect(),
             argmax: argmax(&values),
             plan,
             params,
@@ -109,7 +112,9 @@ impl Honest {
                 .vks
                 .iter()
                 .zip(&self.proofs)
-                .map(|(vk, p)| BundleShard {
+                .zip(&self.specs)
+                .map(|((vk, p), spec)| BundleShard {
+                    nodes: *spec,
                     vk: vk.clone(),
                     proof: Some(p.to_bytes()),
                 })
@@ -180,7 +185,11 @@ pub fn statuses(r: &Report) -> Vec<ShardStatus> {
 }
 
 pub fn shard_error(r: &Report, i: usize) -> String {
-    r.shards[i].error.clone().unwrap_or_default()
+    r.shards[i]
+        .error
+        .as_ref()
+        .map(|e| e.to_string())
+        .unwrap_or_default()
 }
 
 /// A report of a bundle that does not verify: `rejected` are the shards
@@ -191,7 +200,7 @@ pub fn assert_rejected(r: &Report, rejected: &[usize]) {
     for (i, s) in r.shards.iter().enumerate() {
         if rejected.contains(&i) {
             assert_eq!(s.status, ShardStatus::Rejected, "shard {i}: {r:#?}");
-            let e = s.error.as_deref().unwrap_or_default();
+            let e = s.error.as_ref().map(|e| e.to_string()).unwrap_or_default();
             assert!(
                 e.contains(&format!("shard {i}"))
                     || e.contains(&format!("position {i} "))
@@ -204,7 +213,11 @@ pub fn assert_rejected(r: &Report, rejected: &[usize]) {
         }
     }
     let first = rejected.iter().min().unwrap();
-    assert_eq!(r.error, r.shards[*first].error, "{r:#?}");
+    assert_eq!(
+        r.error,
+        r.shards[*first].error.clone().map(Failure::Shard),
+        "{r:#?}"
+    );
 }
 
 /// One section of a bundle's bytes: where it is and how the reader names it
@@ -250,6 +263,7 @@ pub fn sections(b: &[u8]) -> Vec<Section> {
     let shards = u32_at(at);
     push(&mut out, &mut at, 4, "shard list");
     for _ in 0..shards {
+        push(&mut out, &mut at, 8, "shard nodes");
         let vk = u32_at(at);
         push(&mut out, &mut at, 4 + vk, "verifying keys");
         let proof = u32_at(at);

@@ -1,0 +1,119 @@
+//! The cut of a plan into shards and the compile table's rows, both from
+//! the circuits' exact sizing (`zkinf_circuits::shard`): every node's rows
+//! are its share of its shard's circuit, each shard adds the rows no single
+//! node does (commitments, tables, blinding), and so the table's total is
+//! the sum of the shards' rows.
+
+use serde::{Deserialize, Serialize};
+use zkinf_circuits::shard::{node_rows, partition, partition_into, ShardError, SizedShard};
+use zkinf_circuits::CheckedPlan;
+
+/// The default largest shard: `2^18` rows (about 4 GB to prove).
+pub const DEFAULT_MAX_LOG_ROWS: u32 = 18;
+/// The largest shard any key may describe (`zkinf_verifier::MAX_K`).
+pub const MAX_LOG_ROWS: u32 = 26;
+
+/// One shard of the cut: nodes `start..end`, its circuit's rows and `k`,
+/// and the rows no single node of it accounts for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShardRow {
+    pub start: usize,
+    pub end: usize,
+    pub rows: usize,
+    pub k: u32,
+    #[serde(default)]
+    pub overhead: usize,
+}
+
+impl ShardRow {
+    pub fn sized(&self) -> SizedShard {
+        SizedShard {
+            start: self.start,
+            end: self.end,
+            rows: self.rows,
+            k: self.k,
+        }
+    }
+}
+
+/// The cut (`shards.json`, and `report.json`'s `shards`): the shards, or
+/// why the model cannot be proven yet.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Partition {
+    pub max_log_rows: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shards: Option<Vec<ShardRow>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// Each node's rows (None where the model has no circuit) and its shard.
+pub(crate) struct Cut {
+    pub(crate) partition: Partition,
+    pub(crate) rows: Vec<Option<(usize, usize)>>,
+}
+
+fn rows_of(
+    plan: &CheckedPlan,
+    shards: &[SizedShard],
+) -> Result<(Vec<ShardRow>, Vec<Option<(usize, usize)>>), ShardError> {
+    let nr = node_rows(plan, shards)?;
+    let mut rows = vec![None; plan.nodes.len()];
+    for (s, sh) in shards.iter().enumerate() {
+        for (i, r) in rows.iter_mut().enumerate().take(sh.end).skip(sh.start) {
+            *r = Some((nr.nodes[i], s));
+        }
+    }
+    let table = shards
+        .iter()
+        .zip(&nr.overhead)
+        .map(|(s, &overhead)| ShardRow {
+            start: s.start,
+            end: s.end,
+            rows: s.rows,
+            k: s.k,
+            overhead,
+        })
+        .collect();
+    Ok((table, rows))
+}
+
+/// Cuts `plan` into shards of at most `2^max_log_rows` rows (at least
+/// `shards` of them). A model whose single node needs more still gets its
+/// rows (sized at [`MAX_LOG_ROWS`]) with the error that says so.
+pub(crate) fn cut(plan: &CheckedPlan, max_log_rows: u32, shards: u32) -> Cut {
+    let cut_at = |k: u32| {
+        if shards > 1 {
+            partition_into(plan, k, shards as usize)
+        } else {
+            partition(plan, k)
+        }
+    };
+    let none = || vec![None; plan.nodes.len()];
+    match cut_at(max_log_rows).and_then(|p| rows_of(plan, &p)) {
+        Ok((table, rows)) => Cut {
+            partition: Partition {
+                max_log_rows,
+                shards: Some(table),
+                error: None,
+            },
+            rows,
+        },
+        Err(e) => {
+            let rows = match &e {
+                ShardError::TooLarge { .. } => partition(plan, MAX_LOG_ROWS)
+                    .and_then(|p| rows_of(plan, &p))
+                    .map_or_else(|_| none(), |(_, r)| r),
+                _ => none(),
+            };
+            Cut {
+                partition: Partition {
+                    max_log_rows,
+                    shards: None,
+                    error: Some(e.to_string()),
+                },
+                rows,
+            }
+        }
+    }
+}

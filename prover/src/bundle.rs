@@ -1,0 +1,229 @@
+//! Bundles and verdicts: a proven folder as a self-contained bundle (chain,
+//! or an audit of a sample), the verification of a folder or a bundle file
+//! into a [`Report`] that says what it was checked against, and the
+//! auditor's check that a bundle's keys are the ones its model gives
+//! ([`rebuild_keys`]).
+
+use crate::claim::Claim;
+use crate::error::{ClaimFileError, ProveError};
+use crate::folder::{read_file, write_file_atomic, Folder};
+use crate::keys::keygen_vk;
+use crate::witness::{output_ints, quantized_inputs};
+use halo2_proofs::halo2curves::bn256::Bn256;
+use halo2_proofs::poly::commitment::Params;
+use halo2_proofs::poly::kzg::commitment::ParamsKZG;
+use std::path::Path;
+use std::time::Instant;
+use zkinf_circuits::shard::ShardCircuit;
+use zkinf_circuits::{CheckedPlan, Plan};
+use zkinf_verifier::{
+    audit_sample, keys_digest, verify_bundle, write_verifying_key, AuditRecord, Binding, Bundle,
+    BundleShard, Claimed, Failure, Pins, Report, SrsByK, SrsVerifierPart,
+};
+
+/// The chain bundle of a proven folder: its plan, SRS verifier part, keys,
+/// proofs and claim (checked against the plan first). `input`, when
+/// given, must be the claimed input.
+pub fn folder_bundle(folder: &Folder, input: Option<&Path>) -> Result<(Bundle, Claim), ProveError> {
+    let (plan, shards, record) = folder.open_with_keys()?;
+    let n = shards.len();
+    let claim = Claim::read(folder)?;
+    let claim_err = |source: ClaimFileError| ProveError::Claim {
+        path: folder.claim_path(),
+        source,
+    };
+    claim.check(&plan, n).map_err(claim_err)?;
+    if let Some(path) = input {
+        let given: Vec<i64> = quantized_inputs(&plan, path)?[0].iter().copied().collect();
+        claim
+            .check_given(Claimed::Input, &given)
+            .map_err(claim_err)?;
+    }
+    let vks = record.read_vks(folder)?;
+    let proofs = folder.read_proofs(n)?;
+    let bundle = Bundle {
+        plan: folder.plan_bytes()?,
+        srs: record.verifier_part(folder)?,
+        input: claim.input_q.clone(),
+        output: claim.output_q.clone(),
+        shards: shards
+            .iter()
+            .zip(vks)
+            .zip(proofs)
+            .map(|((s, (vk, _)), (proof, _))| BundleShard {
+                nodes: s.spec(),
+                vk,
+                proof: Some(proof),
+            })
+            .collect(),
+        audit: None,
+    };
+    Ok((bundle, claim))
+}
+
+fn now_ms(started: Instant) -> impl Fn() -> f64 {
+    move || started.elapsed().as_secs_f64() * 1e3
+}
+
+/// Verifies a bundle natively (no pins beyond `pins`).
+fn verify(bundle: &Bundle, pins: &Pins, path: &Path) -> Result<Report, ProveError> {
+    verify_bundle(bundle, pins, &now_ms(Instant::now())).map_err(|source| ProveError::Bundle {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// `zkinf verify DIR`: the folder's proofs as a chain against its keys and
+/// claim; `input` and `output` (files), when given, must be the claimed
+/// ones (the report's trust then says they were checked against them).
+pub fn verify_folder(
+    folder: &Folder,
+    input: Option<&Path>,
+    output: Option<&Path>,
+    pins: &Pins,
+) -> Result<Report, ProveError> {
+    let (bundle, claim) = folder_bundle(folder, input)?;
+    if let Some(path) = output {
+        let plan = folder.load_plan()?;
+        claim
+            .check_given(Claimed::Output, &output_ints(&plan, path)?)
+            .map_err(|source| ProveError::Claim {
+                path: folder.claim_path(),
+                source,
+            })?;
+    }
+    let mut report = verify(&bundle, pins, &folder.claim_path())?;
+    if input.is_some() {
+        report.trust.input = Binding::Given;
+    }
+    if output.is_some() {
+        report.trust.output = Binding::Given;
+    }
+    report.verdict = report.verdict_line();
+    Ok(report)
+}
+
+/// What `export_bundle` wrote.
+#[derive(Clone, Debug)]
+pub struct Export {
+    pub bytes: usize,
+    /// the verification of the bundle before it was written
+    pub report: Report,
+}
+
+/// `zkinf export-web`: the folder's proofs as one bundle file, an audit of
+/// `sample` shards when given; verified before it is written (atomically).
+pub fn export_bundle(
+    folder: &Folder,
+    out: &Path,
+    sample: Option<u32>,
+    input: Option<&Path>,
+) -> Result<Export, ProveError> {
+    let (mut bundle, _) = folder_bundle(folder, input)?;
+    let n = bundle.shards.len();
+    if let Some(m) = sample.filter(|&m| m == 0 || m as usize > n) {
+        return Err(ProveError::Sample {
+            sample: m,
+            shards: n,
+        });
+    }
+    if let Some(m) = sample {
+        let proofs = folder.read_proofs(n)?;
+        let mut boundaries: Vec<_> = proofs.iter().map(|(_, p)| p.input_commitment()).collect();
+        boundaries.push(proofs[n - 1].1.output_commitment());
+        let hash: [u8; 32] = {
+            use sha2::Digest;
+            sha2::Sha256::digest(&bundle.plan).into()
+        };
+        let chosen = audit_sample(&hash, &keys_digest(&bundle), &boundaries, m);
+        for (i, s) in bundle.shards.iter_mut().enumerate() {
+            if !chosen.contains(&(i as u32)) {
+                s.proof = None;
+            }
+        }
+        bundle.audit = Some(AuditRecord {
+            sample: m,
+            boundaries,
+        });
+    }
+    let report = verify(&bundle, &Pins::default(), out)?;
+    if let Some(failure) = report.error.clone() {
+        return Err(ProveError::NotVerified {
+            dir: folder.proofs_dir(),
+            failure,
+        });
+    }
+    let bytes = bundle.to_bytes();
+    write_file_atomic(out, &bytes)?;
+    Ok(Export {
+        bytes: bytes.len(),
+        report,
+    })
+}
+
+/// Reads a bundle file.
+pub fn read_bundle(path: &Path) -> Result<Bundle, ProveError> {
+    Bundle::from_bytes(&read_file(path)?).map_err(|source| ProveError::Bundle {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// `zkinf verify-bundle`: verifies a bundle file against `pins`; with
+/// `rebuild` (an SRS the verifier trusts, e.g. a ceremony file), every
+/// verifying key is also rebuilt from the bundle's plan and compared
+/// ([`rebuild_keys`]).
+pub fn verify_bundle_file(
+    path: &Path,
+    pins: &Pins,
+    rebuild: Option<&ParamsKZG<Bn256>>,
+) -> Result<Report, ProveError> {
+    let bundle = read_bundle(path)?;
+    let mut report = verify(&bundle, pins, path)?;
+    if let Some(srs) = rebuild {
+        match rebuild_keys(&bundle, srs)? {
+            None => report.keys_recomputed(),
+            Some(f) => report.fail(f),
+        }
+    }
+    Ok(report)
+}
+
+/// Rebuilds every verifying key of a bundle from its plan, its shards' node
+/// ranges and `srs` (at least as large as the largest shard), and compares
+/// them with the keys it carries: `None` when they are the same (the keys
+/// digest then belongs to the published model and this SRS), else the
+/// first difference. Key generation is deterministic, so an honest bundle
+/// always rebuilds.
+pub fn rebuild_keys(
+    bundle: &Bundle,
+    srs: &ParamsKZG<Bn256>,
+) -> Result<Option<Failure>, ProveError> {
+    if SrsVerifierPart::of(srs) != bundle.srs {
+        return Ok(Some(Failure::RebuiltSrs));
+    }
+    let plan = Plan::from_bytes(&bundle.plan)
+        .and_then(CheckedPlan::new)
+        .map_err(ProveError::BundlePlan)?;
+    let circuits = bundle
+        .shards
+        .iter()
+        .enumerate()
+        .map(|(i, s)| ShardCircuit::for_shard(&plan, s.nodes, i as u32, None))
+        .collect::<Result<Vec<_>, _>>()?;
+    let ks: Vec<u32> = circuits.iter().map(ShardCircuit::k).collect();
+    if let Some(&needs) = ks.iter().filter(|&&k| k > srs.k()).max() {
+        return Err(ProveError::RebuildSrsTooSmall {
+            has: srs.k(),
+            needs,
+        });
+    }
+    let by_k = SrsByK::from_full(srs, ks.iter().copied());
+    for (i, (circuit, s)) in circuits.iter().zip(&bundle.shards).enumerate() {
+        let vk = keygen_vk(crate::srs::at(&by_k, circuit.k())?, circuit, i as u32)?;
+        if write_verifying_key(&vk, circuit.params()) != s.vk {
+            return Ok(Some(Failure::RebuiltKey { shard: i as u32 }));
+        }
+    }
+    Ok(None)
+}

@@ -1,0 +1,239 @@
+//! A compiled folder and what the pipeline adds to it:
+//!
+//! ```text
+//! DIR/plan.bin            the Plan (its SHA-256 is the model hash)
+//! DIR/report.json         the compile report
+//! DIR/shards.json         the cut into shards
+//! DIR/keys/shard-N.pk|vk  each shard's keys
+//! DIR/keys/setup.json     the setup record (record.rs)
+//! DIR/proofs/shard-N.proof
+//! DIR/proofs/claim.json   the claimed input and output (claim.rs)
+//! ```
+//!
+//! Every write is atomic: a file goes to a temporary sibling that is renamed
+//! into place, a folder is written as a temporary sibling folder that
+//! replaces the old one only once complete.
+
+use crate::error::ProveError;
+use crate::record::SetupRecord;
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use zkinf_circuits::shard::{check_partition, ShardSpec, SizedShard};
+use zkinf_circuits::{CheckedPlan, Plan};
+use zkinf_compiler::Partition;
+use zkinf_verifier::ShardProof;
+
+pub const PLAN_FILE: &str = "plan.bin";
+pub const REPORT_FILE: &str = "report.json";
+pub const SHARDS_FILE: &str = "shards.json";
+pub const SETUP_FILE: &str = "setup.json";
+pub const CLAIM_FILE: &str = "claim.json";
+
+/// The paths of a compiled folder.
+#[derive(Clone, Debug)]
+pub struct Folder {
+    pub dir: PathBuf,
+}
+
+impl Folder {
+    pub fn new(dir: impl Into<PathBuf>) -> Folder {
+        Folder { dir: dir.into() }
+    }
+    pub fn plan_path(&self) -> PathBuf {
+        self.dir.join(PLAN_FILE)
+    }
+    pub fn shards_path(&self) -> PathBuf {
+        self.dir.join(SHARDS_FILE)
+    }
+    pub fn keys_dir(&self) -> PathBuf {
+        self.dir.join("keys")
+    }
+    pub fn setup_path(&self) -> PathBuf {
+        self.keys_dir().join(SETUP_FILE)
+    }
+    pub fn vk_path(&self, shard: usize) -> PathBuf {
+        self.keys_dir().join(format!("shard-{shard}.vk"))
+    }
+    pub fn pk_path(&self, shard: usize) -> PathBuf {
+        self.keys_dir().join(format!("shard-{shard}.pk"))
+    }
+    pub fn proofs_dir(&self) -> PathBuf {
+        self.dir.join("proofs")
+    }
+    pub fn proof_path(&self, shard: usize) -> PathBuf {
+        self.proofs_dir().join(format!("shard-{shard}.proof"))
+    }
+    pub fn claim_path(&self) -> PathBuf {
+        self.proofs_dir().join(CLAIM_FILE)
+    }
+
+    /// The plan file's bytes (their SHA-256 is the model hash).
+    pub fn plan_bytes(&self) -> Result<Vec<u8>, ProveError> {
+        let p = self.plan_path();
+        fs::read(&p).map_err(|e| ProveError::read(p, e))
+    }
+
+    /// Reads and checks the plan.
+    pub fn load_plan(&self) -> Result<CheckedPlan, ProveError> {
+        let path = self.plan_path();
+        let plan = Plan::from_bytes(&self.plan_bytes()?).map_err(|source| ProveError::Plan {
+            path: path.clone(),
+            source,
+        })?;
+        CheckedPlan::new(plan).map_err(|source| ProveError::Plan { path, source })
+    }
+
+    /// The shards (`shards.json`), checked against the plan.
+    pub fn load_shards(&self, plan: &CheckedPlan) -> Result<Vec<SizedShard>, ProveError> {
+        let path = self.shards_path();
+        let text = fs::read_to_string(&path).map_err(|e| ProveError::read(&path, e))?;
+        let cut: Partition =
+            serde_json::from_str(&text).map_err(|source| ProveError::ShardsFile {
+                path: path.clone(),
+                source,
+            })?;
+        let shards: Vec<SizedShard> = match (cut.shards, cut.error) {
+            (Some(s), None) if !s.is_empty() => s.iter().map(|s| s.sized()).collect(),
+            (_, Some(e)) => return Err(ProveError::NotProvable(e)),
+            _ => {
+                return Err(ProveError::NotProvable(
+                    "shards.json lists no shards".into(),
+                ))
+            }
+        };
+        let specs: Vec<ShardSpec> = shards.iter().map(|s| s.spec()).collect();
+        check_partition(plan, &specs).map_err(|source| ProveError::Partition { path, source })?;
+        Ok(shards)
+    }
+
+    /// The plan, its shards and the setup record, checked to belong
+    /// together.
+    pub fn open_with_keys(
+        &self,
+    ) -> Result<(CheckedPlan, Vec<SizedShard>, SetupRecord), ProveError> {
+        let plan = self.load_plan()?;
+        let shards = self.load_shards(&plan)?;
+        let record = SetupRecord::read(self)?;
+        record.check(&plan, &shards)?;
+        Ok((plan, shards, record))
+    }
+
+    /// Every shard's proof file: its bytes and the proof read from them.
+    pub fn read_proofs(&self, n: usize) -> Result<Vec<(Vec<u8>, ShardProof)>, ProveError> {
+        (0..n)
+            .map(|shard| {
+                let path = self.proof_path(shard);
+                let bytes = fs::read(&path).map_err(|_| ProveError::NoProof {
+                    shard,
+                    path: path.clone(),
+                })?;
+                let proof = ShardProof::from_bytes(&bytes)
+                    .map_err(|source| ProveError::Proof { path, source })?;
+                Ok((bytes, proof))
+            })
+            .collect()
+    }
+}
+
+fn sibling(dir: &Path, tag: &str) -> PathBuf {
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "out".into());
+    dir.with_file_name(format!(".{name}.{tag}-{}", std::process::id()))
+}
+
+/// Writes `files` (name, bytes) as the folder `dir`, replacing an older one
+/// only once everything is written.
+pub fn write_dir_atomic(dir: &Path, files: &[(&str, Vec<u8>)]) -> Result<(), ProveError> {
+    let mut w = DirWriter::new(dir)?;
+    for (name, bytes) in files {
+        w.add(name, bytes)?;
+    }
+    w.finish()
+}
+
+/// A folder written file by file into a temporary sibling and renamed into
+/// place by [`DirWriter::finish`]; dropped unfinished, it leaves nothing.
+pub struct DirWriter {
+    dir: PathBuf,
+    tmp: PathBuf,
+    done: bool,
+}
+
+impl DirWriter {
+    pub fn new(dir: &Path) -> Result<DirWriter, ProveError> {
+        if dir.exists() && !dir.is_dir() {
+            return Err(ProveError::NotDir(dir.to_path_buf()));
+        }
+        let dir = if dir.is_relative() && dir.parent().is_none_or(|p| p.as_os_str().is_empty()) {
+            Path::new(".").join(dir)
+        } else {
+            dir.to_path_buf()
+        };
+        let tmp = sibling(&dir, "tmp");
+        let _ = fs::remove_dir_all(&tmp);
+        fs::create_dir_all(&tmp).map_err(|e| ProveError::write(&dir, e))?;
+        Ok(DirWriter {
+            dir,
+            tmp,
+            done: false,
+        })
+    }
+
+    pub fn add(&mut self, name: &str, bytes: &[u8]) -> Result<(), ProveError> {
+        let p = self.tmp.join(name);
+        let mut f = fs::File::create(&p).map_err(|e| ProveError::write(&p, e))?;
+        f.write_all(bytes)
+            .and_then(|_| f.sync_all())
+            .map_err(|e| ProveError::write(&p, e))
+    }
+
+    pub fn finish(mut self) -> Result<(), ProveError> {
+        let (dir, tmp) = (&self.dir, &self.tmp);
+        if dir.exists() {
+            let old = sibling(dir, "old");
+            let _ = fs::remove_dir_all(&old);
+            fs::rename(dir, &old).map_err(|e| ProveError::write(dir, e))?;
+            fs::rename(tmp, dir).map_err(|e| ProveError::write(dir, e))?;
+            let _ = fs::remove_dir_all(&old);
+        } else {
+            fs::rename(tmp, dir).map_err(|e| ProveError::write(dir, e))?;
+        }
+        self.done = true;
+        Ok(())
+    }
+}
+
+impl Drop for DirWriter {
+    fn drop(&mut self) {
+        if !self.done {
+            let _ = fs::remove_dir_all(&self.tmp);
+        }
+    }
+}
+
+/// Writes one file atomically (temporary file in the same folder, renamed).
+pub fn write_file_atomic(path: &Path, bytes: &[u8]) -> Result<(), ProveError> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "out".into());
+    let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
+    let r = (|| {
+        let mut f = fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        fs::rename(&tmp, path)
+    })();
+    if r.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    r.map_err(|e| ProveError::write(path, e))
+}
+
+/// Reads a file (the error names it).
+pub fn read_file(path: &Path) -> Result<Vec<u8>, ProveError> {
+    fs::read(path).map_err(|e| ProveError::read(path, e))
+}

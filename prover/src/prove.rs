@@ -1,0 +1,158 @@
+//! Proving: one shard circuit into a self-checked proof ([`prove_shard`]),
+//! and a compiled folder's shards, all or some, into `proofs/`
+//! ([`prove_folder`]). Shards are independent jobs: proving shard N needs
+//! only the folder and the input (the cheap executor reruns the model up to
+//! it), so they can run on as many machines as there are shards.
+
+use crate::budget::{self, memory_estimate};
+use crate::claim::Claim;
+use crate::error::{ProveError, Step};
+use crate::folder::{read_file, write_dir_atomic, write_file_atomic, Folder};
+use crate::keys::read_proving_key;
+use crate::progress::Progress;
+use crate::srs;
+use crate::witness::witness;
+use halo2_proofs::halo2curves::bn256::{Bn256, G1Affine};
+use halo2_proofs::plonk::{create_proof, ProvingKey};
+use halo2_proofs::poly::kzg::commitment::{KZGCommitmentScheme, ParamsKZG};
+use halo2_proofs::poly::kzg::multiopen::ProverSHPLONK;
+use halo2_proofs::transcript::{Blake2bWrite, Challenge255, TranscriptWriterBuffer};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+use zkinf_circuits::shard::ShardCircuit;
+use zkinf_verifier::{verify_shard, Expected, ShardProof, Transcript};
+
+/// Proves one shard and verifies the proof before returning it.
+pub fn prove_shard(
+    params: &ParamsKZG<Bn256>,
+    pk: &ProvingKey<G1Affine>,
+    circuit: ShardCircuit,
+    shard: u32,
+) -> Result<ShardProof, ProveError> {
+    let inst = circuit.instances().ok_or(ProveError::NoWitness(shard))?;
+    let instances: [_; 4] = [inst[0], inst[1], inst[2], inst[3]];
+    let mut t = Blake2bWrite::<_, G1Affine, Challenge255<_>>::init(vec![]);
+    create_proof::<KZGCommitmentScheme<Bn256>, ProverSHPLONK<'_, Bn256>, _, _, _, _>(
+        params,
+        pk,
+        &[circuit],
+        &[&[&instances]],
+        rand::rngs::OsRng,
+        &mut t,
+    )
+    .map_err(|source| ProveError::Proving { shard, source })?;
+    let proof = ShardProof {
+        transcript: Transcript::Blake2b,
+        shard,
+        instances,
+        proof: t.finalize(),
+    };
+    verify_shard(
+        params,
+        pk.get_vk(),
+        &proof,
+        &Expected {
+            model_id: Some(instances[0]),
+            shard,
+            input: None,
+            output: None,
+        },
+    )
+    .map_err(ProveError::SelfCheck)?;
+    Ok(proof)
+}
+
+/// What `prove_folder` did.
+#[derive(Clone, Debug)]
+pub struct ProveSummary {
+    /// the shards proven, with their proofs' sizes in bytes
+    pub proved: Vec<(usize, usize)>,
+    /// the model's shard count
+    pub shards: usize,
+    pub secs: f64,
+    pub proofs_dir: PathBuf,
+}
+
+/// Proves every shard of `folder` on the input file `input`, or only shard
+/// `only`, into `proofs/` with the claim record (atomically: every shard's
+/// proof as one folder, or one shard's files). Each proof is verified
+/// before it is written; a shard whose estimated memory exceeds `budget`
+/// is refused before anything is built.
+pub fn prove_folder(
+    folder: &Folder,
+    input: &Path,
+    only: Option<u32>,
+    budget: Option<u64>,
+    progress: &mut dyn Progress,
+) -> Result<ProveSummary, ProveError> {
+    let plan = folder.load_plan()?;
+    let shards = folder.load_shards(&plan)?;
+    let n = shards.len();
+    if let Some(shard) = only.filter(|&s| s as usize >= n) {
+        return Err(ProveError::NoSuchShard { shard, shards: n });
+    }
+    let record = crate::record::SetupRecord::read(folder)?;
+    record.check(&plan, &shards)?;
+    let (q, trace) = witness(&plan, input)?;
+    let out_q: Vec<i64> = trace.get(plan.outputs[0].tensor).iter().copied().collect();
+    let todo: Vec<usize> = match only {
+        Some(s) => vec![s as usize],
+        None => (0..n).collect(),
+    };
+    let vks = record.read_vks(folder)?;
+    for &i in &todo {
+        let estimate = memory_estimate(vks[i].1.cs(), shards[i].k);
+        budget::check(Step::Prove, i, shards[i].k, estimate, budget)?;
+    }
+    drop(vks);
+    let ks: Vec<u32> = todo.iter().map(|&i| shards[i].k).collect();
+    let srs = srs::load_by_k(&record.srs, record.max_k(), &ks, progress)?;
+    let started = Instant::now();
+    let mut written = Vec::new();
+    let mut proved = Vec::new();
+    for &i in &todo {
+        let s = &shards[i];
+        let circuit = ShardCircuit::for_shard(&plan, s.spec(), i as u32, Some(&trace))?;
+        let pk_path = folder.pk_path(i);
+        progress.step(&format!("shard {i}: reading its proving key"));
+        let pk = read_proving_key(&read_file(&pk_path)?).map_err(|source| ProveError::Key {
+            path: pk_path,
+            source,
+        })?;
+        progress.done();
+        progress.step(&format!(
+            "shard {i} ({}/{}): proving (k = {}, {} rows)",
+            proved.len() + 1,
+            todo.len(),
+            s.k,
+            s.rows
+        ));
+        let proof = prove_shard(srs::at(&srs, s.k)?, &pk, circuit, i as u32)?;
+        progress.done();
+        proved.push((i, proof.proof.len()));
+        written.push((format!("shard-{i}.proof"), proof.to_bytes()));
+    }
+    let in_q: Vec<i64> = q[0].iter().copied().collect();
+    let claim = Claim::new(&plan, n, in_q, out_q).to_json();
+    let dir = folder.proofs_dir();
+    if only.is_none() {
+        let mut files: Vec<(&str, Vec<u8>)> = written
+            .iter()
+            .map(|(name, b)| (name.as_str(), b.clone()))
+            .collect();
+        files.push((crate::folder::CLAIM_FILE, claim));
+        write_dir_atomic(&dir, &files)?;
+    } else {
+        std::fs::create_dir_all(&dir).map_err(|e| ProveError::write(&dir, e))?;
+        for (name, bytes) in &written {
+            write_file_atomic(&dir.join(name), bytes)?;
+        }
+        write_file_atomic(&folder.claim_path(), &claim)?;
+    }
+    Ok(ProveSummary {
+        proved,
+        shards: n,
+        secs: started.elapsed().as_secs_f64(),
+        proofs_dir: dir,
+    })
+}

@@ -1,0 +1,123 @@
+//! `zkinf setup`: the keys of every shard of a compiled folder
+//! (`keys/shard-N.{pk,vk}` and the setup record), written atomically as one
+//! folder; valid cached keys made from the same SRS are reused.
+
+use crate::budget::{self, memory_estimate};
+use crate::error::{ProveError, Step};
+use crate::folder::{write_file_atomic, DirWriter, Folder};
+use crate::keys::{keygen, write_proving_key};
+use crate::progress::Progress;
+use crate::record::{sha256_hex, vk_repr, SetupRecord, ShardKeys};
+use crate::srs::{self, SrsSource};
+use halo2_proofs::plonk::{Circuit, ConstraintSystem};
+use std::time::Instant;
+use zkinf_circuits::shard::ShardCircuit;
+use zkinf_verifier::{write_verifying_key, SrsVerifierPart};
+
+/// What `setup` did.
+#[derive(Clone, Debug)]
+pub struct SetupSummary {
+    pub shards: usize,
+    /// the keys on disk were valid and kept
+    pub cached: bool,
+    /// a record from before bundles got its SRS verifier part
+    pub upgraded: bool,
+    pub max_k: u32,
+    pub secs: f64,
+    pub record: SetupRecord,
+}
+
+impl SetupSummary {
+    pub fn keys_digest(&self) -> &str {
+        self.record.keys_digest.as_deref().unwrap_or("")
+    }
+}
+
+/// Makes (or reuses) the keys of every shard of `folder` from `source`,
+/// refusing before building anything a shard whose estimated memory
+/// exceeds `budget`.
+pub fn setup(
+    folder: &Folder,
+    source: SrsSource,
+    budget: Option<u64>,
+    progress: &mut dyn Progress,
+) -> Result<SetupSummary, ProveError> {
+    let started = Instant::now();
+    let plan = folder.load_plan()?;
+    let shards = folder.load_shards(&plan)?;
+    let n = shards.len();
+    if let Ok(mut r) = SetupRecord::read(folder) {
+        if r.srs == source && r.check(&plan, &shards).is_ok() && r.keys_on_disk(folder) {
+            let upgraded = r.srs_part.is_none();
+            if upgraded {
+                // keys from before bundles: record the SRS verifier part
+                let srs = srs::load(&r.srs, r.max_k(), progress)?;
+                let part = SrsVerifierPart::of(&srs);
+                r.keys_digest = Some(SetupRecord::digest_of(&part, &r.read_vks(folder)?));
+                r.srs_part = Some(part);
+                write_file_atomic(&folder.setup_path(), &r.to_json())?;
+            }
+            return Ok(SetupSummary {
+                shards: n,
+                cached: true,
+                upgraded,
+                max_k: r.max_k(),
+                secs: started.elapsed().as_secs_f64(),
+                record: r,
+            });
+        }
+    }
+    let ks: Vec<u32> = shards.iter().map(|s| s.k).collect();
+    let max_k = ks.iter().copied().max().unwrap_or(9);
+    for (i, s) in shards.iter().enumerate() {
+        let circuit = ShardCircuit::for_shard(&plan, s.spec(), i as u32, None)?;
+        let mut cs = ConstraintSystem::default();
+        ShardCircuit::configure_with_params(&mut cs, circuit.params());
+        budget::check(Step::Keygen, i, s.k, memory_estimate(&cs, s.k), budget)?;
+    }
+    let srs = srs::load_by_k(&source, max_k, &ks, progress)?;
+    let mut out = DirWriter::new(&folder.keys_dir())?;
+    let mut keys = Vec::new();
+    let mut vk_files = Vec::new();
+    for (i, s) in shards.iter().enumerate() {
+        let circuit = ShardCircuit::for_shard(&plan, s.spec(), i as u32, None)?;
+        progress.step(&format!(
+            "shard {i} ({}/{n}): generating keys (k = {}, {} rows)",
+            i + 1,
+            s.k,
+            s.rows
+        ));
+        let pk = keygen(srs::at(&srs, s.k)?, &circuit)?;
+        let vk_bytes = write_verifying_key(pk.get_vk(), circuit.params());
+        out.add(&format!("shard-{i}.vk"), &vk_bytes)?;
+        out.add(
+            &format!("shard-{i}.pk"),
+            &write_proving_key(&pk, circuit.params()),
+        )?;
+        progress.done();
+        keys.push(ShardKeys {
+            k: s.k,
+            vk_sha256: sha256_hex(&vk_bytes),
+            vk_repr: vk_repr(pk.get_vk()),
+        });
+        vk_files.push((vk_bytes, pk.get_vk().clone()));
+    }
+    let part = SrsVerifierPart::of(srs::at(&srs, max_k)?);
+    let record = SetupRecord {
+        model_hash: plan.hash_hex(),
+        srs: source,
+        srs_part: Some(part),
+        keys_digest: Some(SetupRecord::digest_of(&part, &vk_files)),
+        shards: keys,
+    };
+    out.add(crate::folder::SETUP_FILE, &record.to_json())?;
+    out.finish()?;
+    Ok(SetupSummary {
+        shards: n,
+        cached: false,
+        upgraded: false,
+        max_k,
+        secs: started.elapsed().as_secs_f64(),
+        record,
+    })
+}
