@@ -3,9 +3,9 @@
 # wasm32-unknown-unknown (profile `web`: LTO, one codegen unit), then
 # wasm-bindgen's JS glue (tools/wasm-bindgen: wasm-bindgen-cli-support at the
 # version of verifier/wasm's wasm-bindgen, dependencies pinned by its own
-# Cargo.lock), then cuts halo2curves' table of small scalars out of the
-# module (the module rebuilds it at start). Installs the wasm32 target when
-# missing.
+# Cargo.lock), then moves halo2curves' table of small scalars out of the
+# module's data section into a start function that writes it when the module
+# is instantiated. Installs the wasm32 target when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown

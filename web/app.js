@@ -28,6 +28,9 @@ function ask(msg, transfer = []) {
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
 
+// The headline. state: loading, ready, working; after a verification,
+// pinned (green), partial or unpinned (amber: verified, but not against the
+// published values) or rejected (red).
 function setStatus(state, text, detail) {
   const s = $('status');
   s.className = state;
@@ -97,6 +100,59 @@ function drawOutput(t) {
   box.append(el('div', { class: 'muted' }, `${t.name}: ${t.shape.join('×')}`), bars);
 }
 
+// How far a verified report can be trusted (report.trust, set by the
+// verifier): 'pinned' when the model hash and the keys digest equal the
+// expected ones (or the keys were rebuilt from the model), 'partial' when one
+// of them is, 'unpinned' when the proofs were checked only against what the
+// bundle itself carries.
+function trustState(report) {
+  const t = report.trust;
+  if (!t) return 'unpinned';
+  if (t.pinned) return 'pinned';
+  return t.model !== 'unpinned' || t.keys !== 'unpinned' ? 'partial' : 'unpinned';
+}
+
+const BINDING = {
+  given: (what) => `${what} checked against the one given`,
+  claimed: (what) => `${what} checked against the claim shown`,
+  unchecked: (what) => `${what} NOT checked`,
+};
+const bindings = (t) => `${BINDING[t.input]?.('input') ?? 'input ?'}, ${BINDING[t.output]?.('output') ?? 'output ?'}`;
+
+// What the verdict rests on: one row per item, each marked ok or warn.
+function drawTrust(report) {
+  const t = report.trust || { model: 'unpinned', keys: 'unpinned', input: 'unchecked', output: 'unchecked' };
+  const rows = [
+    ['model hash', 'model', t.model, {
+      pinned: 'pinned: equal to the expected one',
+      unpinned: 'NOT pinned: the bundle\'s own, not compared with a published one',
+    }],
+    ['keys digest', 'keys', t.keys, {
+      pinned: 'pinned: equal to the expected one',
+      recomputed: 'every verifying key rebuilt from the model and the SRS, and equal',
+      unpinned: 'NOT pinned: the bundle\'s own keys and SRS, not compared with published ones',
+    }],
+    ['input', 'input', t.input, {
+      given: 'bound: the proofs commit to the input given',
+      claimed: 'bound: the proofs commit to the claimed input shown',
+      unchecked: 'NOT checked',
+    }],
+    ['output', 'output', t.output, {
+      given: 'bound: the proofs commit to the output given',
+      claimed: 'bound: the proofs commit to the claimed output shown',
+      unchecked: 'NOT checked',
+    }],
+  ];
+  const box = $('trust');
+  box.replaceChildren();
+  for (const [label, key, value, words] of rows) {
+    const ok = ['pinned', 'recomputed', 'given', 'claimed'].includes(value);
+    box.append(el('dt', {}, label),
+      el('dd', { id: `trust-${key}`, 'data-value': value, class: ok ? 'ok' : 'warn' }, words[value] ?? String(value)));
+  }
+  $('verdict').textContent = report.verdict || '';
+}
+
 function show(report, info) {
   window.zkinfReport = report;
   $('result').hidden = false;
@@ -126,16 +182,33 @@ function show(report, info) {
     : '';
   drawInput(report.input);
   drawOutput(report.output);
+  drawTrust(report);
   const n = report.shards.length;
   if (report.verified) {
     const proven = report.shards.filter((s) => s.status === 'verified').length;
     const what = report.kind === 'audit' ? `${proven} sampled of ${n} shards`
       : n === 1 ? 'its one shard' : `all ${n} shards, linked`;
     const claim = report.output.argmax !== null ? `; output class ${report.output.argmax}` : '';
-    const pinned = $('pin-model').value.trim() && $('pin-keys').value.trim();
-    setStatus('verified', `✓ verified: ${what}${claim}`, `in ${fmtMs(report.verify_ms)}` + (pinned
-      ? ' · model hash and keys digest as expected'
-      : ' · not pinned: compare the model hash and keys digest below with the ones the model owner published'));
+    const state = trustState(report);
+    const t = report.trust;
+    const took = `${what[0].toUpperCase()}${what.slice(1)}${claim}, in ${fmtMs(report.verify_ms)}`;
+    if (state === 'pinned') {
+      const keys = t.keys === 'recomputed' ? 'every verifying key rebuilt from the model and found equal'
+        : 'keys digest equal to the expected one';
+      setStatus('pinned', `✓ verified (pinned): ${what}${claim}`,
+        `in ${fmtMs(report.verify_ms)} · model hash equal to the expected one, ${keys} · ${bindings(t)}`);
+    } else if (state === 'partial') {
+      const missing = t.model === 'unpinned' ? 'model hash' : 'keys digest';
+      setStatus('partial', `⚠ verified, partly pinned: the ${missing} is NOT pinned`,
+        `${took}. The ${missing} is the bundle's own, which a prover can make up: compare it with the one the ` +
+        `model owner published, or enter it under “Expected model and keys” above and check again.`);
+    } else {
+      setStatus('unpinned', '⚠ verified against the bundle\'s own keys: NOT pinned',
+        `${took}. This shows only that the proofs fit the model, keys and SRS the bundle carries, which a prover ` +
+        `can make up. Compare the model hash and keys digest below with the ones the model owner published, or ` +
+        `enter them under “Expected model and keys” above (or add ?model=…&keys=… to the URL) and check again.`);
+      $('pins').open = true;
+    }
   } else {
     const bad = report.shards.filter((s) => s.status === 'rejected').map((s) => `shard ${s.index}`);
     setStatus('rejected', `✗ rejected${bad.length ? ': ' + bad.join(', ') : ''}`, report.error);
@@ -143,9 +216,13 @@ function show(report, info) {
 }
 
 let busy = Promise.resolve();
+// the last bundle read, to check again with other expected values
+let last = null;
 
 // one verification at a time: a bundle dropped while another verifies waits
 function verify(bytes, name, readMs) {
+  last = { bytes, name, readMs };
+  $('recheck').disabled = false;
   busy = busy.then(async () => {
     $('result').hidden = true;
     setStatus('working', `Verifying ${name}…`);
@@ -156,7 +233,7 @@ function verify(bytes, name, readMs) {
         bytes,
         model: $('pin-model').value.trim() || undefined,
         keys: $('pin-keys').value.trim() || undefined,
-      }, [bytes.buffer]);
+      }); // copied, not transferred: kept for "check again"
       show(JSON.parse(json), { name, bytes: size, readMs });
     } catch (e) {
       window.zkinfReport = { verified: false, error: String(e.message || e) };
@@ -198,6 +275,11 @@ async function main() {
   }
   if ('serviceWorker' in navigator && window.isSecureContext) {
     navigator.serviceWorker.register('./sw.js').catch(() => {});
+  }
+  const recheck = () => { if (last) verify(last.bytes, last.name, last.readMs); };
+  $('recheck').addEventListener('click', recheck);
+  for (const id of ['pin-model', 'pin-keys']) {
+    $(id).addEventListener('keydown', (e) => { if (e.key === 'Enter') recheck(); });
   }
   const drop = $('drop');
   $('file').addEventListener('change', async (e) => {

@@ -1,6 +1,6 @@
 // Keeps the page and the verifier available offline: the page's own files
 // are served from a cache, refreshed from the network when it answers.
-const CACHE = 'zkinf-web-v2';
+const CACHE = 'zkinf-web-v3';
 const FILES = ['./', './index.html', './app.js', './worker.js', './pkg/zkinf_web.js', './pkg/zkinf_web_bg.wasm'];
 
 self.addEventListener('install', (e) => {

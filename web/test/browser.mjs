@@ -5,8 +5,12 @@
 //   node web/test/browser.mjs --zkinf BIN --honest H.zkinf --tampered T.zkinf \
 //        --shard S [--audit A.zkinf] [--out DIR] [--runs N]
 //
-// Checks: the honest chain bundle (from ?bundle=) shows "verified" for every
-// shard; with the network off, the tampered bundle (picked in the file
+// Checks: the honest chain bundle (from ?bundle=) verifies every shard, and
+// without expected values the headline says it is NOT pinned, in amber, not
+// in the green of a pinned verdict; pinned to the right model hash and keys
+// digest (?model=&keys=, or entered and checked again) it is green; pinned
+// to the model hash only it is partly pinned (amber); pinned to another
+// model it is rejected (red). With the network off, the tampered bundle (picked in the file
 // input) names shard S as rejected, the honest one verifies again, a file
 // that is not a bundle is refused with its reason, and the audit bundle
 // verifies its sample. Writes screenshots and the timings (browser and
@@ -61,12 +65,28 @@ const browser = await chromium.launch({
     '--disable-component-update', '--disable-sync'],
 });
 
+// the headline's states once a bundle is checked: verified and pinned,
+// partly pinned, unpinned (the proofs verify in all three), rejected
+const VERIFIED = ['pinned', 'partial', 'unpinned'];
+const verified = (r) => VERIFIED.includes(r.state) && r.report?.verified === true;
+
+// an "rgb(r, g, b)" colour's dominant hue: green, amber (red > green > blue) or red
+function hue(colour) {
+  const [r, g, b] = (colour.match(/\d+/g) || []).map(Number);
+  if (g > r && g > b) return 'green';
+  if (r > g && g > b && g > 0.3 * r) return 'amber';
+  if (r > g && r > b) return 'red';
+  return `other (${colour})`;
+}
+
 async function settled(page) {
-  await page.waitForFunction(() => ['verified', 'rejected'].includes(document.getElementById('status').dataset.state),
-    null, { timeout: 120000 });
+  await page.waitForFunction((done) => done.includes(document.getElementById('status').dataset.state),
+    [...VERIFIED, 'rejected'], { timeout: 120000 });
   return page.evaluate(() => ({
     state: document.getElementById('status').dataset.state,
     status: document.getElementById('status').innerText,
+    colour: getComputedStyle(document.getElementById('status')).backgroundColor,
+    trust: Object.fromEntries([...document.querySelectorAll('#trust dd')].map((d) => [d.id.replace('trust-', ''), d.dataset.value])),
     rows: [...document.querySelectorAll('#shards tr[data-shard]')].map((r) => ({ shard: Number(r.dataset.shard), status: r.dataset.status, text: r.innerText })),
     errors: [...document.querySelectorAll('#shards .err')].map((e) => e.innerText),
     report: window.zkinfReport,
@@ -93,24 +113,47 @@ try {
   console.log(`page loaded and verified in ${Date.now() - t0} ms: ${r.status.replace(/\n/g, ' | ')}`);
   const n = r.report?.shards?.length ?? 0;
   timings.first_ms = r.report?.verify_ms; // cold: compiling the module, filling its table
-  check(r.state === 'verified' && /verified/.test(r.status), `honest bundle: status "verified" (${r.status.split('\n')[0]})`);
+  check(verified(r) && r.state === 'unpinned' && /NOT pinned/.test(r.status),
+    `honest bundle, no expected values: verified but NOT pinned (${r.status.split('\n')[0]})`);
+  check(hue(r.colour) === 'amber', `unpinned: the headline is amber, not green (${r.colour})`);
+  check(r.trust.model === 'unpinned' && r.trust.keys === 'unpinned' && r.trust.input === 'claimed' && r.trust.output === 'claimed',
+    `unpinned: what it rests on is shown (${JSON.stringify(r.trust)})`);
+  check(await page.locator('#pins').evaluate((d) => d.open), 'unpinned: the expected values are opened for entry');
+  const unpinnedColour = r.colour;
   check(n >= 1 && r.rows.length === n && r.rows.every((x) => x.status === 'verified'), `honest bundle: all ${n} shards verified`);
   check(r.report?.output?.argmax !== null && /\d/.test(await page.locator('#digit').innerText()), `predicted digit shown: ${r.report?.output?.argmax}`);
   check(await page.locator('#picture').count() === 1, 'input drawn as a picture');
   const workers = page.workers().map((w) => w.url());
   check(await page.evaluate(() => document.body.dataset.verifier) === 'worker' && workers.some((u) => u.endsWith('/worker.js')),
     `the verifier runs in a worker, off the page's thread (${workers.join(', ') || 'no worker'})`);
-  await page.screenshot({ path: `${out}/web-verified.png`, fullPage: true });
+  await page.screenshot({ path: `${out}/web-unpinned.png`, fullPage: true });
 
-  // the model owner's published values, pinned in the URL
+  // the model owner's published values entered on the page, checked again
   const { model_hash: hash, keys_digest: keys } = r.report;
+  await page.fill('#pin-model', hash);
+  await page.fill('#pin-keys', keys);
+  await page.evaluate(() => { document.getElementById('status').dataset.state = 'working'; });
+  await page.click('#recheck');
+  r = await settled(page);
+  check(r.state === 'pinned' && verified(r), `expected values entered, checked again: pinned (${r.status.split('\n')[0]})`);
+
+  // ... and given in the URL
   await page.goto(`${url}&model=${hash}&keys=${keys}`);
   r = await settled(page);
-  check(r.state === 'verified', 'pinned to the right model hash and keys digest: verified');
+  check(r.state === 'pinned' && verified(r) && /✓ verified \(pinned\)/.test(r.status),
+    `pinned to the right model hash and keys digest: verified (pinned) (${r.status.split('\n')[0]})`);
+  check(hue(r.colour) === 'green' && r.colour !== unpinnedColour, `pinned: the headline is green (${r.colour}; unpinned ${unpinnedColour})`);
+  check(r.trust.model === 'pinned' && r.trust.keys === 'pinned', `pinned: model and keys shown pinned (${JSON.stringify(r.trust)})`);
+  await page.screenshot({ path: `${out}/web-verified.png`, fullPage: true });
+  await page.goto(`${url}&model=${hash}`);
+  r = await settled(page);
+  check(r.state === 'partial' && verified(r) && /keys digest is NOT pinned/.test(r.status) && hue(r.colour) === 'amber',
+    `pinned to the model hash only: partly pinned, amber (${r.status.split('\n')[0]}; ${r.colour})`);
   const other = hash.replace(/^./, (c) => (c === '0' ? '1' : '0'));
   await page.goto(`${url}&model=${other}&keys=${keys}`);
   r = await settled(page);
   check(r.state === 'rejected' && r.status.includes(`not of the expected model ${other}`), `pinned to another model: rejected (${r.status.split('\n').slice(-1)[0]})`);
+  check(hue(r.colour) === 'red', `rejected: the headline is red (${r.colour})`);
   await page.goto(url);
   r = await settled(page);
 
@@ -128,7 +171,7 @@ try {
   const chainMs = [];
   for (let i = 0; i < runs; i++) {
     r = await pick(page, args.honest);
-    if (i === 0) check(r.state === 'verified', 'offline: the honest bundle verifies again');
+    if (i === 0) check(verified(r), `offline: the honest bundle verifies again (${r.state})`);
     chainMs.push(r.report.verify_ms);
     r.report.shards.forEach((s, j) => { shardMs[j] = Math.min(shardMs[j] ?? Infinity, s.ms); });
   }
@@ -152,7 +195,7 @@ try {
   // 5. an audit bundle: the sample verifies, the rest is open to challenge
   if (args.audit) {
     r = await pick(page, args.audit);
-    check(r.state === 'verified' && r.report.kind === 'audit', `audit bundle verified: ${r.status.split('\n')[0]}`);
+    check(verified(r) && r.report.kind === 'audit', `audit bundle verified: ${r.status.split('\n')[0]}`);
     check(r.rows.some((x) => x.status === 'not_sampled') && r.rows.some((x) => x.status === 'verified'),
       `audit bundle: sample ${JSON.stringify(r.report.audit?.sample)} verified, others not sampled (detection ${r.report.audit?.detection_one})`);
     await page.screenshot({ path: `${out}/web-audit.png`, fullPage: true });
@@ -166,7 +209,7 @@ try {
     .then(() => check(true, 'offline reload: the page and the verifier load from the cache'))
     .catch(async () => check(false, `offline reload: status ${await page.locator('#status').innerText().catch(() => '?')}`));
   r = await pick(page, args.honest);
-  check(r.state === 'verified', 'offline reload: the honest bundle verifies');
+  check(verified(r), 'offline reload: the honest bundle verifies');
   check(consoleErrors.length === 0, `no page errors${consoleErrors.length ? ': ' + consoleErrors.join('; ') : ''}`);
   await context.close();
 } catch (e) {

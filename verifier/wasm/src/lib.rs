@@ -6,41 +6,36 @@
 //! Built by `scripts/build-web.sh` (`--target wasm32-unknown-unknown`, then
 //! `wasm-bindgen --target web` into `web/pkg/`).
 
+#![forbid(unsafe_code)]
+
 use wasm_bindgen::prelude::*;
 use zkinf_verifier::{verify_bundle, Bundle, BundleKind, Pins};
 
 /// halo2curves' `Fr::from(u64)` reads a constant table of the field
 /// elements 0..65535 (2 MiB, two thirds of this module). The shipped module
-/// leaves it out: `scripts/wasm-strip-fr-table.py` cuts it from the data
-/// section (that memory then starts zeroed) and writes its address into
-/// [`FR_TABLE_AT`]. This fills it, once, before anything is verified, then
-/// checks the table through `Fr::from` itself against the table-free
-/// `Fr::from_raw`: a verifier whose table is wrong refuses to run.
-#[cfg(target_arch = "wasm32")]
+/// does not carry it in its data section: `scripts/wasm-strip-fr-table.py`
+/// cuts it out and adds a WebAssembly start function that writes the same
+/// bytes at the same address. The WebAssembly specification runs the start
+/// function when the module is instantiated, after the data segments are
+/// applied and before any export can be called, so the table is written by
+/// the module's loading, before the first instruction of Rust code: the
+/// memory this program starts with is exactly what the unstripped module
+/// defines, and no Rust code writes to the table (an immutable static).
+///
+/// This guard only reads: once, before anything is verified, it checks all
+/// 65,536 entries through `Fr::from` itself against the table-free
+/// `Fr::from_raw` (a few milliseconds), and a verifier whose table is wrong
+/// (a module stripped without the start function, say) refuses to verify.
 fn field_table() -> Result<(), String> {
-    use std::sync::atomic::{AtomicBool, Ordering};
-    use zkinf_verifier::field::{Field, Fr};
-    static READY: AtomicBool = AtomicBool::new(false);
-    if READY.load(Ordering::Acquire) {
-        return Ok(());
-    }
-    // SAFETY: a plain read of a static, volatile so that the value the
-    // build script wrote is the one read.
-    let marker = unsafe { std::ptr::read_volatile(&FR_TABLE_AT) };
-    if marker[..12] == *b"ZKINF_FR_AT:" {
-        let at = u32::from_le_bytes([marker[12], marker[13], marker[14], marker[15]]) as usize;
-        let table = at as *mut Fr;
-        let mut x = Fr::ZERO;
-        for i in 0..1usize << 16 {
-            // SAFETY: `at` is where the module's data section placed the
-            // table (in wasm32 linear memory, writable); this single-threaded
-            // fill runs before any read of it and writes the values the
-            // table is defined to hold. Checked below.
-            unsafe { std::ptr::write_volatile(table.add(i), x) };
-            x += Fr::ONE;
-        }
-    }
-    for v in [0u64, 1, 2, 3, 255, 256, 4097, 40_000, 65_534, 65_535] {
+    use std::sync::OnceLock;
+    static CHECKED: OnceLock<Result<(), String>> = OnceLock::new();
+    CHECKED.get_or_init(check_field_table).clone()
+}
+
+fn check_field_table() -> Result<(), String> {
+    use zkinf_verifier::field::Fr;
+    for v in 0..1u64 << 16 {
+        // black_box: the table in memory is read, not a constant folded in
         let v = std::hint::black_box(v);
         if Fr::from(v) != Fr::from_raw([v, 0, 0, 0]) {
             return Err(format!(
@@ -48,17 +43,6 @@ fn field_table() -> Result<(), String> {
             ));
         }
     }
-    READY.store(true, Ordering::Release);
-    Ok(())
-}
-
-/// Where the module's table of small scalars is: written by
-/// `scripts/wasm-strip-fr-table.py` as `ZKINF_FR_AT:` and a u32 address.
-#[cfg(target_arch = "wasm32")]
-static FR_TABLE_AT: [u8; 16] = *b"ZKINF_FR_TABLE?\0";
-
-#[cfg(not(target_arch = "wasm32"))]
-fn field_table() -> Result<(), String> {
     Ok(())
 }
 
@@ -145,4 +129,12 @@ pub fn verifier_version() -> String {
         env!("CARGO_PKG_VERSION"),
         zkinf_verifier::BUNDLE_FORMAT_VERSION
     )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_field_table_checks_out() {
+        assert_eq!(super::field_table(), Ok(()));
+    }
 }
