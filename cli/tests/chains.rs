@@ -68,7 +68,9 @@ fn digits_models_prove_in_one_shard_and_in_three() {
                 assert!(v.contains(&format!("shard {i}: verified")), "{v}");
             }
             assert!(
-                v.contains(&format!("verified: {n} shard(s)")) && v.contains("input matches"),
+                v.contains(&format!(
+                    "verified, UNPINNED: the linked chain of {n} shard(s)"
+                )) && v.contains("input checked against the one given"),
                 "{v}"
             );
         }
@@ -161,7 +163,7 @@ fn separately_proven_shards_verify_and_tampered_chains_are_rejected() {
     let inp = input("mlp_int8_qdq");
     prove_shards_concurrently(&cache, &dir, n, &inp);
     let v = ok(&zkinf(&cache, &["verify", &s(&dir), "--input", &inp]));
-    assert!(v.contains("verified: 3 shard(s)"), "{v}");
+    assert!(v.contains("the linked chain of 3 shard(s)"), "{v}");
     fails_with(
         &zkinf(
             &cache,
@@ -256,7 +258,7 @@ fn separately_proven_shards_verify_and_tampered_chains_are_rejected() {
     // the claimed input and output
     fails_with(
         &zkinf(&cache, &["verify", &s(&dir), "--input", &s(&other)]),
-        "shard 0: the input commitment does not match the given input",
+        "the input given differs from the claimed one at index",
     );
     let pred = tmp.path().join("pred.json");
     ok(&zkinf(
@@ -270,7 +272,7 @@ fn separately_proven_shards_verify_and_tampered_chains_are_rejected() {
     std::fs::write(&pred, y.to_string()).unwrap();
     fails_with(
         &zkinf(&cache, &["verify", &s(&dir), "--output", &s(&pred)]),
-        "shard 2: the output commitment does not match the claimed output",
+        "the output given differs from the claimed one at index",
     );
 
     // a proof from another model (same shapes, other weights)

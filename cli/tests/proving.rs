@@ -45,7 +45,7 @@ fn setup_prove_verify_and_rejections() {
     );
     let v = ok(&zkinf(&cache, &["verify", &s(&dir), "--input", &s(&input)]));
     assert!(
-        v.contains("shard 0: verified") && v.contains("input matches"),
+        v.contains("shard 0: verified") && v.contains("input checked against the one given"),
         "{v}"
     );
 
@@ -58,7 +58,7 @@ fn setup_prove_verify_and_rejections() {
     std::fs::write(&other, x.to_string()).unwrap();
     fails_with(
         &zkinf(&cache, &["verify", &s(&dir), "--input", &s(&other)]),
-        "input commitment does not match",
+        "the input given differs from the claimed one at index 20",
     );
 
     // a different claimed output
@@ -86,7 +86,7 @@ fn setup_prove_verify_and_rejections() {
     std::fs::write(&out, y.to_string()).unwrap();
     fails_with(
         &zkinf(&cache, &["verify", &s(&dir), "--output", &s(&out)]),
-        "output commitment does not match",
+        "the output given differs from the claimed one at index 0",
     );
     assert!(claim["output_q"].is_array());
 

@@ -49,7 +49,7 @@ fn export_web_writes_a_chain_bundle_that_verify_bundle_checks() {
     assert!(v.contains(&format!("keys digest: {keys}")), "{v}");
     assert!(v.contains(&format!("(argmax {class})")), "{v}");
     assert!(
-        v.contains("verified: the linked chain of 2 shard(s)"),
+        v.contains("verified, UNPINNED: the linked chain of 2 shard(s)"),
         "{v}"
     );
     assert!(
@@ -201,7 +201,7 @@ fn audit_bundles_and_export_errors() {
     );
     assert_eq!(v.matches(": verified (k = ").count(), 1, "{v}");
     assert!(
-        v.contains("verified: the audited sample of 2 shard(s)"),
+        v.contains("verified, UNPINNED: the audited sample of 1 shard(s)"),
         "{v}"
     );
     let r = json(&p.run(&["verify-bundle", &s(&a), "--json"]));
@@ -308,7 +308,7 @@ fn audit_bundles_and_export_errors() {
     std::fs::write(&other, x.to_string()).unwrap();
     fails_once_with(
         &export(&p.dir, &["--input", &s(&other)]),
-        "shard 0: the input commitment does not match the claimed input",
+        "the input given differs from the claimed one at index 20",
     );
     // not a compiled folder
     fails_once_with(&export(&p.tmp.join("nothing"), &[]), "nothing");

@@ -99,14 +99,34 @@ fn tampered_chain_bundles_are_rejected_naming_the_shard() {
     let r = verify(&Bundle::from_bytes(&flipped0).unwrap()).unwrap();
     assert_rejected(&r, &[0]);
 
-    // the shards' (key, proof) entries swapped
-    let r = with(&|t| t.shards.swap(0, 1)).unwrap();
+    // the shards' entries swapped (node ranges, keys and proofs): the
+    // shards no longer cut the model in order
+    assert!(matches!(
+        with(&|t| t.shards.swap(0, 1)),
+        Err(BundleError::Cut(_))
+    ));
+    // the shards' (key, proof) pairs swapped under their node ranges
+    let r = with(&|t| {
+        let (a, b) = (t.shards[0].clone(), t.shards[1].clone());
+        t.shards[0] = BundleShard {
+            nodes: a.nodes,
+            ..b
+        };
+        t.shards[1] = BundleShard {
+            nodes: b.nodes,
+            ..a
+        };
+    })
+    .unwrap();
     assert_rejected(&r, &[0, 1]);
     assert_eq!(
         shard_error(&r, 0),
         "position 0 of the chain holds the proof of shard 1 (proofs swapped or misnamed)"
     );
-    assert_eq!(shard_error(&r, 1), VerifyError::Link(0, 1).to_string());
+    assert_eq!(
+        shard_error(&r, 1),
+        "position 1 of the chain holds the proof of shard 0 (proofs swapped or misnamed)"
+    );
     // only the proofs swapped
     let r = with(&|t| {
         let p0 = t.shards[0].proof.take();

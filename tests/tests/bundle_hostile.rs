@@ -14,7 +14,7 @@ fn hostile_bytes_are_errors_not_panics() {
     let b = h.bundle();
     let bytes = b.to_bytes();
     let secs = sections(&bytes);
-    assert_eq!(secs.len(), 2 + 5 + 2 * 2);
+    assert_eq!(secs.len(), 2 + 5 + 3 * 2);
 
     // cuts: dense, with every section boundary
     let tried = assert_cuts_fail(&bytes, cut_lengths(&bytes));
@@ -30,7 +30,7 @@ fn hostile_bytes_are_errors_not_panics() {
         Err(BundleError::BadMagic),
         "a plan file is not a bundle"
     );
-    for v in [0u32, 2, u32::MAX] {
+    for v in [0u32, 1, 3, u32::MAX] {
         let mut t = bytes.clone();
         t[8..12].copy_from_slice(&v.to_le_bytes());
         assert_eq!(
@@ -78,9 +78,9 @@ fn hostile_bytes_are_errors_not_panics() {
     assert_eq!(count(0), Err(BundleError::NoShards));
     assert_eq!(
         count(1),
-        Err(BundleError::Trailing(bytes.len() - secs[8].end))
+        Err(BundleError::Trailing(bytes.len() - secs[9].end))
     );
-    assert_eq!(count(3), Err(BundleError::Truncated("verifying keys")));
+    assert_eq!(count(3), Err(BundleError::Truncated("shard nodes")));
     assert_eq!(count(65537), Err(BundleError::TooManyShards(65537)));
     assert_eq!(
         count(u32::MAX),

@@ -254,19 +254,7 @@ pub fn verify_bundle(
             };
             let (input, output) = match &bundle.audit {
                 Some(a) => (Some(a.boundaries[i]), Some(a.boundaries[i + 1])),
-                None => {
-                    if i > 0 {
-                        if let Some(Ok(prev)) = &proofs[i - 1] {
-                            if prev.output_commitment() != proof.input_commitment() {
-                                return Err(ShardFailure::Verify(VerifyError::Link(
-                                    index - 1,
-                                    index,
-                                )));
-                            }
-                        }
-                    }
-                    ((i == 0).then_some(in_c), (i + 1 == n).then_some(out_c))
-                }
+                None => ((i == 0).then_some(in_c), (i + 1 == n).then_some(out_c)),
             };
             let expected = Expected {
                 model_id: Some(id),
@@ -280,7 +268,16 @@ pub fn verify_bundle(
                 proof,
                 &expected,
             )
-            .map_err(|e| shard_failure(e, bundle.kind()))
+            .map_err(|e| shard_failure(e, bundle.kind()))?;
+            // a chain: this shard starts where the previous one ended
+            match (&bundle.audit, i.checked_sub(1).map(|p| &proofs[p])) {
+                (None, Some(Some(Ok(prev))))
+                    if prev.output_commitment() != proof.input_commitment() =>
+                {
+                    Err(ShardFailure::Verify(VerifyError::Link(index - 1, index)))
+                }
+                _ => Ok(()),
+            }
         })();
         let status = match (&result, sampled, &proofs[i]) {
             (Err(_), _, _) => ShardStatus::Rejected,

@@ -179,6 +179,16 @@ impl ShardCircuit {
             .unwrap_or(0) as TensorId
     }
 
+    /// The same circuit, claiming the model id `id` as its first public
+    /// instance. Anyone can build such a circuit (the id is a constant it
+    /// exposes): its verifying key then is not the one the model gives,
+    /// which is what pinned or rebuilt keys catch. For verifiers' tests.
+    #[doc(hidden)]
+    pub fn claiming_model(mut self, id: Fr) -> ShardCircuit {
+        self.model = id;
+        self
+    }
+
     /// The shard's index in its chain.
     pub fn index(&self) -> u32 {
         self.index

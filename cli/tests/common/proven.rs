@@ -145,6 +145,7 @@ pub fn proof_at(b: &[u8], shard: usize) -> (usize, usize) {
     at += 4;
     assert!(shard < shards, "the bundle has {shards} shards");
     for i in 0..shards {
+        at += 8; // the shard's nodes
         at += 4 + u32_at(b, at); // verifying key
         let n = u32_at(b, at);
         at += 4;
