@@ -230,7 +230,8 @@ fn every_field_of_the_claim_is_checked() {
     let p = Proven::new();
     let ok_claim = verify_with_claim(&p, "same", |_| {});
     ok(&ok_claim);
-    let cases: Vec<(&str, Box<dyn Fn(&mut serde_json::Value)>, &str)> = vec![
+    type Edit = Box<dyn Fn(&mut serde_json::Value)>;
+    let cases: Vec<(&str, Edit, &str)> = vec![
         (
             "an input value edited (in range)",
             Box::new(|c| {

@@ -47,16 +47,19 @@ pub struct Partition {
     pub error: Option<String>,
 }
 
-/// Each node's rows (None where the model has no circuit) and its shard.
+/// Per node: its rows and its shard (None where the model has no circuit).
+type NodeShares = Vec<Option<(usize, usize)>>;
+
+/// The cut and each node's share of it.
 pub(crate) struct Cut {
     pub(crate) partition: Partition,
-    pub(crate) rows: Vec<Option<(usize, usize)>>,
+    pub(crate) rows: NodeShares,
 }
 
 fn rows_of(
     plan: &CheckedPlan,
     shards: &[SizedShard],
-) -> Result<(Vec<ShardRow>, Vec<Option<(usize, usize)>>), ShardError> {
+) -> Result<(Vec<ShardRow>, NodeShares), ShardError> {
     let nr = node_rows(plan, shards)?;
     let mut rows = vec![None; plan.nodes.len()];
     for (s, sh) in shards.iter().enumerate() {

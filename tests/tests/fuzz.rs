@@ -224,14 +224,14 @@ fn fuzz(
     let mut accepted = 0usize;
     let mut refused = 0usize;
     for i in 0..replayed + n {
-        let (name, bytes) = if i < replayed {
-            inputs[i].clone()
+        let (name, bytes) = if let Some(replay) = inputs.get(i) {
+            replay.clone()
         } else {
             let s = &seeds[rng.gen_range(0..seeds.len())];
             let m = mutate(&mut rng, s, seeds);
             (format!("case-{}", i - replayed), m)
         };
-        if !accept_ok && i >= replayed && seeds.iter().any(|s| *s == bytes) {
+        if !accept_ok && i >= replayed && seeds.contains(&bytes) {
             continue; // a mutation that changed nothing
         }
         LARGEST.with(|l| l.set(0));

@@ -76,8 +76,8 @@ fn shard_proofs_verify_and_every_forgery_is_rejected() {
     assert_eq!(
         verify_chain(
             &srs,
-            &[vk_a.clone()],
-            &[back.clone()],
+            std::slice::from_ref(&vk_a),
+            std::slice::from_ref(&back),
             id_a,
             Some(a.input_commitment),
             Some(a.proof.output_commitment())
@@ -126,7 +126,14 @@ fn shard_proofs_verify_and_every_forgery_is_rejected() {
         Err(VerifyError::Model { .. })
     ));
     assert!(matches!(
-        verify_chain(&srs, &[vk_a.clone()], &[b.proof.clone()], id_a, None, None),
+        verify_chain(
+            &srs,
+            std::slice::from_ref(&vk_a),
+            std::slice::from_ref(&b.proof),
+            id_a,
+            None,
+            None
+        ),
         Err(VerifyError::Model { .. })
     ));
 

@@ -72,6 +72,7 @@ impl LookupConfig {
 
     /// Looks up each input wire (with its integer value) in table `tag` from
     /// row `offset`; `forge` replaces an output (tests). Returns the outputs.
+    #[allow(clippy::too_many_arguments)]
     pub fn assign(
         &self,
         region: &mut Region<'_, Fr>,

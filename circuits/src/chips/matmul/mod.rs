@@ -394,13 +394,13 @@ impl MatMulConfig {
             let mut acc = edit(Chain::Dot(i), 0, bias_val);
             let start = region.assign_advice(self.acc, base, acc).cell();
             mutation::equal(region, "matmul/copy:bias-start", start, bias_cell);
-            for kk in 0..k {
+            for (kk, &(w_cell, w_val)) in wv.iter().enumerate().take(k) {
                 let row = base + kk;
                 self.dot.enable(region, row)?;
                 region.assign_fixed(self.fixed, row, fe(a_zero as i128));
-                let wk = edit(Chain::W(i), kk, wv[kk].1);
+                let wk = edit(Chain::W(i), kk, w_val);
                 let wc = region.assign_advice(self.w, row, wk).cell();
-                mutation::equal(region, "matmul/copy:w", wc, wv[kk].0);
+                mutation::equal(region, "matmul/copy:w", wc, w_cell);
                 acc = acc + (p1.a[i * k + kk].value - Value::known(fe(a_zero as i128))) * wk;
                 acc = edit(Chain::Dot(i), kk + 1, acc);
                 region.assign_advice(self.acc, row + 1, acc);

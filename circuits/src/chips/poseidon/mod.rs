@@ -259,8 +259,8 @@ impl PoseidonConfig {
                 pair[0],
                 pair.get(1).copied().unwrap_or(Value::known(Fr::ZERO)),
             ];
-            for j in 0..WIDTH {
-                region.assign_advice(self.state[j], row, state[j]);
+            for (col, v) in self.state.iter().zip(&state) {
+                region.assign_advice(*col, row, *v);
             }
             for (k, v) in pair.iter().enumerate() {
                 e[k] = edit(row, Slot::Input(k), *v);
@@ -277,9 +277,9 @@ impl PoseidonConfig {
                 } else {
                     self.partial.enable(region, row)?
                 }
-                for j in 0..WIDTH {
-                    state[j] = edit(row, Slot::State(j), state[j]);
-                    region.assign_advice(self.state[j], row, state[j]);
+                for (j, s) in state.iter_mut().enumerate() {
+                    *s = edit(row, Slot::State(j), *s);
+                    region.assign_advice(self.state[j], row, *s);
                     region.assign_fixed(self.constants[j], row, spec.round_constants[r][j]);
                 }
                 let rc = spec.round_constants[r];
@@ -294,22 +294,19 @@ impl PoseidonConfig {
                         after.push(x);
                     }
                 }
-                for i in 0..WIDTH {
-                    state[i] = (0..WIDTH).fold(Value::known(Fr::ZERO), |acc, j| {
-                        acc + after[j] * Value::known(spec.mds[i][j])
+                for (s, mds) in state.iter_mut().zip(&spec.mds) {
+                    *s = (0..WIDTH).fold(Value::known(Fr::ZERO), |acc, j| {
+                        acc + after[j] * Value::known(mds[j])
                     });
                 }
                 row += 1;
             }
             let mut last = None;
-            for j in 0..WIDTH {
-                state[j] = edit(row, Slot::State(j), state[j]);
-                let cell = region.assign_advice(self.state[j], row, state[j]).cell();
+            for (j, s) in state.iter_mut().enumerate() {
+                *s = edit(row, Slot::State(j), *s);
+                let cell = region.assign_advice(self.state[j], row, *s).cell();
                 if j == 1 {
-                    last = Some(Wire {
-                        cell,
-                        value: state[j],
-                    });
+                    last = Some(Wire { cell, value: *s });
                 }
             }
             output = last;
