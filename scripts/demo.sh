@@ -4,10 +4,11 @@
 # digit and verify the proof against the input and the claimed output.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-out="${1:-target/demo}"
+target="$(bash scripts/target-dir.sh)"
+out="${1:-$target/demo}"
 mkdir -p "$out"
 cargo build --locked --release -p zkinf
-zkinf=target/release/zkinf
+zkinf="$target/release/zkinf"
 input=models/digits/cnn_int8_qdq.input.json
 $zkinf compile models/digits/cnn_int8_qdq.onnx --out "$out/cnn_int8"
 $zkinf setup "$out/cnn_int8" --dev-srs

@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
 # The project's test command (README): fetches ONNX's conformance data,
-# checks formatting, checks the circuits crate for wasm32, runs every test,
-# then the web verifier in Node.js and in headless Chromium.
+# checks formatting and lints (clippy), checks the circuits crate for
+# wasm32, runs every test, then the web verifier in Node.js and in headless
+# Chromium. Build outputs are wherever cargo puts them (CARGO_TARGET_DIR
+# may point outside the tree).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # a one-shot run gains nothing from incremental caches (GBs of disk)
 export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 bash scripts/fetch-onnx-conformance.sh
 cargo fmt --all -- --check
+# lints: every crate and target, warnings are errors
+rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy
+cargo clippy --locked --workspace --all-targets -- -D warnings
 rustup target add wasm32-unknown-unknown >/dev/null 2>&1 || rustup target add wasm32-unknown-unknown
 # type-checks the circuits crate for the browser (the full wasm build is the web verifier's job)
 cargo check --locked -p zkinf-circuits -p zkinf-verifier --target wasm32-unknown-unknown

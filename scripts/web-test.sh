@@ -4,7 +4,7 @@
 # exports honest, tampered and audit bundles, checks them with the wasm
 # module in Node.js, then in Debian's headless Chromium driven by
 # playwright-core (page served by `zkinf serve-web`). Screenshots and the
-# timings (browser and native) go to target/ci-artifacts/.
+# timings (browser and native) go to ci-artifacts/ in cargo's target folder.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ ! -x /usr/bin/chromium ]; then
@@ -17,8 +17,9 @@ fi
 bash scripts/build-web.sh
 (cd web && npm ci --no-audit --no-fund --silent)
 cargo build --locked -q -p zkinf
-zkinf=target/debug/zkinf
-work=target/web-test
+target="$(bash scripts/target-dir.sh)"
+zkinf="$target/debug/zkinf"
+work="$target/web-test"
 rm -rf "$work"
 mkdir -p "$work"
 $zkinf compile models/digits/cnn_int8_qdq.onnx --out "$work/cnn" --shards 2 --quiet
@@ -30,4 +31,4 @@ python3 scripts/tamper-bundle.py "$work/cnn.zkinf" 1 "$work/cnn-tampered.zkinf"
 node web/test/node.mjs "$work/cnn.zkinf" "$work/cnn-tampered.zkinf" 1
 node web/test/browser.mjs --zkinf "$zkinf" --honest "$work/cnn.zkinf" \
   --tampered "$work/cnn-tampered.zkinf" --shard 1 --audit "$work/cnn-audit.zkinf" \
-  --out target/ci-artifacts
+  --out "$target/ci-artifacts"

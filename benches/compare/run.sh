@@ -51,6 +51,7 @@ fi
 # --- zkinf
 command -v cargo >/dev/null 2>&1 || fail "cargo not found (install Rust)"
 cargo build --locked --release -p zkinf || fail "cargo build --locked --release -p zkinf failed"
-[ -x target/release/zkinf ] || fail "target/release/zkinf missing after the build"
+zkinf="$(bash scripts/target-dir.sh)/release/zkinf"
+[ -x "$zkinf" ] || fail "$zkinf missing after the build"
 
-exec "$venv/bin/python" "$here/compare.py" --zkinf target/release/zkinf --command "$command" "$@"
+exec "$venv/bin/python" "$here/compare.py" --zkinf "$zkinf" --command "$command" "$@"

@@ -199,8 +199,9 @@ fn corpus(target: &str) -> Vec<(String, Vec<u8>)> {
 }
 
 fn save_failure(target: &str, case: &str, bytes: &[u8]) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../target/fuzz-failures")
+    // cargo's folder for integration tests' files, wherever its target is
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("fuzz-failures")
         .join(target);
     std::fs::create_dir_all(&dir).unwrap();
     let p = dir.join(format!("{case}.bin"));
