@@ -211,7 +211,7 @@ fn conclude(report: Report, args: &PinArgs) -> Result<(), CliError> {
     }
     if args.require_pinned && !report.trust.pinned {
         return Err(CliError::NotPinned(format!(
-            "model hash {:?}, keys {:?}",
+            "model hash {}, keys {}",
             report.trust.model, report.trust.keys
         )));
     }

@@ -23,26 +23,17 @@ pub fn compile_to_folder(
             max: max_rows,
         });
     }
-    let json = |v: &dyn erased::Json| v.to_json();
     write_dir_atomic(
         out,
         &[
             (PLAN_FILE, compiled.plan.to_bytes()),
-            (REPORT_FILE, json(report)),
-            (SHARDS_FILE, json(&report.shards)),
+            (REPORT_FILE, pretty(report)),
+            (SHARDS_FILE, pretty(&report.shards)),
         ],
     )?;
     Ok(compiled)
 }
 
-mod erased {
-    /// Pretty JSON of a serializable value.
-    pub trait Json {
-        fn to_json(&self) -> Vec<u8>;
-    }
-    impl<T: serde::Serialize> Json for T {
-        fn to_json(&self) -> Vec<u8> {
-            serde_json::to_vec_pretty(self).unwrap_or_default()
-        }
-    }
+fn pretty(v: &impl serde::Serialize) -> Vec<u8> {
+    serde_json::to_vec_pretty(v).unwrap_or_default()
 }

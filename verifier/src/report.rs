@@ -123,6 +123,16 @@ pub enum Pinning {
     Unpinned,
 }
 
+impl std::fmt::Display for Pinning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Pinning::Pinned => "pinned",
+            Pinning::Recomputed => "rebuilt",
+            Pinning::Unpinned => "unpinned",
+        })
+    }
+}
+
 /// What a claimed tensor was checked against.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
