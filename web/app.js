@@ -115,6 +115,7 @@ function trustState(report) {
 const BINDING = {
   given: (what) => `${what} checked against the one given`,
   claimed: (what) => `${what} checked against the claim shown`,
+  recorded: (what) => `${what} only equal to the audit record's (its shard was not sampled)`,
   unchecked: (what) => `${what} NOT checked`,
 };
 const bindings = (t) => `${BINDING[t.input]?.('input') ?? 'input ?'}, ${BINDING[t.output]?.('output') ?? 'output ?'}`;
@@ -135,11 +136,13 @@ function drawTrust(report) {
     ['input', 'input', t.input, {
       given: 'bound: the proofs commit to the input given',
       claimed: 'bound: the proofs commit to the claimed input shown',
+      recorded: 'NOT proven: equal to the audit record only (the first shard was not sampled)',
       unchecked: 'NOT checked',
     }],
     ['output', 'output', t.output, {
       given: 'bound: the proofs commit to the output given',
       claimed: 'bound: the proofs commit to the claimed output shown',
+      recorded: 'NOT proven: equal to the audit record only (the last shard was not sampled)',
       unchecked: 'NOT checked',
     }],
   ];
@@ -195,8 +198,16 @@ function show(report, info) {
     if (state === 'pinned') {
       const keys = t.keys === 'recomputed' ? 'every verifying key rebuilt from the model and found equal'
         : 'keys digest equal to the expected one';
+      // pins that came with the link may be the sender's own: say which
+      // values were pinned, and where they came from
+      const fromLink = params.get('model') === $('pin-model').value.trim()
+        && params.get('keys') === $('pin-keys').value.trim();
+      const pinned = `model ${report.model_hash.slice(0, 16)}…, keys ${report.keys_digest.slice(0, 16)}…`;
+      const source = fromLink
+        ? `pinned to the values in the link (${pinned}): check they are the ones the model owner published, not the sender's`
+        : `pinned to ${pinned}`;
       setStatus('pinned', `✓ verified (pinned): ${what}${claim}`,
-        `in ${fmtMs(report.verify_ms)} · model hash equal to the expected one, ${keys} · ${bindings(t)}`);
+        `in ${fmtMs(report.verify_ms)} · model hash equal to the expected one, ${keys} · ${source} · ${bindings(t)}`);
     } else if (state === 'partial') {
       const missing = t.model === 'unpinned' ? 'model hash' : 'keys digest';
       setStatus('partial', `⚠ verified, partly pinned: the ${missing} is NOT pinned`,

@@ -156,6 +156,9 @@ enum Command {
         /// The SRS to rebuild the keys with (a ceremony file, halo2 raw format).
         #[arg(long, requires = "recompute_keys")]
         srs: Option<PathBuf>,
+        /// With --recompute-keys: refuse shards whose key generation would exceed SIZE (default $ZKINF_MEMORY_BUDGET or 90% of RAM).
+        #[arg(long, value_name = "SIZE")]
+        memory_budget: Option<String>,
     },
     /// Serve the web verifier and a bundle on 127.0.0.1 (Ctrl-C to stop).
     ServeWeb {
@@ -316,9 +319,12 @@ fn run(cli: Cli) -> Result<(), CliError> {
             pins,
             recompute_keys: _,
             srs,
+            memory_budget,
         } => {
             let params = srs.as_deref().map(load_srs).transpose()?;
-            let report = zkinf_prover::verify_bundle_file(&bundle, &pins.pins(), params.as_ref())?;
+            let budget = budget::memory_budget(memory_budget.as_deref())?;
+            let rebuild = params.as_ref().map(|p| (p, budget));
+            let report = zkinf_prover::verify_bundle_file(&bundle, &pins.pins(), rebuild)?;
             conclude(report, &pins)
         }
         Command::ServeWeb { bundle, port, web } => {

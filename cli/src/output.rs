@@ -65,11 +65,11 @@ pub fn print_compile(compiled: &Compiled, out: &Path, quiet: bool, secs: f64) {
         .total_rows
         .map_or("no circuit yet".to_string(), |r| format!("{r} rows"));
     println!(
-        "compiled {} in {secs:.2} s: {} ops, {rows}, model hash {}",
+        "compiled {} in {secs:.2} s: {} ops, {rows}",
         report.source,
         report.ops.len(),
-        &report.model_hash[..16]
     );
+    println!("model hash:  {}", report.model_hash);
     let q = &report.quantization;
     println!(
         "quantization: {} on {} sample(s) of {}: max |error| {:.6}, argmax agreement {:.1}%",

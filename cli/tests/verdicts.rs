@@ -209,6 +209,51 @@ fn verdicts_say_what_they_were_checked_against() {
     );
 }
 
+/// A flipped byte inside a verifying key, where verification does not read
+/// it (the held-out finding: such a bundle verified, unpinned, with
+/// nothing noticing but its keys digest): every flip either fails
+/// verification, or is caught by the keys pin and by rebuilding the keys.
+#[test]
+fn a_flipped_verifying_key_byte_is_caught_by_pins_or_rebuilt_keys() {
+    let p = Proven::new();
+    let honest = Bundle::from_bytes(&std::fs::read(&p.bundle).unwrap()).unwrap();
+    let srs = zkinf_prover::srs::read(&dev_srs(&p)).unwrap();
+    assert_eq!(
+        zkinf_prover::rebuild_keys(&honest, &srs, None).unwrap(),
+        None
+    );
+    let pins = Pins {
+        model_hash: Some(p.model_hash()),
+        keys_digest: Some(p.keys_digest()),
+    };
+    let vk = &honest.shards[1].vk;
+    // bytes inside runs of zeros, past the key file's header
+    let zeros: Vec<usize> = (24..vk.len() - 1)
+        .filter(|&i| vk[i] == 0 && vk[i - 1] == 0 && vk[i + 1] == 0)
+        .collect();
+    assert!(zeros.len() > 16, "{} zero bytes", zeros.len());
+    let (mut verified_unpinned, mut tried) = (0, 0);
+    for &at in zeros.iter().step_by((zeros.len() / 12).max(1)) {
+        let mut t = honest.clone();
+        t.shards[1].vk[at] ^= 0x01;
+        tried += 1;
+        let r = verify_bundle(&t, &Pins::default(), &|| 0.0).unwrap();
+        if !r.verified {
+            continue;
+        }
+        verified_unpinned += 1;
+        assert!(!r.trust.pinned);
+        let pinned = verify_bundle(&t, &pins, &|| 0.0).unwrap();
+        assert!(!pinned.verified, "byte {at}: the keys pin must catch it");
+        assert_eq!(
+            zkinf_prover::rebuild_keys(&t, &srs, None).unwrap(),
+            Some(zkinf_verifier::Failure::RebuiltKey { shard: 1 }),
+            "byte {at}"
+        );
+    }
+    eprintln!("{tried} flips in zero runs of a verifying key: {verified_unpinned} still verified unpinned, all caught by the keys pin and by rebuilt keys");
+}
+
 /// Rewrites `claim.json` of a copy of the proven folder with `edit`, and
 /// returns `zkinf verify`'s outcome on it.
 fn verify_with_claim(

@@ -201,7 +201,7 @@ fn audit_bundles_and_export_errors() {
     );
     assert_eq!(v.matches(": verified (k = ").count(), 1, "{v}");
     assert!(
-        v.contains("verified, UNPINNED: the audited sample of 1 shard(s)"),
+        v.contains("verified, UNPINNED: the audited sample of 1 of 2 shard(s) (an audit, not a proof of every shard: one wrong shard is caught with probability 0.500)"),
         "{v}"
     );
     let r = json(&p.run(&["verify-bundle", &s(&a), "--json"]));
@@ -210,6 +210,15 @@ fn audit_bundles_and_export_errors() {
     let sample = r["audit"]["sample"].as_array().unwrap();
     assert_eq!(sample.len(), 1);
     let sampled = sample[0].as_u64().unwrap() as usize;
+    // the end the sample left out is bound only by the audit record
+    let (input, output) = if sampled == 0 {
+        ("claimed", "recorded")
+    } else {
+        ("recorded", "claimed")
+    };
+    assert_eq!(r["trust"]["input"], input, "{r}");
+    assert_eq!(r["trust"]["output"], output, "{r}");
+    assert!(v.contains("only equal to the audit record's"), "{v}");
     assert_eq!(r["shards"][sampled]["status"], "verified");
     assert_eq!(r["shards"][1 - sampled]["status"], "not_sampled");
     assert_eq!(r["shards"][1 - sampled]["proof_bytes"], 0);

@@ -294,11 +294,7 @@ pub fn compile(
         })
         .collect::<Vec<_>>();
     // the shards' rows: the nodes' shares plus each shard's own
-    let total_rows = cut
-        .partition
-        .shards
-        .as_ref()
-        .map(|s| s.iter().map(|s| s.rows).sum());
+    let total_rows = (!cut.sized.is_empty()).then(|| cut.sized.iter().map(|s| s.rows).sum());
     let report = Report {
         model_hash: plan.hash_hex(),
         plan_format_version: zkinf_circuits::PLAN_FORMAT_VERSION,
@@ -343,6 +339,7 @@ pub fn compile(
             bits: (!exact).then_some(opts.bits),
         },
         shards: cut.partition,
+        sized_shards: cut.sized,
     };
     Ok(Compiled { plan, report })
 }

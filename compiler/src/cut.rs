@@ -50,9 +50,13 @@ pub struct Partition {
 /// Per node: its rows and its shard (None where the model has no circuit).
 type NodeShares = Vec<Option<(usize, usize)>>;
 
-/// The cut and each node's share of it.
+/// The cut, and the shards the rows were measured on with each node's
+/// share of them: the cut itself, or, when one node needs more than
+/// `2^max_log_rows` rows, a cut at [`MAX_LOG_ROWS`] (so the rows are known
+/// and `--max-rows` holds even for a model that cannot be proven yet).
 pub(crate) struct Cut {
     pub(crate) partition: Partition,
+    pub(crate) sized: Vec<ShardRow>,
     pub(crate) rows: NodeShares,
 }
 
@@ -97,17 +101,18 @@ pub(crate) fn cut(plan: &CheckedPlan, max_log_rows: u32, shards: u32) -> Cut {
         Ok((table, rows)) => Cut {
             partition: Partition {
                 max_log_rows,
-                shards: Some(table),
+                shards: Some(table.clone()),
                 error: None,
             },
+            sized: table,
             rows,
         },
         Err(e) => {
-            let rows = match &e {
+            let (sized, rows) = match &e {
                 ShardError::TooLarge { .. } => partition(plan, MAX_LOG_ROWS)
                     .and_then(|p| rows_of(plan, &p))
-                    .map_or_else(|_| none(), |(_, r)| r),
-                _ => none(),
+                    .unwrap_or_else(|_| (Vec::new(), none())),
+                _ => (Vec::new(), none()),
             };
             Cut {
                 partition: Partition {
@@ -115,6 +120,7 @@ pub(crate) fn cut(plan: &CheckedPlan, max_log_rows: u32, shards: u32) -> Cut {
                     shards: None,
                     error: Some(e.to_string()),
                 },
+                sized,
                 rows,
             }
         }

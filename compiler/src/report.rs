@@ -1,6 +1,6 @@
 //! The compile report (`report.json`).
 
-use crate::cut::Partition;
+use crate::cut::{Partition, ShardRow};
 use serde::Serialize;
 
 #[derive(Clone, Debug, Serialize)]
@@ -45,11 +45,16 @@ pub struct Report {
     pub inputs: Vec<TensorRow>,
     pub outputs: Vec<TensorRow>,
     pub ops: Vec<OpRow>,
-    /// the sum of the shards' rows (None: the model has no circuit yet)
+    /// the sum of the (sized) shards' rows (None: the model has no circuit
+    /// yet)
     pub total_rows: Option<usize>,
     pub quantization: QuantReport,
     /// the cut into shards (`shards.json`)
     pub shards: Partition,
+    /// the shards the rows were measured on: the cut, or (when one node
+    /// needs more rows than the cut allows) a cut into shards of up to
+    /// `2^26` rows; empty when the model has no circuit yet
+    pub sized_shards: Vec<ShardRow>,
 }
 
 impl Report {
@@ -70,7 +75,7 @@ impl Report {
             |a: &str, b: &str, c: &str, d: String| format!("{a:<w$}  {b:<10}  {c:<18}  {d:>10}\n");
         let show = |r: Option<usize>| r.map_or("-".to_string(), |r| r.to_string());
         let mut s = line("node", "op", "output shape", "rows".into());
-        let shards = self.shards.shards.as_deref().unwrap_or(&[]);
+        let shards = &self.sized_shards;
         for (i, o) in self.ops.iter().enumerate() {
             s += &line(&o.node, &o.op, &format!("{:?}", o.shape), show(o.rows));
             let last_of_shard =

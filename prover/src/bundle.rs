@@ -4,12 +4,14 @@
 //! auditor's check that a bundle's keys are the ones its model gives
 //! ([`rebuild_keys`]).
 
+use crate::budget::{self, memory_estimate};
 use crate::claim::Claim;
-use crate::error::{ClaimFileError, ProveError};
-use crate::folder::{read_file, write_file_atomic, Folder};
+use crate::error::{ClaimFileError, ProveError, Step};
+use crate::folder::{read_file, write_file_atomic, Folder, Opened};
 use crate::keys::keygen_vk;
 use crate::witness::{output_ints, quantized_inputs};
 use halo2_proofs::halo2curves::bn256::Bn256;
+use halo2_proofs::plonk::{Circuit, ConstraintSystem};
 use halo2_proofs::poly::commitment::Params;
 use halo2_proofs::poly::kzg::commitment::ParamsKZG;
 use std::path::Path;
@@ -18,14 +20,19 @@ use zkinf_circuits::shard::ShardCircuit;
 use zkinf_circuits::{CheckedPlan, Plan};
 use zkinf_verifier::{
     audit_sample, keys_digest, verify_bundle, write_verifying_key, AuditRecord, Binding, Bundle,
-    BundleShard, Claimed, Failure, Pins, Report, SrsByK, SrsVerifierPart,
+    BundleShard, Claimed, Failure, Pins, Report, ShardProof, SrsByK, SrsVerifierPart,
 };
 
 /// The chain bundle of a proven folder: its plan, SRS verifier part, keys,
 /// proofs and claim (checked against the plan first). `input`, when
 /// given, must be the claimed input.
 pub fn folder_bundle(folder: &Folder, input: Option<&Path>) -> Result<(Bundle, Claim), ProveError> {
-    let (plan, shards, record) = folder.open_with_keys()?;
+    let Opened {
+        plan,
+        plan_bytes,
+        shards,
+        record,
+    } = folder.open_with_keys()?;
     let n = shards.len();
     let claim = Claim::read(folder)?;
     let claim_err = |source: ClaimFileError| ProveError::Claim {
@@ -42,7 +49,7 @@ pub fn folder_bundle(folder: &Folder, input: Option<&Path>) -> Result<(Bundle, C
     let vks = record.read_vks(folder)?;
     let proofs = folder.read_proofs(n)?;
     let bundle = Bundle {
-        plan: folder.plan_bytes()?,
+        plan: plan_bytes,
         srs: record.verifier_part(folder)?,
         input: claim.input_q.clone(),
         output: claim.output_q.clone(),
@@ -84,7 +91,12 @@ pub fn verify_folder(
 ) -> Result<Report, ProveError> {
     let (bundle, claim) = folder_bundle(folder, input)?;
     if let Some(path) = output {
-        let plan = folder.load_plan()?;
+        let plan = Plan::from_bytes(&bundle.plan)
+            .and_then(CheckedPlan::new)
+            .map_err(|source| ProveError::Plan {
+                path: folder.plan_path(),
+                source,
+            })?;
         claim
             .check_given(Claimed::Output, &output_ints(&plan, path)?)
             .map_err(|source| ProveError::Claim {
@@ -128,9 +140,22 @@ pub fn export_bundle(
         });
     }
     if let Some(m) = sample {
-        let proofs = folder.read_proofs(n)?;
-        let mut boundaries: Vec<_> = proofs.iter().map(|(_, p)| p.input_commitment()).collect();
-        boundaries.push(proofs[n - 1].1.output_commitment());
+        // the proofs folder_bundle read (and parsed) from the folder
+        let proofs = bundle
+            .shards
+            .iter()
+            .enumerate()
+            .map(|(shard, s)| {
+                ShardProof::from_bytes(s.proof.as_deref().unwrap_or_default()).map_err(|source| {
+                    ProveError::Proof {
+                        path: folder.proof_path(shard),
+                        source,
+                    }
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut boundaries: Vec<_> = proofs.iter().map(|p| p.input_commitment()).collect();
+        boundaries.push(proofs[n - 1].output_commitment());
         let hash: [u8; 32] = {
             use sha2::Digest;
             sha2::Sha256::digest(&bundle.plan).into()
@@ -170,18 +195,18 @@ pub fn read_bundle(path: &Path) -> Result<Bundle, ProveError> {
 }
 
 /// `zkinf verify-bundle`: verifies a bundle file against `pins`; with
-/// `rebuild` (an SRS the verifier trusts, e.g. a ceremony file), every
-/// verifying key is also rebuilt from the bundle's plan and compared
-/// ([`rebuild_keys`]).
+/// `rebuild` (an SRS the verifier trusts, e.g. a ceremony file, and the
+/// memory budget for key generation), every verifying key of a bundle that
+/// verifies is also rebuilt from its plan and compared ([`rebuild_keys`]).
 pub fn verify_bundle_file(
     path: &Path,
     pins: &Pins,
-    rebuild: Option<&ParamsKZG<Bn256>>,
+    rebuild: Option<(&ParamsKZG<Bn256>, Option<u64>)>,
 ) -> Result<Report, ProveError> {
     let bundle = read_bundle(path)?;
     let mut report = verify(&bundle, pins, path)?;
-    if let Some(srs) = rebuild {
-        match rebuild_keys(&bundle, srs)? {
+    if let Some((srs, budget)) = rebuild.filter(|_| report.verified) {
+        match rebuild_keys(&bundle, srs, budget)? {
             None => report.keys_recomputed(),
             Some(f) => report.fail(f),
         }
@@ -194,10 +219,13 @@ pub fn verify_bundle_file(
 /// them with the keys it carries: `None` when they are the same (the keys
 /// digest then belongs to the published model and this SRS), else the
 /// first difference. Key generation is deterministic, so an honest bundle
-/// always rebuilds.
+/// always rebuilds. A shard whose key generation is estimated to need more
+/// than `memory_budget` bytes is refused before anything is built (the
+/// bundle's plan sets the sizes, and whoever made it is not trusted).
 pub fn rebuild_keys(
     bundle: &Bundle,
     srs: &ParamsKZG<Bn256>,
+    memory_budget: Option<u64>,
 ) -> Result<Option<Failure>, ProveError> {
     if SrsVerifierPart::of(srs) != bundle.srs {
         return Ok(Some(Failure::RebuiltSrs));
@@ -212,6 +240,11 @@ pub fn rebuild_keys(
         .map(|(i, s)| ShardCircuit::for_shard(&plan, s.nodes, i as u32, None))
         .collect::<Result<Vec<_>, _>>()?;
     let ks: Vec<u32> = circuits.iter().map(ShardCircuit::k).collect();
+    for (i, (c, &k)) in circuits.iter().zip(&ks).enumerate() {
+        let mut cs = ConstraintSystem::default();
+        ShardCircuit::configure_with_params(&mut cs, c.params());
+        budget::check(Step::Keygen, i, k, memory_estimate(&cs, k), memory_budget)?;
+    }
     if let Some(&needs) = ks.iter().filter(|&&k| k > srs.k()).max() {
         return Err(ProveError::RebuildSrsTooSmall {
             has: srs.k(),

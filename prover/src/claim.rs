@@ -45,21 +45,26 @@ impl Claim {
         serde_json::to_vec_pretty(self).unwrap_or_default()
     }
 
+    /// Reads a claim record: its format version first (so an older or newer
+    /// record gets its own message), then every field strictly (unknown,
+    /// missing and duplicate fields are errors).
     pub fn from_json(bytes: &[u8]) -> Result<Claim, ClaimFileError> {
-        let v: serde_json::Value = serde_json::from_slice(bytes).map_err(ClaimFileError::Json)?;
-        match v.get("format") {
-            None => return Err(ClaimFileError::Unversioned),
-            Some(f) => match f.as_u64() {
-                Some(f) if f == CLAIM_FORMAT_VERSION as u64 => {}
-                _ => {
-                    return Err(ClaimFileError::Version {
-                        found: f.as_u64().unwrap_or(0).min(u32::MAX as u64) as u32,
-                        supported: CLAIM_FORMAT_VERSION,
-                    })
-                }
-            },
+        #[derive(Deserialize)]
+        struct Format {
+            format: Option<u32>,
         }
-        serde_json::from_value(v).map_err(ClaimFileError::Json)
+        let f: Format = serde_json::from_slice(bytes).map_err(ClaimFileError::Json)?;
+        match f.format {
+            None => return Err(ClaimFileError::Unversioned),
+            Some(CLAIM_FORMAT_VERSION) => {}
+            Some(found) => {
+                return Err(ClaimFileError::Version {
+                    found,
+                    supported: CLAIM_FORMAT_VERSION,
+                })
+            }
+        }
+        serde_json::from_slice(bytes).map_err(ClaimFileError::Json)
     }
 
     /// The claim of a proven folder (`NotProven` when there is none).

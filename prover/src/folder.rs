@@ -76,16 +76,34 @@ impl Folder {
 
     /// Reads and checks the plan.
     pub fn load_plan(&self) -> Result<CheckedPlan, ProveError> {
+        Ok(self.load_plan_and_bytes()?.0)
+    }
+
+    /// The plan and the bytes it was read from (one read: the model hash of
+    /// the bytes is the plan's).
+    pub fn load_plan_and_bytes(&self) -> Result<(CheckedPlan, Vec<u8>), ProveError> {
         let path = self.plan_path();
-        let plan = Plan::from_bytes(&self.plan_bytes()?).map_err(|source| ProveError::Plan {
+        let bytes = self.plan_bytes()?;
+        let plan = Plan::from_bytes(&bytes).map_err(|source| ProveError::Plan {
             path: path.clone(),
             source,
         })?;
-        CheckedPlan::new(plan).map_err(|source| ProveError::Plan { path, source })
+        let plan = CheckedPlan::new(plan).map_err(|source| ProveError::Plan { path, source })?;
+        Ok((plan, bytes))
     }
 
-    /// The shards (`shards.json`), checked against the plan.
+    /// The shards (`shards.json`), checked against the plan (which must have
+    /// the one input and one output a chain of shards proves).
     pub fn load_shards(&self, plan: &CheckedPlan) -> Result<Vec<SizedShard>, ProveError> {
+        if plan.inputs.len() != 1 || plan.outputs.len() != 1 {
+            return Err(ProveError::Partition {
+                path: self.plan_path(),
+                source: zkinf_circuits::shard::ShardError::Arity {
+                    inputs: plan.inputs.len(),
+                    outputs: plan.outputs.len(),
+                },
+            });
+        }
         let path = self.shards_path();
         let text = fs::read_to_string(&path).map_err(|e| ProveError::read(&path, e))?;
         let cut: Partition =
@@ -107,16 +125,19 @@ impl Folder {
         Ok(shards)
     }
 
-    /// The plan, its shards and the setup record, checked to belong
-    /// together.
-    pub fn open_with_keys(
-        &self,
-    ) -> Result<(CheckedPlan, Vec<SizedShard>, SetupRecord), ProveError> {
-        let plan = self.load_plan()?;
+    /// The plan (and its bytes), its shards and the setup record, checked
+    /// to belong together.
+    pub fn open_with_keys(&self) -> Result<Opened, ProveError> {
+        let (plan, plan_bytes) = self.load_plan_and_bytes()?;
         let shards = self.load_shards(&plan)?;
         let record = SetupRecord::read(self)?;
         record.check(&plan, &shards)?;
-        Ok((plan, shards, record))
+        Ok(Opened {
+            plan,
+            plan_bytes,
+            shards,
+            record,
+        })
     }
 
     /// Every shard's proof file: its bytes and the proof read from them.
@@ -134,6 +155,14 @@ impl Folder {
             })
             .collect()
     }
+}
+
+/// A compiled folder with keys, read and checked.
+pub struct Opened {
+    pub plan: CheckedPlan,
+    pub plan_bytes: Vec<u8>,
+    pub shards: Vec<SizedShard>,
+    pub record: SetupRecord,
 }
 
 fn sibling(dir: &Path, tag: &str) -> PathBuf {

@@ -11,8 +11,11 @@
 //! let folder = zkinf_prover::Folder::new("out/cnn");
 //! zkinf_prover::setup(&folder, zkinf_prover::SrsSource::dev(), None, &mut zkinf_prover::Silent)?;
 //! zkinf_prover::prove_folder(&folder, "input.json".as_ref(), None, None, &mut zkinf_prover::Silent)?;
-//! let report = zkinf_prover::verify_folder(&folder, None, None, &Default::default())?;
-//! assert!(report.verified);
+//! // pinned to what the model owner published; `verified` alone only says the
+//! // proofs fit the keys the folder carries
+//! let pins = zkinf_verifier::Pins { model_hash: Some(model), keys_digest: Some(keys) };
+//! let report = zkinf_prover::verify_folder(&folder, None, None, &pins)?;
+//! assert!(report.trusted());
 //! ```
 
 pub mod budget;

@@ -18,11 +18,16 @@ use zkinf_verifier::{hex, keys_digest_of, read_verifying_key, SrsVerifierPart, M
 /// earlier releases (no `format` field), read the same way.
 pub const SETUP_FORMAT_VERSION: u32 = 2;
 
-/// Per shard: `2^k` rows, the SHA-256 of its verifying-key file and the
-/// key's transcript representation.
+/// Per shard: its nodes of the plan, `2^k` rows, the SHA-256 of its
+/// verifying-key file and the key's transcript representation.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ShardKeys {
+    /// the plan's nodes `start..end` (records of format 1 lack them)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end: Option<usize>,
     pub k: u32,
     pub vk_sha256: String,
     pub vk_repr: String,
@@ -144,11 +149,16 @@ impl SetupRecord {
         self.shards.iter().map(|s| s.k).collect()
     }
 
-    /// The keys must be this model's and match its partition.
+    /// The keys must be this model's and match its partition (each shard's
+    /// size, and its nodes where the record has them).
     pub fn check(&self, plan: &CheckedPlan, shards: &[SizedShard]) -> Result<(), ProveError> {
         let same = self.model_hash == plan.hash_hex()
             && self.shards.len() == shards.len()
-            && self.shards.iter().zip(shards).all(|(a, b)| a.k == b.k);
+            && self.shards.iter().zip(shards).all(|(a, b)| {
+                a.k == b.k
+                    && a.start.is_none_or(|s| s == b.start)
+                    && a.end.is_none_or(|e| e == b.end)
+            });
         if same {
             Ok(())
         } else {

@@ -2,12 +2,12 @@
 //! 127.0.0.1 (std only: GET and HEAD of a fixed list of files, 404
 //! otherwise; at most 16 KiB of a request's line and headers are read).
 
-use crate::bundle::read_bundle;
 use crate::error::ProveError;
 use crate::folder::read_file;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
+use zkinf_verifier::Bundle;
 
 /// The page's files, relative to the web folder, with their content types.
 const SITE_FILES: &[(&str, &str, &str)] = &[
@@ -66,7 +66,10 @@ impl Site {
     /// (checked to be one) as `/bundle.zkinf`.
     pub fn load(bundle: &Path, web: &Path) -> Result<Site, ProveError> {
         let bytes = read_file(bundle)?;
-        read_bundle(bundle)?;
+        Bundle::from_bytes(&bytes).map_err(|source| ProveError::Bundle {
+            path: bundle.to_path_buf(),
+            source,
+        })?;
         let mut files = Vec::new();
         for &(route, file, ctype) in SITE_FILES {
             files.push((route, ctype, read_file(&web.join(file))?));

@@ -20,7 +20,8 @@ pub struct SetupSummary {
     pub shards: usize,
     /// the keys on disk were valid and kept
     pub cached: bool,
-    /// a record from before bundles got its SRS verifier part
+    /// the cached record was brought up to date (its SRS verifier part,
+    /// keys digest or node ranges)
     pub upgraded: bool,
     pub max_k: u32,
     pub secs: f64,
@@ -48,13 +49,26 @@ pub fn setup(
     let n = shards.len();
     if let Ok(mut r) = SetupRecord::read(folder) {
         if r.srs == source && r.check(&plan, &shards).is_ok() && r.keys_on_disk(folder) {
-            let upgraded = r.srs_part.is_none();
+            // keys from before bundles: record the SRS verifier part
+            let part = match r.srs_part {
+                Some(p) => p,
+                None => SrsVerifierPart::of(&srs::load(&r.srs, r.max_k(), progress)?),
+            };
+            // the digest to publish is recomputed from the keys on disk,
+            // never taken from the record; and ranges missing from an older
+            // record are filled in
+            let digest = SetupRecord::digest_of(&part, &r.read_vks(folder)?);
+            let upgraded = r.srs_part.is_none()
+                || r.keys_digest.as_deref() != Some(digest.as_str())
+                || r.shards
+                    .iter()
+                    .any(|k| k.start.is_none() || k.end.is_none());
             if upgraded {
-                // keys from before bundles: record the SRS verifier part
-                let srs = srs::load(&r.srs, r.max_k(), progress)?;
-                let part = SrsVerifierPart::of(&srs);
-                r.keys_digest = Some(SetupRecord::digest_of(&part, &r.read_vks(folder)?));
                 r.srs_part = Some(part);
+                r.keys_digest = Some(digest);
+                for (k, s) in r.shards.iter_mut().zip(&shards) {
+                    (k.start, k.end) = (Some(s.start), Some(s.end));
+                }
                 write_file_atomic(&folder.setup_path(), &r.to_json())?;
             }
             return Ok(SetupSummary {
@@ -96,6 +110,8 @@ pub fn setup(
         )?;
         progress.done();
         keys.push(ShardKeys {
+            start: Some(s.start),
+            end: Some(s.end),
             k: s.k,
             vk_sha256: sha256_hex(&vk_bytes),
             vk_repr: vk_repr(pk.get_vk()),

@@ -17,7 +17,9 @@ use halo2_proofs::poly::kzg::commitment::ParamsKZG;
 use halo2_proofs::SerdeFormat;
 use std::path::Path;
 use zkinf_circuits::{shard::model_id, CheckedPlan, Plan};
-use zkinf_verifier::{read_verifying_key, verify_chain, ShardProof, SrsByK};
+use zkinf_verifier::{
+    keys_digest_of, read_verifying_key, verify_chain, ShardProof, SrsByK, SrsVerifierPart,
+};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -36,13 +38,13 @@ fn audit(dir: &Path, srs_file: &Path) -> Result<(), String> {
     let plan = Plan::from_bytes(&read(&dir.join("plan.bin"))?).map_err(|e| e.to_string())?;
     let plan = CheckedPlan::new(plan).map_err(|e| e.to_string())?;
     let mut vks = Vec::new();
+    let mut vk_files = Vec::new();
     let mut proofs = Vec::new();
     while dir.join(format!("keys/shard-{}.vk", vks.len())).is_file() {
         let i = vks.len();
-        vks.push(
-            read_verifying_key(&read(&dir.join(format!("keys/shard-{i}.vk")))?)
-                .map_err(|e| format!("shard {i}: {e}"))?,
-        );
+        let bytes = read(&dir.join(format!("keys/shard-{i}.vk")))?;
+        vks.push(read_verifying_key(&bytes).map_err(|e| format!("shard {i}: {e}"))?);
+        vk_files.push(bytes);
         proofs.push(
             ShardProof::from_bytes(&read(&dir.join(format!("proofs/shard-{i}.proof")))?)
                 .map_err(|e| format!("shard {i}: {e}"))?,
@@ -51,6 +53,11 @@ fn audit(dir: &Path, srs_file: &Path) -> Result<(), String> {
     let srs =
         ParamsKZG::<Bn256>::read_custom(&mut read(srs_file)?.as_slice(), SerdeFormat::RawBytes)
             .map_err(|e| format!("{}: not a KZG SRS ({e})", srs_file.display()))?;
+    // the keys are the folder's own: the digest says which they are
+    let keys = keys_digest_of(
+        &SrsVerifierPart::of(&srs),
+        vk_files.iter().map(Vec::as_slice),
+    );
     let srs = SrsByK::from_full(&srs, vks.iter().map(|vk| vk.get_domain().k()));
     let started = std::time::Instant::now();
     verify_chain(&srs, &vks, &proofs, model_id(&plan), None, None).map_err(|e| e.to_string())?;
@@ -71,5 +78,9 @@ fn audit(dir: &Path, srs_file: &Path) -> Result<(), String> {
         println!("input commitment:  0x{}", hex(first.input_commitment()));
         println!("output commitment: 0x{}", hex(last.output_commitment()));
     }
+    println!(
+        "keys digest: {} (the folder's own keys: trust the verdict only if this and the model hash equal the ones the model owner published)",
+        zkinf_verifier::hex(&keys)
+    );
     Ok(())
 }

@@ -297,11 +297,26 @@ pub fn verify_bundle(
             ms: now() - t,
         });
     }
+    // an audit binds the claimed input (output) by a proof only when the
+    // first (last) shard was sampled
+    let proven = |i: usize| sample.as_ref().is_none_or(|s| s.contains(&(i as u32)));
+    let (input_binding, output_binding) = (
+        if proven(0) {
+            Binding::Claimed
+        } else {
+            Binding::Recorded
+        },
+        if proven(n - 1) {
+            Binding::Claimed
+        } else {
+            Binding::Recorded
+        },
+    );
     let mut report = Report {
         verified: true,
         kind: bundle.kind().name(),
         error: None,
-        trust: Trust::of(pins, Binding::Claimed, Binding::Claimed),
+        trust: Trust::of(pins, input_binding, output_binding),
         verdict: String::new(),
         model_hash: hex(&model_hash),
         keys_digest: hex(&keys),

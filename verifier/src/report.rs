@@ -127,7 +127,7 @@ impl std::fmt::Display for Pinning {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             Pinning::Pinned => "pinned",
-            Pinning::Recomputed => "rebuilt",
+            Pinning::Recomputed => "recomputed",
             Pinning::Unpinned => "unpinned",
         })
     }
@@ -143,6 +143,10 @@ pub enum Binding {
     /// the proofs' commitment equals the commitment of the values the
     /// bundle or claim carries (shown in the report)
     Claimed,
+    /// an audit whose sample left out the shard that reads the input (or
+    /// writes the output): the values equal the audit record's commitment,
+    /// which no proof checked
+    Recorded,
     /// not checked
     Unchecked,
 }
@@ -216,6 +220,9 @@ impl Trust {
         let bind = |b: Binding, name: &str| match b {
             Binding::Given => format!("{name} checked against the one given"),
             Binding::Claimed => format!("{name} checked against the claim"),
+            Binding::Recorded => {
+                format!("{name} only equal to the audit record's (its shard was not sampled)")
+            }
             Binding::Unchecked => format!("{name} NOT checked"),
         };
         format!(
@@ -251,6 +258,12 @@ pub struct Report {
 }
 
 impl Report {
+    /// Verified, and pinned: the verdict holds against a prover who made up
+    /// its own keys or SRS. What an embedder should require.
+    pub fn trusted(&self) -> bool {
+        self.verified && self.trust.pinned
+    }
+
     /// Records a failure found after the shards were checked (the first
     /// failure stays the report's error).
     pub fn fail(&mut self, f: Failure) {
@@ -273,10 +286,12 @@ impl Report {
         match &self.error {
             Some(e) => format!("NOT verified: {e}"),
             None => {
-                let what = if self.kind == "audit" {
+                let what = if let Some(a) = &self.audit {
                     format!(
-                        "the audited sample of {} shard(s)",
-                        self.audit.as_ref().map_or(0, |a| a.sample.len())
+                        "the audited sample of {} of {} shard(s) (an audit, not a proof of every shard: one wrong shard is caught with probability {:.3})",
+                        a.sample.len(),
+                        a.shards,
+                        a.detection_one
                     )
                 } else {
                     format!("the linked chain of {} shard(s)", self.shards.len())

@@ -72,7 +72,10 @@ impl ShardCircuit {
         trace: Option<&Trace>,
     ) -> Result<ShardCircuit, ShardError> {
         if plan.inputs.len() != 1 || plan.outputs.len() != 1 {
-            return Err(ShardError::Arity(plan.inputs.len() + plan.outputs.len()));
+            return Err(ShardError::Arity {
+                inputs: plan.inputs.len(),
+                outputs: plan.outputs.len(),
+            });
         }
         for (i, n) in plan.nodes.iter().enumerate() {
             let ok = match &n.op {
@@ -97,10 +100,9 @@ impl ShardCircuit {
                     let span_ok = !matches!(n.op, Op::Softmax { .. })
                         || (r.hi as i128 - r.lo as i128) <= 1 << 20;
                     if !all_ok || !span_ok {
-                        return Err(ShardError::Shape {
+                        return Err(ShardError::DivisionTooWide {
                             node: i,
                             name: n.name.clone(),
-                            reason: "its division does not fit the divide chip (divisor below 1 or operands too wide)".into(),
                         });
                     }
                     true

@@ -85,15 +85,18 @@ pub fn slice(
     spec: ShardSpec,
 ) -> Result<(CheckedPlan, Vec<TensorId>), ShardError> {
     let n = plan.nodes.len();
-    let invalid = |reason: String| ShardError::Partition(reason);
     if spec.start >= spec.end || spec.end > n {
-        return Err(invalid(format!(
-            "shard nodes {}..{} are outside the plan's {n} nodes",
-            spec.start, spec.end
-        )));
+        return Err(ShardError::OutsidePlan {
+            start: spec.start,
+            end: spec.end,
+            nodes: n,
+        });
     }
     if plan.inputs.len() != 1 || plan.outputs.len() != 1 {
-        return Err(ShardError::Arity(plan.inputs.len() + plan.outputs.len()));
+        return Err(ShardError::Arity {
+            inputs: plan.inputs.len(),
+            outputs: plan.outputs.len(),
+        });
     }
     let mut sub = Plan {
         name: plan.name.clone(),
@@ -137,10 +140,12 @@ pub fn slice(
                     id
                 }
                 None => {
-                    return Err(invalid(format!(
-                    "node {i} ({}) reads tensor {t}, which does not cross the cut before node {}",
-                    node.name, spec.start
-                )))
+                    return Err(ShardError::NotCrossing {
+                        node: i,
+                        name: node.name.clone(),
+                        tensor: t,
+                        start: spec.start,
+                    })
                 }
             };
             inputs.push(mapped);
@@ -155,12 +160,7 @@ pub fn slice(
     }
     let out = if spec.end == n {
         let o = &plan.outputs[0];
-        let &t = map.get(&o.tensor).ok_or_else(|| {
-            invalid(format!(
-                "the last shard does not compute the output tensor {}",
-                o.tensor
-            ))
-        })?;
+        let &t = map.get(&o.tensor).ok_or(ShardError::NoOutput(o.tensor))?;
         PlanOutput {
             tensor: t,
             ..o.clone()
@@ -174,7 +174,7 @@ pub fn slice(
         }
     };
     sub.outputs.push(out);
-    let checked = CheckedPlan::new(sub).map_err(|e| invalid(e.to_string()))?;
+    let checked = CheckedPlan::new(sub).map_err(ShardError::SubPlan)?;
     Ok((checked, origin))
 }
 
@@ -204,24 +204,26 @@ pub fn check_partition(plan: &CheckedPlan, shards: &[ShardSpec]) -> Result<(), S
     let mut at = 0;
     for (i, s) in shards.iter().enumerate() {
         if s.start != at || s.end <= s.start {
-            return Err(ShardError::Partition(format!(
-                "shard {i} covers nodes {}..{}; expected it to start at node {at}",
-                s.start, s.end
-            )));
+            return Err(ShardError::Gap {
+                shard: i,
+                start: s.start,
+                end: s.end,
+                expected: at,
+            });
         }
         if s.end < plan.nodes.len() && cuts.binary_search(&(s.end - 1)).is_err() {
-            return Err(ShardError::Partition(format!(
-                "shard {i} ends after node {}, where more than one tensor crosses",
-                s.end - 1
-            )));
+            return Err(ShardError::NotACutPoint {
+                shard: i,
+                node: s.end - 1,
+            });
         }
         at = s.end;
     }
     if at != plan.nodes.len() {
-        return Err(ShardError::Partition(format!(
-            "the shards cover nodes 0..{at} of {}",
-            plan.nodes.len()
-        )));
+        return Err(ShardError::Uncovered {
+            covered: at,
+            nodes: plan.nodes.len(),
+        });
     }
     Ok(())
 }
@@ -247,10 +249,10 @@ pub fn partition_into(
     }
     let most = cut_points(plan).len() + 1;
     if shards > most {
-        return Err(ShardError::Partition(format!(
-            "the plan can be cut into at most {most} shards ({} cut points where one tensor crosses), not {shards}",
-            most - 1
-        )));
+        return Err(ShardError::TooManyShards {
+            most,
+            asked: shards,
+        });
     }
     // split the largest divisible shard at its most balanced cut until
     // there are enough
@@ -271,9 +273,7 @@ pub fn partition_into(
             }
         }
         let Some((i, a, b)) = best else {
-            return Err(ShardError::Partition(format!(
-                "no cut into {shards} shards exists"
-            )));
+            return Err(ShardError::NoCut(shards));
         };
         parts.splice(i..=i, [a, b]);
     }
@@ -325,9 +325,7 @@ fn greedy(plan: &CheckedPlan, max_k: u32, budget: usize) -> Result<Vec<SizedShar
             best = Some(s);
         }
         let Some(s) = best else {
-            return Err(ShardError::Partition(format!(
-                "no cut point after node {start}"
-            )));
+            return Err(ShardError::NoCutAfter(start));
         };
         start = s.end;
         shards.push(s);
