@@ -30,6 +30,25 @@ fn row_and_memory_budgets_refuse_before_building() {
     );
     fails_with(&o, "over the budget of 100 (--max-rows)");
     assert!(!dir.exists(), "compile over budget wrote {}", dir.display());
+    // a node larger than the cut allows: the rows are still known and the
+    // budget still holds
+    let cnn = s(&root().join("models/digits/cnn_int8_qdq.onnx"));
+    let o = zkinf(
+        &cache,
+        &[
+            "compile",
+            &cnn,
+            "--out",
+            &s(&dir),
+            "--max-log-rows",
+            "9",
+            "--max-rows",
+            "1000",
+            "--quiet",
+        ],
+    );
+    fails_with(&o, "needs 3117 constraint rows, over the budget of 1000");
+    assert!(!dir.exists(), "compile over budget wrote {}", dir.display());
     ok(&zkinf(
         &cache,
         &["compile", &onnx, "--out", &s(&dir), "--quiet"],
