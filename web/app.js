@@ -116,13 +116,12 @@ const BINDING = {
   given: (what) => `${what} checked against the one given`,
   claimed: (what) => `${what} checked against the claim shown`,
   recorded: (what) => `${what} only equal to the audit record's (its shard was not sampled)`,
-  unchecked: (what) => `${what} NOT checked`,
 };
 const bindings = (t) => `${BINDING[t.input]?.('input') ?? 'input ?'}, ${BINDING[t.output]?.('output') ?? 'output ?'}`;
 
 // What the verdict rests on: one row per item, each marked ok or warn.
 function drawTrust(report) {
-  const t = report.trust || { model: 'unpinned', keys: 'unpinned', input: 'unchecked', output: 'unchecked' };
+  const t = report.trust || { model: 'unpinned', keys: 'unpinned', input: '?', output: '?' };
   const rows = [
     ['model hash', 'model', t.model, {
       pinned: 'pinned: equal to the expected one',
@@ -137,13 +136,11 @@ function drawTrust(report) {
       given: 'bound: the proofs commit to the input given',
       claimed: 'bound: the proofs commit to the claimed input shown',
       recorded: 'NOT proven: equal to the audit record only (the first shard was not sampled)',
-      unchecked: 'NOT checked',
     }],
     ['output', 'output', t.output, {
       given: 'bound: the proofs commit to the output given',
       claimed: 'bound: the proofs commit to the claimed output shown',
       recorded: 'NOT proven: equal to the audit record only (the last shard was not sampled)',
-      unchecked: 'NOT checked',
     }],
   ];
   const box = $('trust');

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use zkinf_compiler::{CompileOptions, DEFAULT_MAX_LOG_ROWS, MAX_LOG_ROWS};
-use zkinf_prover::{budget, serve, Folder, ProveError, SrsSource};
+use zkinf_prover::{budget, serve, Folder, Progress, ProveError, SrsSource};
 use zkinf_verifier::{Failure, Pins, Report};
 
 #[derive(Parser)]
@@ -307,10 +307,10 @@ fn run(cli: Cli) -> Result<(), CliError> {
             input,
         } => {
             let mut progress = Stderr::default();
-            zkinf_prover::Progress::step(&mut progress, "verifying the bundle before writing it");
+            progress.step("verifying the bundle before writing it");
             let export =
                 zkinf_prover::export_bundle(&Folder::new(dir), &out, sample, input.as_deref())?;
-            zkinf_prover::Progress::done(&mut progress);
+            progress.done();
             output::print_export(&export, &out);
             Ok(())
         }
@@ -341,12 +341,9 @@ fn run(cli: Cli) -> Result<(), CliError> {
 /// Reads an SRS file for rebuilding keys.
 fn load_srs(path: &Path) -> Result<zkinf_prover::srs::Params, CliError> {
     let mut progress = Stderr::default();
-    zkinf_prover::Progress::step(
-        &mut progress,
-        &format!("reading the SRS {}", path.display()),
-    );
+    progress.step(&format!("reading the SRS {}", path.display()));
     let params = zkinf_prover::srs::read(path)?;
-    zkinf_prover::Progress::done(&mut progress);
+    progress.done();
     Ok(params)
 }
 

@@ -37,7 +37,7 @@ fn export_web_writes_a_chain_bundle_that_verify_bundle_checks() {
     ]));
     let y: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&pred).unwrap()).unwrap();
-    let class = argmax(&flat(&y["y"])).unwrap();
+    let class = zkinf_circuits::argmax(&flat(&y["y"])).unwrap();
 
     // the bundle verifies
     let b = s(&p.bundle);
@@ -347,15 +347,4 @@ fn verify_bundle_does_not_panic_on_hostile_keys_or_srs() {
     g2[srs + 96..srs + 160].copy_from_slice(&[0xff; 64]);
     let t = p.write("g2.zkinf", &g2);
     fails_once_with(&p.run(&["verify-bundle", &s(&t)]), "SRS verifier part");
-}
-
-/// The index of the largest value (the first on a tie).
-fn argmax(v: &[f64]) -> Option<usize> {
-    v.iter()
-        .enumerate()
-        .fold(None, |best: Option<(usize, f64)>, (i, &x)| match best {
-            Some((_, b)) if b >= x => best,
-            _ => Some((i, x)),
-        })
-        .map(|(i, _)| i)
 }

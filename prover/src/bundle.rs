@@ -19,14 +19,18 @@ use std::time::Instant;
 use zkinf_circuits::shard::ShardCircuit;
 use zkinf_circuits::{CheckedPlan, Plan};
 use zkinf_verifier::{
-    audit_sample, keys_digest, verify_bundle, write_verifying_key, AuditRecord, Binding, Bundle,
+    audit_sample, keys_digest, verify_bundle, write_verifying_key, AuditRecord, Bundle,
     BundleShard, Claimed, Failure, Pins, Report, ShardProof, SrsByK, SrsVerifierPart,
 };
 
 /// The chain bundle of a proven folder: its plan, SRS verifier part, keys,
-/// proofs and claim (checked against the plan first). `input`, when
-/// given, must be the claimed input.
-pub fn folder_bundle(folder: &Folder, input: Option<&Path>) -> Result<(Bundle, Claim), ProveError> {
+/// proofs and claim (checked against the plan first). `input` and
+/// `output` (files), when given, must be the claimed input and output.
+pub fn folder_bundle(
+    folder: &Folder,
+    input: Option<&Path>,
+    output: Option<&Path>,
+) -> Result<(Bundle, Claim), ProveError> {
     let Opened {
         plan,
         plan_bytes,
@@ -44,6 +48,11 @@ pub fn folder_bundle(folder: &Folder, input: Option<&Path>) -> Result<(Bundle, C
         let given: Vec<i64> = quantized_inputs(&plan, path)?[0].iter().copied().collect();
         claim
             .check_given(Claimed::Input, &given)
+            .map_err(claim_err)?;
+    }
+    if let Some(path) = output {
+        claim
+            .check_given(Claimed::Output, &output_ints(&plan, path)?)
             .map_err(claim_err)?;
     }
     let vks = record.read_vks(folder)?;
@@ -89,29 +98,9 @@ pub fn verify_folder(
     output: Option<&Path>,
     pins: &Pins,
 ) -> Result<Report, ProveError> {
-    let (bundle, claim) = folder_bundle(folder, input)?;
-    if let Some(path) = output {
-        let plan = Plan::from_bytes(&bundle.plan)
-            .and_then(CheckedPlan::new)
-            .map_err(|source| ProveError::Plan {
-                path: folder.plan_path(),
-                source,
-            })?;
-        claim
-            .check_given(Claimed::Output, &output_ints(&plan, path)?)
-            .map_err(|source| ProveError::Claim {
-                path: folder.claim_path(),
-                source,
-            })?;
-    }
+    let (bundle, _) = folder_bundle(folder, input, output)?;
     let mut report = verify(&bundle, pins, &folder.claim_path())?;
-    if input.is_some() {
-        report.trust.input = Binding::Given;
-    }
-    if output.is_some() {
-        report.trust.output = Binding::Given;
-    }
-    report.verdict = report.verdict_line();
+    report.given(input.is_some(), output.is_some());
     Ok(report)
 }
 
@@ -131,7 +120,7 @@ pub fn export_bundle(
     sample: Option<u32>,
     input: Option<&Path>,
 ) -> Result<Export, ProveError> {
-    let (mut bundle, _) = folder_bundle(folder, input)?;
+    let (mut bundle, _) = folder_bundle(folder, input, None)?;
     let n = bundle.shards.len();
     if let Some(m) = sample.filter(|&m| m == 0 || m as usize > n) {
         return Err(ProveError::Sample {
@@ -253,7 +242,7 @@ pub fn rebuild_keys(
     }
     let by_k = SrsByK::from_full(srs, ks.iter().copied());
     for (i, (circuit, s)) in circuits.iter().zip(&bundle.shards).enumerate() {
-        let vk = keygen_vk(crate::srs::at(&by_k, circuit.k())?, circuit, i as u32)?;
+        let vk = keygen_vk(crate::srs::at(&by_k, circuit.k())?, circuit)?;
         if write_verifying_key(&vk, circuit.params()) != s.vk {
             return Ok(Some(Failure::RebuiltKey { shard: i as u32 }));
         }

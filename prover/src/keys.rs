@@ -16,10 +16,19 @@ use zkinf_verifier::{decode_key, encode_key, KeyError, KeyKind};
 pub fn keygen_vk(
     params: &ParamsKZG<Bn256>,
     circuit: &ShardCircuit,
-    shard: u32,
 ) -> Result<VerifyingKey<G1Affine>, ProveError> {
-    keygen_vk_custom(params, &circuit.without_witnesses(), true)
-        .map_err(|source| ProveError::Keygen { shard, source })
+    vk_of(params, &circuit.without_witnesses())
+}
+
+/// The verifying key of a circuit without witnesses.
+fn vk_of(
+    params: &ParamsKZG<Bn256>,
+    empty: &ShardCircuit,
+) -> Result<VerifyingKey<G1Affine>, ProveError> {
+    keygen_vk_custom(params, empty, true).map_err(|source| ProveError::Keygen {
+        shard: empty.index(),
+        source,
+    })
 }
 
 /// The proving key (with its verifying key) of a shard circuit.
@@ -27,10 +36,12 @@ pub fn keygen(
     params: &ParamsKZG<Bn256>,
     circuit: &ShardCircuit,
 ) -> Result<ProvingKey<G1Affine>, ProveError> {
-    let shard = circuit.index();
-    let vk = keygen_vk(params, circuit, shard)?;
-    keygen_pk(params, vk, &circuit.without_witnesses())
-        .map_err(|source| ProveError::Keygen { shard, source })
+    let empty = circuit.without_witnesses();
+    let vk = vk_of(params, &empty)?;
+    keygen_pk(params, vk, &empty).map_err(|source| ProveError::Keygen {
+        shard: empty.index(),
+        source,
+    })
 }
 
 /// A proving key as a key file (the verifier crate's key-file header, then

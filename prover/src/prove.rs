@@ -7,7 +7,7 @@
 use crate::budget::{self, memory_estimate};
 use crate::claim::Claim;
 use crate::error::{ProveError, Step};
-use crate::folder::{read_file, write_dir_atomic, write_file_atomic, Folder};
+use crate::folder::{read_file, write_dir_atomic, write_file_atomic, Folder, Opened};
 use crate::keys::read_proving_key;
 use crate::progress::Progress;
 use crate::srs;
@@ -85,14 +85,16 @@ pub fn prove_folder(
     budget: Option<u64>,
     progress: &mut dyn Progress,
 ) -> Result<ProveSummary, ProveError> {
-    let plan = folder.load_plan()?;
-    let shards = folder.load_shards(&plan)?;
+    let Opened {
+        plan,
+        shards,
+        record,
+        ..
+    } = folder.open_with_keys()?;
     let n = shards.len();
     if let Some(shard) = only.filter(|&s| s as usize >= n) {
         return Err(ProveError::NoSuchShard { shard, shards: n });
     }
-    let record = crate::record::SetupRecord::read(folder)?;
-    record.check(&plan, &shards)?;
     let (q, trace) = witness(&plan, input)?;
     let out_q: Vec<i64> = trace.get(plan.outputs[0].tensor).iter().copied().collect();
     let todo: Vec<usize> = match only {

@@ -205,9 +205,12 @@ impl SetupRecord {
         hex(&keys_digest_of(part, vks.iter().map(|(b, _)| b.as_slice())))
     }
 
-    /// Whether the keys of the record are all on disk and valid (the
-    /// cached keys `zkinf setup` reuses).
-    pub fn keys_on_disk(&self, folder: &Folder) -> bool {
-        self.read_vks(folder).is_ok() && (0..self.shards.len()).all(|i| folder.pk_path(i).is_file())
+    /// The verifying keys of the record, when all of them (and the proving
+    /// keys) are on disk and valid: the cached keys `zkinf setup` reuses.
+    pub fn keys_on_disk(&self, folder: &Folder) -> Option<Vec<VkFile>> {
+        let vks = self.read_vks(folder).ok()?;
+        (0..self.shards.len())
+            .all(|i| folder.pk_path(i).is_file())
+            .then_some(vks)
     }
 }

@@ -48,7 +48,10 @@ pub fn setup(
     let shards = folder.load_shards(&plan)?;
     let n = shards.len();
     if let Ok(mut r) = SetupRecord::read(folder) {
-        if r.srs == source && r.check(&plan, &shards).is_ok() && r.keys_on_disk(folder) {
+        let cached = (r.srs == source && r.check(&plan, &shards).is_ok())
+            .then(|| r.keys_on_disk(folder))
+            .flatten();
+        if let Some(vks) = cached {
             // keys from before bundles: record the SRS verifier part
             let part = match r.srs_part {
                 Some(p) => p,
@@ -57,7 +60,7 @@ pub fn setup(
             // the digest to publish is recomputed from the keys on disk,
             // never taken from the record; and ranges missing from an older
             // record are filled in
-            let digest = SetupRecord::digest_of(&part, &r.read_vks(folder)?);
+            let digest = SetupRecord::digest_of(&part, &vks);
             let upgraded = r.srs_part.is_none()
                 || r.keys_digest.as_deref() != Some(digest.as_str())
                 || r.shards

@@ -270,9 +270,13 @@ pub fn verify_bundle(
             )
             .map_err(|e| shard_failure(e, bundle.kind()))?;
             // a chain: this shard starts where the previous one ended
-            match (&bundle.audit, i.checked_sub(1).map(|p| &proofs[p])) {
-                (None, Some(Some(Ok(prev))))
-                    if prev.output_commitment() != proof.input_commitment() =>
+            let prev = i
+                .checked_sub(1)
+                .and_then(|p| proofs[p].as_ref()?.as_ref().ok());
+            match prev {
+                Some(prev)
+                    if bundle.audit.is_none()
+                        && prev.output_commitment() != proof.input_commitment() =>
                 {
                     Err(ShardFailure::Verify(VerifyError::Link(index - 1, index)))
                 }

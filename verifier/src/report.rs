@@ -147,8 +147,6 @@ pub enum Binding {
     /// writes the output): the values equal the audit record's commitment,
     /// which no proof checked
     Recorded,
-    /// not checked
-    Unchecked,
 }
 
 /// What a verdict was checked against.
@@ -223,7 +221,6 @@ impl Trust {
             Binding::Recorded => {
                 format!("{name} only equal to the audit record's (its shard was not sampled)")
             }
-            Binding::Unchecked => format!("{name} NOT checked"),
         };
         format!(
             "{what}; {}, {}",
@@ -271,6 +268,18 @@ impl Report {
             self.error = Some(f);
         }
         self.verified = false;
+        self.verdict = self.verdict_line();
+    }
+
+    /// The claimed input and/or output were found equal to values the
+    /// verifier gave.
+    pub fn given(&mut self, input: bool, output: bool) {
+        if input {
+            self.trust.input = Binding::Given;
+        }
+        if output {
+            self.trust.output = Binding::Given;
+        }
         self.verdict = self.verdict_line();
     }
 

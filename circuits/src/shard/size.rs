@@ -163,16 +163,14 @@ impl ShardCircuit {
     }
 
     fn total_rows(&self) -> Rows {
-        self.rows_per_node()
-            .iter()
-            .fold(self.fixed_rows(), |acc, r| acc.plus(r))
+        self.sizing().1
     }
 
-    /// [`Self::node_rows`] of every node; a constant's cells count for the
-    /// first node that reads it as cells.
-    fn rows_per_node(&self) -> Vec<Rows> {
+    /// [`Self::node_rows`] of every node (a constant's cells count for the
+    /// first node that reads it as cells), and the circuit's total.
+    fn sizing(&self) -> (Vec<Rows>, Rows) {
         let mut seen = std::collections::HashSet::new();
-        (0..self.plan.nodes.len())
+        let per_node: Vec<Rows> = (0..self.plan.nodes.len())
             .map(|i| {
                 let mut r = self.node_rows(i);
                 for t in self.cell_operands(i) {
@@ -182,18 +180,25 @@ impl ShardCircuit {
                 }
                 r
             })
-            .collect()
+            .collect();
+        let out = self.plan.outputs[0].tensor;
+        let out_cells = self.plan.is_const(out) && !seen.contains(&out);
+        let total = per_node
+            .iter()
+            .fold(self.fixed_rows(out_cells), |acc, r| acc.plus(r));
+        (per_node, total)
     }
 
     /// The rows every circuit of this plan has whatever its nodes: the model
     /// id and shard index, the input's cells, the commitments of the input
-    /// and the output, a constant output's cells, and the tables.
-    fn fixed_rows(&self) -> Rows {
+    /// and the output, the cells of a constant output no node reads
+    /// (`out_cells`), and the tables.
+    fn fixed_rows(&self, out_cells: bool) -> Rows {
         let mut r = Rows::default();
         let input = self.input_tensor();
         r.add(Group::Src, self.plan.info(input).len() + 2);
         let out = self.plan.outputs[0].tensor;
-        if self.plan.is_const(out) && !self.read_as_cells_by_a_node(out) {
+        if out_cells {
             r.add(Group::Src, self.plan.info(out).len());
         }
         for t in [input, out] {
@@ -211,10 +216,6 @@ impl ShardCircuit {
         r.add(Group::LookupTable, 1);
         r.add(Group::RangeTable, crate::chips::range::TABLE_ROWS + 1);
         r
-    }
-
-    fn read_as_cells_by_a_node(&self, t: TensorId) -> bool {
-        (0..self.plan.nodes.len()).any(|i| self.cell_operands(i).contains(&t))
     }
 
     /// The rows node `i`'s chips add (not counting constants' cells).
@@ -356,8 +357,8 @@ pub fn node_rows(plan: &CheckedPlan, shards: &[SizedShard]) -> Result<NodeRows, 
     for s in shards {
         let (sub, origin) = slice(plan, s.spec())?;
         let c = ShardCircuit::new(sub, 0, None)?;
-        let (group, _) = tallest(&c.total_rows(), c.params.range_lanes);
-        let per_node = c.rows_per_node();
+        let (per_node, total) = c.sizing();
+        let (group, height) = tallest(&total, c.params.range_lanes);
         let mut used = 0;
         for (j, &o) in origin.iter().enumerate() {
             let o = o as usize;
@@ -367,7 +368,7 @@ pub fn node_rows(plan: &CheckedPlan, shards: &[SizedShard]) -> Result<NodeRows, 
                 used += share;
             }
         }
-        overhead.push(c.rows().saturating_sub(used));
+        overhead.push((height + RESERVED).saturating_sub(used));
     }
     Ok(NodeRows { nodes, overhead })
 }
