@@ -66,6 +66,22 @@ pub fn quantize_input(input: &PlanInput, values: &[f64]) -> Result<ArrayD<i64>, 
     Ok(ArrayD::from_shape_vec(IxDyn(&input.shape), out).expect("length checked"))
 }
 
+/// How many of `values` quantization clamped at the input's lower and at
+/// its upper bound by more than `slack` steps (finite values of an `Affine`
+/// input outside the range its scale covers).
+pub fn input_clamped(input: &PlanInput, values: &[f64], slack: i64) -> (usize, usize) {
+    let InputQuant::Affine { scale, zero_point } = input.quant else {
+        return (0, 0);
+    };
+    values.iter().fold((0, 0), |(b, a), &v| {
+        let r = ((v as f32) / scale).round_ties_even() as f64 + zero_point as f64;
+        (
+            b + (r < (input.range.lo - slack) as f64) as usize,
+            a + (r > (input.range.hi + slack) as f64) as usize,
+        )
+    })
+}
+
 /// The index of the largest value (the first one on a tie; NaNs never win),
 /// or None when there is none: a classifier's predicted class.
 pub fn argmax(values: &[f64]) -> Option<usize> {
@@ -105,6 +121,243 @@ pub fn dequantize_output(output: &PlanOutput, values: &ArrayD<i64>) -> ArrayD<f6
     }
 }
 
+/// The values of `node` computed by `op` (the node's own op, or a
+/// variant of it) from the values of the nodes before it.
+fn eval(
+    i: usize,
+    node: &crate::plan::Node,
+    op: &Op,
+    values: &[ArrayD<i64>],
+) -> Result<ArrayD<i64>, ExecError> {
+    let arg = |k: usize| &values[node.inputs[k] as usize];
+    let shape = node.info.shape.as_slice();
+    Ok(match op {
+        Op::Input { .. } => unreachable!("inputs are not evaluated"),
+        Op::Const { values: v } => {
+            ArrayD::from_shape_vec(IxDyn(shape), v.clone()).expect("checked const")
+        }
+        Op::MatMul { a_zero, b_zero } => linear::matmul(
+            arg(0),
+            arg(1),
+            node.inputs.get(2).map(|&t| &values[t as usize]),
+            *a_zero,
+            b_zero,
+        ),
+        Op::Conv {
+            x_zero,
+            w_zero,
+            strides,
+            pads,
+            dilations,
+            group,
+        } => linear::conv2d(
+            arg(0),
+            arg(1),
+            node.inputs.get(2).map(|&t| &values[t as usize]),
+            *x_zero,
+            w_zero,
+            *strides,
+            *pads,
+            *dilations,
+            *group,
+            shape,
+        ),
+        Op::Rescale {
+            in_zero,
+            mult,
+            bias,
+            shift,
+            axis,
+            out_zero,
+            lo,
+            hi,
+        } => ew::rescale(
+            arg(0),
+            *in_zero,
+            mult,
+            bias,
+            *shift,
+            *axis as usize,
+            *out_zero,
+            *lo,
+            *hi,
+        ),
+        Op::Add {
+            a_zero,
+            b_zero,
+            a_mult,
+            b_mult,
+            shift,
+            out_zero,
+            lo,
+            hi,
+        } => ew::add(
+            arg(0),
+            arg(1),
+            shape,
+            *a_zero,
+            *b_zero,
+            *a_mult,
+            *b_mult,
+            *shift,
+            *out_zero,
+            *lo,
+            *hi,
+        ),
+        Op::Mul {
+            a_zero,
+            b_zero,
+            mult,
+            shift,
+            out_zero,
+            lo,
+            hi,
+        } => ew::mul(
+            arg(0),
+            arg(1),
+            shape,
+            *a_zero,
+            *b_zero,
+            *mult,
+            *shift,
+            *out_zero,
+            *lo,
+            *hi,
+        ),
+        Op::Clamp { lo, hi } => ew::clamp(arg(0), *lo, *hi),
+        Op::MaxPool {
+            kernel,
+            strides,
+            pads,
+            dilations,
+            ..
+        } => pool::max_pool(arg(0), *kernel, *strides, *pads, *dilations, shape),
+        Op::AvgPool {
+            kernel,
+            strides,
+            pads,
+            count_include_pad,
+            in_zero,
+            mult,
+            shift,
+            out_zero,
+            lo,
+            hi,
+        } => pool::avg_pool(
+            arg(0),
+            *kernel,
+            *strides,
+            *pads,
+            *count_include_pad,
+            *in_zero,
+            *mult,
+            *shift,
+            *out_zero,
+            *lo,
+            *hi,
+            shape,
+        ),
+        Op::AvgPoolF32 {
+            kernel,
+            strides,
+            pads,
+            count_include_pad,
+            in_zero,
+            out_zero,
+            lo,
+            hi,
+            x_scale,
+            y_scale,
+            zero_shift,
+            global,
+            ..
+        } => pool::avg_pool_f32(
+            arg(0),
+            *kernel,
+            *strides,
+            *pads,
+            *count_include_pad,
+            *in_zero,
+            *out_zero,
+            *lo,
+            *hi,
+            pool::F32Pool {
+                x_scale: *x_scale,
+                y_scale: *y_scale,
+                zero_shift: *zero_shift,
+                global: *global,
+            },
+            shape,
+        ),
+        Op::Lookup { in_lo, table } => {
+            ew::lookup(arg(0), *in_lo, table).map_err(|value| ExecError::LookupMiss {
+                node: i,
+                name: node.name.clone(),
+                value,
+            })?
+        }
+        Op::Softmax {
+            axis,
+            exp_table,
+            out_mult,
+            out_zero,
+            lo,
+            hi,
+        } => ew::softmax(
+            arg(0),
+            *axis as usize,
+            exp_table,
+            *out_mult,
+            *out_zero,
+            *lo,
+            *hi,
+        ),
+        Op::Reshape => layout::reshape(arg(0), shape),
+        Op::Transpose { perm } => layout::transpose(arg(0), perm),
+        Op::Concat { axis } => {
+            let xs: Vec<&ArrayD<i64>> = node.inputs.iter().map(|&t| &values[t as usize]).collect();
+            layout::concat(&xs, *axis as usize)
+        }
+        Op::Gather { map } => {
+            let xs: Vec<&ArrayD<i64>> = node.inputs.iter().map(|&t| &values[t as usize]).collect();
+            layout::gather(&xs, map, shape)
+        }
+    })
+}
+
+/// How many values of node `t` its op clamped at its lower and at its upper
+/// bound by more than `slack` steps (the op recomputed without the bounds;
+/// requantizing ops only, and zeros for any other op). A value clamped where
+/// its calibrated range ends is a saturation: the plan computed something
+/// else than the model.
+pub fn clamped(
+    plan: &CheckedPlan,
+    trace: &Trace,
+    t: crate::TensorId,
+    slack: i64,
+) -> (usize, usize) {
+    let node = &plan.nodes[t as usize];
+    let mut op = node.op.clone();
+    let (lo, hi) = match &mut op {
+        Op::Rescale { lo, hi, .. }
+        | Op::Add { lo, hi, .. }
+        | Op::Mul { lo, hi, .. }
+        | Op::AvgPool { lo, hi, .. }
+        | Op::Softmax { lo, hi, .. } => {
+            let bounds = (*lo, *hi);
+            (*lo, *hi) = (i64::MIN / 4, i64::MAX / 4);
+            bounds
+        }
+        _ => return (0, 0),
+    };
+    let Ok(wide) = eval(t as usize, node, &op, &trace.values[..t as usize]) else {
+        return (0, 0);
+    };
+    wide.iter().fold((0, 0), |(b, a), &v| {
+        (b + (v < lo - slack) as usize, a + (v > hi + slack) as usize)
+    })
+}
+
 /// Runs the plan on quantized inputs (one array per graph input).
 pub fn execute(plan: &CheckedPlan, inputs: Vec<ArrayD<i64>>) -> Result<Trace, ExecError> {
     if inputs.len() != plan.inputs.len() {
@@ -126,166 +379,11 @@ pub fn execute(plan: &CheckedPlan, inputs: Vec<ArrayD<i64>>) -> Result<Trace, Ex
     let mut inputs: Vec<Option<ArrayD<i64>>> = inputs.into_iter().map(Some).collect();
     let mut values: Vec<ArrayD<i64>> = Vec::with_capacity(plan.nodes.len());
     for (i, node) in plan.nodes.iter().enumerate() {
-        let arg = |k: usize| &values[node.inputs[k] as usize];
-        let shape = node.info.shape.as_slice();
         let out = match &node.op {
             Op::Input { index } => inputs[*index as usize]
                 .take()
                 .expect("each input is read once (checked)"),
-            Op::Const { values: v } => {
-                ArrayD::from_shape_vec(IxDyn(shape), v.clone()).expect("checked const")
-            }
-            Op::MatMul { a_zero, b_zero } => linear::matmul(
-                arg(0),
-                arg(1),
-                node.inputs.get(2).map(|&t| &values[t as usize]),
-                *a_zero,
-                b_zero,
-            ),
-            Op::Conv {
-                x_zero,
-                w_zero,
-                strides,
-                pads,
-                dilations,
-                group,
-            } => linear::conv2d(
-                arg(0),
-                arg(1),
-                node.inputs.get(2).map(|&t| &values[t as usize]),
-                *x_zero,
-                w_zero,
-                *strides,
-                *pads,
-                *dilations,
-                *group,
-                shape,
-            ),
-            Op::Rescale {
-                in_zero,
-                mult,
-                bias,
-                shift,
-                axis,
-                out_zero,
-                lo,
-                hi,
-            } => ew::rescale(
-                arg(0),
-                *in_zero,
-                mult,
-                bias,
-                *shift,
-                *axis as usize,
-                *out_zero,
-                *lo,
-                *hi,
-            ),
-            Op::Add {
-                a_zero,
-                b_zero,
-                a_mult,
-                b_mult,
-                shift,
-                out_zero,
-                lo,
-                hi,
-            } => ew::add(
-                arg(0),
-                arg(1),
-                shape,
-                *a_zero,
-                *b_zero,
-                *a_mult,
-                *b_mult,
-                *shift,
-                *out_zero,
-                *lo,
-                *hi,
-            ),
-            Op::Mul {
-                a_zero,
-                b_zero,
-                mult,
-                shift,
-                out_zero,
-                lo,
-                hi,
-            } => ew::mul(
-                arg(0),
-                arg(1),
-                shape,
-                *a_zero,
-                *b_zero,
-                *mult,
-                *shift,
-                *out_zero,
-                *lo,
-                *hi,
-            ),
-            Op::Clamp { lo, hi } => ew::clamp(arg(0), *lo, *hi),
-            Op::MaxPool {
-                kernel,
-                strides,
-                pads,
-                dilations,
-                ..
-            } => pool::max_pool(arg(0), *kernel, *strides, *pads, *dilations, shape),
-            Op::AvgPool {
-                kernel,
-                strides,
-                pads,
-                count_include_pad,
-                in_zero,
-                mult,
-                shift,
-                out_zero,
-                lo,
-                hi,
-            } => pool::avg_pool(
-                arg(0),
-                *kernel,
-                *strides,
-                *pads,
-                *count_include_pad,
-                *in_zero,
-                *mult,
-                *shift,
-                *out_zero,
-                *lo,
-                *hi,
-                shape,
-            ),
-            Op::Lookup { in_lo, table } => {
-                ew::lookup(arg(0), *in_lo, table).map_err(|value| ExecError::LookupMiss {
-                    node: i,
-                    name: node.name.clone(),
-                    value,
-                })?
-            }
-            Op::Softmax {
-                axis,
-                exp_table,
-                out_mult,
-                out_zero,
-                lo,
-                hi,
-            } => ew::softmax(
-                arg(0),
-                *axis as usize,
-                exp_table,
-                *out_mult,
-                *out_zero,
-                *lo,
-                *hi,
-            ),
-            Op::Reshape => layout::reshape(arg(0), shape),
-            Op::Transpose { perm } => layout::transpose(arg(0), perm),
-            Op::Concat { axis } => {
-                let xs: Vec<&ArrayD<i64>> =
-                    node.inputs.iter().map(|&t| &values[t as usize]).collect();
-                layout::concat(&xs, *axis as usize)
-            }
+            op => eval(i, node, op, &values)?,
         };
         let r = node.info.range;
         if let Some(&value) = out.iter().find(|&&v| v < r.lo || v > r.hi) {

@@ -17,7 +17,7 @@ pub mod poseidon;
 pub mod shard;
 
 pub use error::{ExecError, PlanError};
-pub use exec::{argmax, dequantize_output, execute, quantize_input, Trace};
+pub use exec::{argmax, clamped, dequantize_output, execute, input_clamped, quantize_input, Trace};
 pub use plan::{
     CheckedPlan, InputQuant, IntRange, Node, Op, OutputDequant, Plan, PlanInput, PlanOutput,
     TensorId, TensorInfo, PLAN_FORMAT_VERSION,

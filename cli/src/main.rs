@@ -65,9 +65,12 @@ enum Command {
         /// Fix an input's shape, e.g. --input-shape x=1,64 (repeatable).
         #[arg(long = "input-shape", value_name = "NAME=D1,D2,...")]
         input_shape: Vec<String>,
-        /// Activation bits when quantizing a float model.
+        /// Activation bits when quantizing a float model (2 to 16).
         #[arg(long, default_value_t = 8)]
         bits: u32,
+        /// Weight bits when quantizing a float model (2 to 16; symmetric, per output channel).
+        #[arg(long = "weight-bits", default_value_t = 8)]
+        weight_bits: u32,
         /// Largest shard: at most 2^K rows (K = 18 takes about 4 GB to prove).
         #[arg(long = "max-log-rows", value_name = "K", default_value_t = DEFAULT_MAX_LOG_ROWS,
               value_parser = clap::value_parser!(u32).range(9..=MAX_LOG_ROWS as i64))]
@@ -82,6 +85,9 @@ enum Command {
         /// Do not print the per-layer table.
         #[arg(long)]
         quiet: bool,
+        /// Refuse to guess ranges: a float model needs --calibration.
+        #[arg(long)]
+        strict: bool,
     },
     /// Run a compiled plan on an input with the exact integer executor.
     Infer {
@@ -90,9 +96,12 @@ enum Command {
         /// {"input name": nested array of the input's shape}.
         #[arg(long)]
         input: PathBuf,
-        /// Where to write {"output name": nested array} (floats).
+        /// Where to write {"output name": nested array} (floats); the values clamped outside their calibrated ranges go to OUT.saturation.json beside it.
         #[arg(long)]
         output: PathBuf,
+        /// Refuse an input any value of which falls outside its calibrated range (and would be clamped).
+        #[arg(long)]
+        strict: bool,
     },
     /// Generate (or reuse cached) proving and verifying keys for every shard.
     Setup {
@@ -118,6 +127,9 @@ enum Command {
         /// Refuse shards whose estimated memory exceeds SIZE (e.g. 8G; default $ZKINF_MEMORY_BUDGET or 90% of RAM).
         #[arg(long, value_name = "SIZE")]
         memory_budget: Option<String>,
+        /// Refuse an input any value of which falls outside its calibrated range (and would be clamped).
+        #[arg(long)]
+        strict: bool,
     },
     /// Verify the proofs in DIR/proofs: every shard, the links, and the claimed input and output.
     Verify {
@@ -229,16 +241,20 @@ fn run(cli: Cli) -> Result<(), CliError> {
             calibration,
             input_shape,
             bits,
+            weight_bits,
             max_log_rows,
             shards,
             max_rows,
             quiet,
+            strict,
         } => {
             let opts = CompileOptions {
                 input_shapes: parse_shapes(&input_shape)?,
                 calibration,
                 samples: None,
                 bits,
+                weight_bits,
+                strict,
                 max_log_rows,
                 shards,
             };
@@ -247,10 +263,21 @@ fn run(cli: Cli) -> Result<(), CliError> {
             print_compile(&compiled, &out, quiet, started.elapsed().as_secs_f64());
             Ok(())
         }
-        Command::Infer { dir, input, output } => {
-            let plan = Folder::new(dir).load_plan()?;
-            zkinf_prover::infer(&plan, &input, &output)?;
-            println!("wrote {}", output.display());
+        Command::Infer {
+            dir,
+            input,
+            output,
+            strict,
+        } => {
+            let folder = Folder::new(dir);
+            let plan = folder.load_plan()?;
+            let summary = zkinf_prover::infer(&folder, &plan, &input, &output, strict)?;
+            output::warn_clamped(&summary.clamped);
+            println!(
+                "wrote {} (clamped values: {})",
+                output.display(),
+                summary.saturation_file.display()
+            );
             Ok(())
         }
         Command::Setup {
@@ -278,11 +305,19 @@ fn run(cli: Cli) -> Result<(), CliError> {
             input,
             shard,
             memory_budget,
+            strict,
         } => {
             let budget = budget::memory_budget(memory_budget.as_deref())?;
             let folder = Folder::new(dir);
-            let summary =
-                zkinf_prover::prove_folder(&folder, &input, shard, budget, &mut Stderr::default())?;
+            let summary = zkinf_prover::prove_folder_with(
+                &folder,
+                &input,
+                shard,
+                budget,
+                strict,
+                &mut Stderr::default(),
+            )?;
+            output::warn_clamped(&summary.clamped);
             output::print_prove(&summary);
             Ok(())
         }

@@ -79,6 +79,9 @@ pub fn print_compile(compiled: &Compiled, out: &Path, quiet: bool, secs: f64) {
         q.max_abs_error,
         100.0 * q.argmax_agreement
     );
+    for w in &q.warnings {
+        eprintln!("WARNING: {w}");
+    }
     println!("wrote {}", out.display());
 }
 
@@ -197,4 +200,18 @@ pub fn print_serving(listener: &TcpListener, bundle: &Path) {
         Err(e) => println!("serving (address unknown: {e})"),
     }
     let _ = std::io::stdout().flush();
+}
+
+/// One warning line per tensor whose values were clamped outside their
+/// calibrated range (stderr).
+pub fn warn_clamped(clamped: &[zkinf_prover::Clamped]) {
+    for c in clamped {
+        eprintln!(
+            "warning: {} value(s) of '{}' fell outside its calibrated range and were clamped ({} below, {} above): the result differs from the float model's; recompile with calibration data covering such inputs, or use --strict to refuse",
+            c.count(),
+            c.tensor,
+            c.below,
+            c.above
+        );
+    }
 }

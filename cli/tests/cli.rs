@@ -201,15 +201,15 @@ fn random_bytes() {
 fn two_unsupported_ops_are_both_named() {
     let mut m = mlp_proto();
     let g = m.graph.as_mut().unwrap();
-    // y = LSTM-free nonsense: Erf(fc1) and a Gelu-free HardSwish after it
+    // y = nonsense: an LSTM in place of the ReLU and a GridSample after it
     let relu = g.node.iter().position(|n| n.op_type == "Relu").unwrap();
-    g.node[relu].op_type = "Erf".into();
-    g.node[relu].name = "erf_node".into();
+    g.node[relu].op_type = "LSTM".into();
+    g.node[relu].name = "lstm_node".into();
     g.node.push(onnx::NodeProto {
         input: vec!["y".into()],
         output: vec!["z".into()],
-        name: "hswish_node".into(),
-        op_type: "HardSwish".into(),
+        name: "grid_node".into(),
+        op_type: "GridSample".into(),
         ..Default::default()
     });
     let tmp = tempfile::tempdir().unwrap();
@@ -220,8 +220,8 @@ fn two_unsupported_ops_are_both_named() {
         &[],
         &[
             "2 unsupported ONNX op(s)",
-            "Erf (node 'erf_node')",
-            "HardSwish (node 'hswish_node')",
+            "LSTM (node 'lstm_node')",
+            "GridSample (node 'grid_node')",
         ],
     );
 }

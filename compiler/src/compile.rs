@@ -6,7 +6,7 @@ use crate::inputs::parse_samples;
 use crate::lower::{Lowerer, Mode};
 use crate::model::{load, LoadedModel, QUANTIZED_OPS};
 use crate::reference::{self, RefError, Tensor};
-use crate::report::{OpRow, QuantReport, Report, TensorRow};
+use crate::report::{OpRow, QuantReport, Report, SatBound, TensorRow};
 use ndarray::{ArrayD, IxDyn};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -26,6 +26,11 @@ pub struct CompileOptions {
     pub samples: Option<Samples>,
     /// Activation bits for float models.
     pub bits: u32,
+    /// Weight bits for float models (symmetric, per output channel).
+    pub weight_bits: u32,
+    /// Refuse to guess ranges: a float model (or an int8 model with float
+    /// tensors) needs calibration data.
+    pub strict: bool,
     /// Largest shard: at most `2^max_log_rows` rows.
     pub max_log_rows: u32,
     /// Cut into at least this many shards.
@@ -39,6 +44,8 @@ impl Default for CompileOptions {
             calibration: None,
             samples: None,
             bits: 8,
+            weight_bits: 8,
+            strict: false,
             max_log_rows: DEFAULT_MAX_LOG_ROWS,
             shards: 1,
         }
@@ -70,6 +77,11 @@ pub fn compile_file(path: &Path, opts: &CompileOptions) -> Result<Compiled> {
     }
     compile(&bytes, &what, path.parent(), &opts)
 }
+
+const GUESS_SAMPLES: usize = 16;
+/// How the report names guessed ranges.
+const GUESSED: &str =
+    "no calibration data: a uniform random sample (16 inputs, every float value in [0, 1))";
 
 /// A deterministic uniform sample in [0, 1) (integers: the type's range).
 fn uniform_samples(model: &LoadedModel, count: usize) -> Samples {
@@ -150,6 +162,12 @@ pub fn compile(
     base: Option<&Path>,
     opts: &CompileOptions,
 ) -> Result<Compiled> {
+    if !(2..=16).contains(&opts.weight_bits) {
+        return Err(CompileError::Calibration(format!(
+            "{} weight bits are not supported (2 to 16)",
+            opts.weight_bits
+        )));
+    }
     if !(2..=16).contains(&opts.bits) {
         return Err(CompileError::Calibration(format!(
             "{} activation bits are not supported (2 to 16)",
@@ -181,11 +199,9 @@ pub fn compile(
                     .unwrap_or_default(),
             )
         }
-        (None, None) => (
-            uniform_samples(&model, 16),
-            "uniform random sample (16)".to_string(),
-        ),
+        (None, None) => (uniform_samples(&model, GUESS_SAMPLES), GUESSED.to_string()),
     };
+    let guessed = opts.samples.is_none() && opts.calibration.is_none();
 
     check_samples(&model, &samples)?;
     // float reference runs: ranges for calibration, outputs for the report
@@ -204,12 +220,14 @@ pub fn compile(
                 break;
             }
         };
-        if !exact {
+        {
             for (name, t) in &env {
                 let lo = t.iter().cloned().fold(f64::INFINITY, f64::min);
                 let hi = t.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
                 if !(lo.is_finite() && hi.is_finite()) {
-                    if t.is_empty() {
+                    // an int8 model needs ranges only for the float
+                    // tensors it leaves unquantized (none, if this one)
+                    if t.is_empty() || exact {
                         continue;
                     }
                     return Err(CompileError::Calibration(format!(
@@ -234,25 +252,83 @@ pub fn compile(
     }
 
     let mode = if exact {
-        Mode::Exact
+        Mode::Exact { ranges }
     } else {
         Mode::Calibrated {
             ranges,
             bits: opts.bits,
+            weight_bits: opts.weight_bits,
         }
     };
-    let plan = Lowerer::new(&model, mode).run()?;
-    let plan = CheckedPlan::new(plan)?;
+    let lowered = Lowerer::new(&model, mode).run()?;
+    let plan = CheckedPlan::new(lowered.plan)?;
+    let needs_ranges = !exact || !lowered.zkinf_quantized.is_empty();
+    let mut warnings = Vec::new();
+    if guessed && needs_ranges {
+        if opts.strict {
+            return Err(CompileError::Calibration(
+                "--strict: the model needs calibration data (float tensors are quantized from \
+                 their ranges) and none was given; pass --calibration FILE"
+                    .into(),
+            ));
+        }
+        warnings.push(
+            "RANGES GUESSED: no calibration data was given, so every float tensor's range \
+             comes from 16 uniform random inputs in [0, 1); real inputs outside those ranges \
+             are CLAMPED and the proof is of a different answer (infer and prove count the \
+             clamped values; --strict refuses them). Pass --calibration FILE with \
+             representative inputs."
+                .to_string(),
+        );
+    }
+    if exact && !lowered.zkinf_quantized.is_empty() {
+        warnings.push(format!(
+            "this int8 model leaves {} float tensor(s) unquantized ({}): zkinf quantized them \
+             from the calibration data at 8 bits, so they are not bit-exact with onnxruntime",
+            lowered.zkinf_quantized.len(),
+            lowered.zkinf_quantized.join(", ")
+        ));
+    }
+    let saturation: Vec<SatBound> = lowered
+        .saturating
+        .iter()
+        .map(|&(t, lo, hi)| SatBound {
+            tensor: t,
+            name: plan.nodes[t as usize].name.clone(),
+            lo,
+            hi,
+        })
+        .collect();
 
-    // integer runs on the same samples
+    // integer runs on the same samples (per layer: the first 16)
     let (mut max_err, mut agree, mut measured) = (0f64, 0usize, 0usize);
-    for (s, refs) in samples.iter().zip(&ref_outputs) {
+    let mut layer_err: HashMap<u32, f64> = HashMap::new();
+    for (k, (s, refs)) in samples.iter().zip(&ref_outputs).enumerate() {
         let q = plan
             .inputs
             .iter()
             .map(|pi| quantize_input(pi, &s[&pi.name]))
             .collect::<std::result::Result<Vec<_>, _>>()?;
         let trace = execute(&plan, q)?;
+        if k < 16 && !lowered.layers.is_empty() {
+            if let Ok(env) = reference::run(&model, &to_tensors(&model, s)) {
+                for (name, id, scale, zero) in &lowered.layers {
+                    let (Some(r), t) = (env.get(name), trace.get(*id)) else {
+                        continue;
+                    };
+                    if r.len() != t.len() {
+                        continue;
+                    }
+                    let e = t
+                        .iter()
+                        .zip(r.iter())
+                        .map(|(&q, &f)| ((q - zero) as f64 * scale - f).abs())
+                        .fold(0f64, f64::max);
+                    let slot = layer_err.entry(*id).or_insert(0.0);
+                    *slot = slot.max(e);
+                }
+            }
+        }
         for (k, out) in plan.outputs.iter().enumerate() {
             let got: Vec<f64> = dequantize_output(out, trace.get(out.tensor))
                 .iter()
@@ -291,6 +367,7 @@ pub fn compile(
             shape: n.info.shape.clone(),
             rows: cut.rows[i].map(|r| r.0),
             shard: cut.rows[i].map(|r| r.1),
+            max_abs_error: layer_err.get(&(i as u32)).copied(),
         })
         .collect::<Vec<_>>();
     // the shards' rows: the nodes' shares plus each shard's own
@@ -337,8 +414,13 @@ pub fn compile(
                 "the float model".into()
             },
             bits: (!exact).then_some(opts.bits),
+            weight_bits: (!exact).then_some(opts.weight_bits),
+            ranges_guessed: guessed && needs_ranges,
+            zkinf_quantized: lowered.zkinf_quantized.clone(),
+            warnings,
         },
         shards: cut.partition,
+        saturation,
         sized_shards: cut.sized,
     };
     Ok(Compiled { plan, report })

@@ -19,4 +19,4 @@ pub use cut::{Partition, ShardRow, DEFAULT_MAX_LOG_ROWS, MAX_LOG_ROWS};
 pub use error::{CompileError, UnsupportedOp};
 pub use inputs::{parse_inputs, parse_samples, InputError};
 pub use lower::qparams_for_range;
-pub use report::{OpRow, QuantReport, Report, TensorRow};
+pub use report::{OpRow, QuantReport, Report, SatBound, TensorRow};

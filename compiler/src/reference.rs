@@ -7,7 +7,10 @@ use crate::model::{Attrs, LoadedModel};
 use crate::onnx::NodeProto;
 use crate::value::{DType, Unary};
 use ndarray::{ArrayD, Axis, Ix2, IxDyn, Zip};
+use ops::conv;
 use std::collections::HashMap;
+
+mod ops;
 
 pub type Tensor = ArrayD<f64>;
 
@@ -84,115 +87,6 @@ fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor, String> {
     ArrayD::from_shape_vec(IxDyn(&shape), out).map_err(|e| e.to_string())
 }
 
-fn conv(x: &Tensor, w: &Tensor, b: Option<&Tensor>, at: &Attrs) -> Result<Tensor, String> {
-    if x.ndim() != 4 || w.ndim() != 4 {
-        return Err("unsupported: 2-D convolutions only".into());
-    }
-    let (n, c_in, h, wd) = (x.shape()[0], x.shape()[1], x.shape()[2], x.shape()[3]);
-    let (c_out, c_in_g, kh, kw) = (w.shape()[0], w.shape()[1], w.shape()[2], w.shape()[3]);
-    let group = at.int("group", 1).max(1) as usize;
-    let (s, p, d) = crate::shapes::window_attrs(at, [kh, kw], x.shape())?;
-    let oh = zkinf_circuits::plan::infer::window_out(h, kh, s[0], p[0] + p[2], d[0], p[0], false)
-        .ok_or("window")?;
-    let ow = zkinf_circuits::plan::infer::window_out(wd, kw, s[1], p[1] + p[3], d[1], p[1], false)
-        .ok_or("window")?;
-    if c_in != c_in_g * group || c_out % group != 0 {
-        return Err("channels do not match".into());
-    }
-    if b.is_some_and(|b| b.shape() != [c_out]) {
-        return Err(format!("bias must have shape [{c_out}]"));
-    }
-    let per_g = c_out / group;
-    let mut out = ArrayD::zeros(IxDyn(&[n, c_out, oh, ow]));
-    for bn in 0..n {
-        for o in 0..c_out {
-            let g = o / per_g;
-            for y in 0..oh {
-                for xx in 0..ow {
-                    let mut acc = b.map_or(0.0, |b| b[[o]]);
-                    for ci in 0..c_in_g {
-                        for ky in 0..kh {
-                            let iy = (y * s[0] + ky * d[0]) as isize - p[0] as isize;
-                            if iy < 0 || iy as usize >= h {
-                                continue;
-                            }
-                            for kx in 0..kw {
-                                let ix = (xx * s[1] + kx * d[1]) as isize - p[1] as isize;
-                                if ix >= 0 && (ix as usize) < wd {
-                                    acc += x[[bn, g * c_in_g + ci, iy as usize, ix as usize]]
-                                        * w[[o, ci, ky, kx]];
-                                }
-                            }
-                        }
-                    }
-                    out[[bn, o, y, xx]] = acc;
-                }
-            }
-        }
-    }
-    Ok(out)
-}
-
-fn pool(x: &Tensor, at: &Attrs, max: bool, global: bool) -> Result<Tensor, String> {
-    if x.ndim() != 4 {
-        return Err("unsupported: 2-D pooling only".into());
-    }
-    let (n, c, h, w) = (x.shape()[0], x.shape()[1], x.shape()[2], x.shape()[3]);
-    let kernel = if global {
-        [h, w]
-    } else {
-        match at.ints("kernel_shape") {
-            Some(k) if k.len() == 2 => [k[0] as usize, k[1] as usize],
-            _ => return Err("kernel_shape".into()),
-        }
-    };
-    let (s, p, d) = if global {
-        ([1, 1], [0; 4], [1, 1])
-    } else {
-        crate::shapes::window_attrs(at, kernel, x.shape())?
-    };
-    let ceil = at.int("ceil_mode", 0) != 0 && !global;
-    let oh =
-        zkinf_circuits::plan::infer::window_out(h, kernel[0], s[0], p[0] + p[2], d[0], p[0], ceil)
-            .ok_or("window")?;
-    let ow =
-        zkinf_circuits::plan::infer::window_out(w, kernel[1], s[1], p[1] + p[3], d[1], p[1], ceil)
-            .ok_or("window")?;
-    let include = at.int("count_include_pad", 0) != 0;
-    let mut out = ArrayD::zeros(IxDyn(&[n, c, oh, ow]));
-    for b in 0..n {
-        for ch in 0..c {
-            for y in 0..oh {
-                for xx in 0..ow {
-                    let (mut m, mut sum, mut cnt) = (f64::NEG_INFINITY, 0.0, 0usize);
-                    for ky in 0..kernel[0] {
-                        for kx in 0..kernel[1] {
-                            let iy = (y * s[0] + ky * d[0]) as isize - p[0] as isize;
-                            let ix = (xx * s[1] + kx * d[1]) as isize - p[1] as isize;
-                            if iy >= 0 && (iy as usize) < h && ix >= 0 && (ix as usize) < w {
-                                let v = x[[b, ch, iy as usize, ix as usize]];
-                                m = m.max(v);
-                                sum += v;
-                                cnt += 1;
-                            }
-                        }
-                    }
-                    out[[b, ch, y, xx]] = if max {
-                        m
-                    } else {
-                        sum / if include {
-                            (kernel[0] * kernel[1]) as f64
-                        } else {
-                            cnt.max(1) as f64
-                        }
-                    };
-                }
-            }
-        }
-    }
-    Ok(out)
-}
-
 /// Broadcasts per-axis parameters (scale, zero point) along `axis`.
 fn along(p: &Tensor, axis: usize, rank: usize) -> Result<Tensor, String> {
     if p.len() <= 1 || rank == 0 {
@@ -223,17 +117,6 @@ fn dequantize(x: &Tensor, s: &Tensor, z: &Tensor, axis: usize) -> Result<Tensor,
     let z = along(z, axis, x.ndim())?;
     let d = bcast(x, &z, |q, z| q - z)?;
     bcast(&d, &s, |d, s| ((d as f32) * (s as f32)) as f64)
-}
-
-fn softmax(x: &Tensor, axis: usize) -> Tensor {
-    let mut out = x.clone();
-    for mut lane in out.lanes_mut(Axis(axis)) {
-        let m = lane.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-        lane.mapv_inplace(|v| (v - m).exp());
-        let s: f64 = lane.sum();
-        lane.mapv_inplace(|v| v / s);
-    }
-    out
 }
 
 fn transpose2(a: &Tensor) -> Result<Tensor, String> {
@@ -367,21 +250,25 @@ fn eval(
             };
             f(req(0)?.mapv(|v| v.max(lo).min(hi)))
         }
-        "MaxPool" => f(pool(req(0)?, &at, true, false)?),
-        "AveragePool" => f(pool(req(0)?, &at, false, false)?),
-        "GlobalAveragePool" => f(pool(req(0)?, &at, false, true)?),
         "Add" => Ok(vec![(bcast(req(0)?, req(1)?, |p, q| p + q)?, dt(0))]),
         "Sub" => Ok(vec![(bcast(req(0)?, req(1)?, |p, q| p - q)?, dt(0))]),
         "Mul" => Ok(vec![(bcast(req(0)?, req(1)?, |p, q| p * q)?, dt(0))]),
-        "Div" => Ok(vec![(bcast(req(0)?, req(1)?, |p, q| p / q)?, dt(0))]),
+        "Div" => {
+            // integer division truncates toward zero
+            let int = !dt(0).is_float() && dt(0) != DType::Other(ops::BFLOAT16);
+            let y = bcast(
+                req(0)?,
+                req(1)?,
+                |p, q| if int { (p / q).trunc() } else { p / q },
+            )?;
+            Ok(vec![(y, dt(0))])
+        }
         "Sigmoid" => f(req(0)?.mapv(|v| Unary::Sigmoid.apply(v))),
         "Tanh" => f(req(0)?.mapv(|v| Unary::Tanh.apply(v))),
         "Softmax" => {
             let x = req(0)?;
-            f(softmax(
-                x,
-                axis_of(x.ndim(), if model.opset >= 13 { -1 } else { 1 })?,
-            ))
+            let axis = axis_of(x.ndim(), if model.opset >= 13 { -1 } else { 1 })?;
+            f(ops::softmax(x, axis, model.opset < 13, false)?)
         }
         "BatchNormalization" => {
             let x = req(0)?;
@@ -443,6 +330,23 @@ fn eval(
             )])
         }
         "Constant" => {
+            let list = |v: Vec<f64>, dt: DType, scalar: bool| -> Result<_, String> {
+                let shape = if scalar { vec![] } else { vec![v.len()] };
+                let t = ArrayD::from_shape_vec(IxDyn(&shape), v).map_err(|e| e.to_string())?;
+                Ok(vec![(t, dt)])
+            };
+            if at.has("value_float") {
+                return list(vec![at.float("value_float", 0.0) as f64], DType::F32, true);
+            }
+            if at.has("value_int") {
+                return list(vec![at.int("value_int", 0) as f64], DType::I64, true);
+            }
+            if let Some(v) = at.floats("value_floats") {
+                return list(v.iter().map(|&x| x as f64).collect(), DType::F32, false);
+            }
+            if let Some(v) = at.ints("value_ints") {
+                return list(v.iter().map(|&x| x as f64).collect(), DType::I64, false);
+            }
             let t = at
                 .tensor("value")
                 .ok_or("unsupported: only tensor constants")?;
@@ -453,7 +357,12 @@ fn eval(
             )])
         }
         "Shape" => {
-            let s: Vec<f64> = req(0)?.shape().iter().map(|&d| d as f64).collect();
+            // opset 15: the dimensions from `start` to `end` (clamped)
+            let dims = req(0)?.shape();
+            let r = dims.len() as i64;
+            let clamp = |v: i64| (if v < 0 { v + r } else { v }).clamp(0, r) as usize;
+            let (lo, hi) = (clamp(at.int("start", 0)), clamp(at.int("end", r)));
+            let s: Vec<f64> = dims[lo..hi.max(lo)].iter().map(|&d| d as f64).collect();
             Ok(vec![(
                 ArrayD::from_shape_vec(IxDyn(&[s.len()]), s).map_err(|e| e.to_string())?,
                 DType::I64,
@@ -571,8 +480,21 @@ fn eval(
             let xs = x.mapv(|v| v - zx);
             Ok(vec![(conv(&xs, &w, None, &at)?, DType::I32)])
         }
-        other => Err(format!(
-            "unsupported: no reference implementation of {other}"
-        )),
+        other => {
+            let node = ops::Node {
+                n,
+                opset: model.opset,
+                ins: (0..n.input.len()).map(get).collect(),
+                dts: (0..n.input.len()).map(dt).collect(),
+            };
+            ops::eval(&node).unwrap_or_else(|| {
+                Err(format!(
+                    "unsupported: no reference implementation of {other}"
+                ))
+            })
+        }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -11,6 +11,10 @@ pub struct OpRow {
     /// the rows this node adds to its shard's circuit (None: no circuit)
     pub rows: Option<usize>,
     pub shard: Option<usize>,
+    /// where this node's output is an ONNX tensor: the largest |dequantized
+    /// value - float reference| over the measured samples (the layer's
+    /// quantization error)
+    pub max_abs_error: Option<f64>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -34,6 +38,28 @@ pub struct QuantReport {
     pub reference: String,
     /// Activation bits (calibrated mode).
     pub bits: Option<u32>,
+    /// Weight bits (calibrated mode).
+    pub weight_bits: Option<u32>,
+    /// Whether the ranges were guessed (no calibration data was given).
+    pub ranges_guessed: bool,
+    /// Float tensors of an int8 model that zkinf quantized from the
+    /// calibration data (the model leaves them float): not bit-exact.
+    pub zkinf_quantized: Vec<String>,
+    /// What a user must know about this quantization (printed by compile).
+    pub warnings: Vec<String>,
+}
+
+/// A requantization whose bound is where a calibrated range ends: a value
+/// the op clamps there was outside that range (`infer` and `prove` count
+/// them; `--strict` refuses).
+#[derive(Clone, Debug, Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct SatBound {
+    /// the plan node (tensor id) and its name
+    pub tensor: u32,
+    pub name: String,
+    /// whether the lower / upper bound is a saturation
+    pub lo: bool,
+    pub hi: bool,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -51,6 +77,8 @@ pub struct Report {
     pub quantization: QuantReport,
     /// the cut into shards (`shards.json`)
     pub shards: Partition,
+    /// requantizations whose bounds end a calibrated range (float models)
+    pub saturation: Vec<SatBound>,
     /// the shards the rows were measured on: the cut, or (when one node
     /// needs more rows than the cut allows) a cut into shards of up to
     /// `2^26` rows; empty when the model has no circuit yet
@@ -71,13 +99,33 @@ impl Report {
             .max()
             .unwrap_or(4)
             .clamp(4, 40);
-        let line =
-            |a: &str, b: &str, c: &str, d: String| format!("{a:<w$}  {b:<10}  {c:<18}  {d:>10}\n");
+        let errors = self.ops.iter().any(|o| o.max_abs_error.is_some());
+        let line = |a: &str, b: &str, c: &str, d: String, e: String| {
+            let row = format!("{a:<w$}  {b:<10}  {c:<18}  {d:>10}");
+            if errors {
+                format!("{row}  {e:>10}\n")
+            } else {
+                format!("{row}\n")
+            }
+        };
         let show = |r: Option<usize>| r.map_or("-".to_string(), |r| r.to_string());
-        let mut s = line("node", "op", "output shape", "rows".into());
+        let err = |e: Option<f64>| e.map_or(String::new(), |e| format!("{e:.2e}"));
+        let mut s = line(
+            "node",
+            "op",
+            "output shape",
+            "rows".into(),
+            "max |error|".into(),
+        );
         let shards = &self.sized_shards;
         for (i, o) in self.ops.iter().enumerate() {
-            s += &line(&o.node, &o.op, &format!("{:?}", o.shape), show(o.rows));
+            s += &line(
+                &o.node,
+                &o.op,
+                &format!("{:?}", o.shape),
+                show(o.rows),
+                err(o.max_abs_error),
+            );
             let last_of_shard =
                 o.shard.is_some() && self.ops.get(i + 1).is_none_or(|next| next.shard != o.shard);
             if let Some(sh) = o.shard.filter(|_| last_of_shard) {
@@ -87,11 +135,12 @@ impl Report {
                         "its own",
                         "commitments, tables",
                         row.overhead.to_string(),
+                        String::new(),
                     );
                 }
             }
         }
-        s += &line("total", "", "", show(self.total_rows));
+        s += &line("total", "", "", show(self.total_rows), String::new());
         s
     }
 }

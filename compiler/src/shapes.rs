@@ -110,31 +110,79 @@ pub type Window = ([usize; 2], [usize; 4], [usize; 2]);
 /// included) for a 4-D input of shape `xs`. Errors starting with
 /// "unsupported: " name features zkinf does not implement.
 pub fn window_attrs(at: &Attrs, kernel: [usize; 2], xs: &[usize]) -> Result<Window, String> {
-    let two = |name: &str| -> Result<[usize; 2], String> {
+    let w = window_nd(at, &kernel, &xs[2..])?;
+    Ok((
+        [w.strides[0], w.strides[1]],
+        [w.begin[0], w.begin[1], w.end[0], w.end[1]],
+        [w.dilations[0], w.dilations[1]],
+    ))
+}
+
+/// A window over `n` spatial axes: strides, pads before and after each
+/// axis, dilations.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WindowNd {
+    pub strides: Vec<usize>,
+    pub begin: Vec<usize>,
+    pub end: Vec<usize>,
+    pub dilations: Vec<usize>,
+}
+
+impl WindowNd {
+    /// Output length of axis `d` (input length `input`, kernel `k`).
+    pub fn out(&self, d: usize, input: usize, k: usize, ceil: bool) -> Option<usize> {
+        zkinf_circuits::plan::infer::window_out(
+            input,
+            k,
+            self.strides[d],
+            self.begin[d] + self.end[d],
+            self.dilations[d],
+            self.begin[d],
+            ceil,
+        )
+    }
+}
+
+/// Resolves the window attributes of Conv and pooling ops (auto_pad
+/// included) for spatial input lengths `spatial` and a kernel of the same
+/// rank. Errors starting with "unsupported: " name features zkinf does not
+/// implement.
+pub fn window_nd(at: &Attrs, kernel: &[usize], spatial: &[usize]) -> Result<WindowNd, String> {
+    let n = kernel.len();
+    if spatial.len() != n {
+        return Err(format!(
+            "kernel of rank {n} for {} spatial axes",
+            spatial.len()
+        ));
+    }
+    let per_axis = |name: &str| -> Result<Vec<usize>, String> {
         match at.ints(name) {
-            None => Ok([1, 1]),
-            Some(v) if v.len() == 2 && v.iter().all(|&x| x >= 1) => {
-                Ok([v[0] as usize, v[1] as usize])
+            None => Ok(vec![1; n]),
+            Some(v) if v.len() == n && v.iter().all(|&x| x >= 1) => {
+                Ok(v.iter().map(|&x| x as usize).collect())
             }
-            Some(v) => Err(format!("unsupported: {name} {v:?} (2-D windows only)")),
+            Some(v) => Err(format!("{name} {v:?} for a {n}-D window")),
         }
     };
-    let strides = two("strides")?;
-    let dilations = two("dilations")?;
+    let strides = per_axis("strides")?;
+    let dilations = per_axis("dilations")?;
     let auto_pad = at.string("auto_pad").unwrap_or_default();
-    let pads = match auto_pad.as_str() {
+    let (mut begin, mut end) = (vec![0; n], vec![0; n]);
+    match auto_pad.as_str() {
         "" | "NOTSET" => match at.ints("pads") {
-            None => [0; 4],
-            Some(p) if p.len() == 4 && p.iter().all(|&x| x >= 0) => {
-                [p[0] as usize, p[1] as usize, p[2] as usize, p[3] as usize]
+            None => {}
+            Some(p) if p.len() == 2 * n && p.iter().all(|&x| x >= 0) => {
+                for d in 0..n {
+                    begin[d] = p[d] as usize;
+                    end[d] = p[d + n] as usize;
+                }
             }
             Some(p) => return Err(format!("unsupported: pads {p:?}")),
         },
-        "VALID" => [0; 4],
+        "VALID" => {}
         "SAME_UPPER" | "SAME_LOWER" => {
-            let mut p = [0; 4];
-            for d in 0..2 {
-                let input = xs[2 + d];
+            for d in 0..n {
+                let input = spatial[d];
                 let out = input.div_ceil(strides[d]);
                 let eff = (kernel[d] - 1) * dilations[d] + 1;
                 let total = ((out - 1) * strides[d] + eff).saturating_sub(input);
@@ -144,24 +192,21 @@ pub fn window_attrs(at: &Attrs, kernel: [usize; 2], xs: &[usize]) -> Result<Wind
                 } else {
                     (total - small, small)
                 };
-                p[d] = b;
-                p[d + 2] = e;
+                begin[d] = b;
+                end[d] = e;
             }
-            p
         }
         other => return Err(format!("auto_pad {other}")),
-    };
-    for d in 0..2 {
-        zkinf_circuits::plan::infer::window_out(
-            xs[2 + d],
-            kernel[d],
-            strides[d],
-            pads[d] + pads[d + 2],
-            dilations[d],
-            pads[d],
-            false,
-        )
-        .ok_or("window larger than the padded input")?;
     }
-    Ok((strides, pads, dilations))
+    let w = WindowNd {
+        strides,
+        begin,
+        end,
+        dilations,
+    };
+    for d in 0..n {
+        w.out(d, spatial[d], kernel[d], false)
+            .ok_or("window larger than the padded input")?;
+    }
+    Ok(w)
 }

@@ -183,6 +183,11 @@ pub enum Lazy {
         strides: [usize; 2],
         pads: [usize; 4],
         count_include_pad: bool,
+        /// the shape after the pooling (1-D and 3-D pooling run as 2-D)
+        out_shape: Option<Vec<usize>>,
+        /// the model's kernel covers its whole unpadded input (onnxruntime's
+        /// int8 kernel then sums in integers)
+        global: bool,
     },
     /// Per-channel `x * mul[c] + add[c]` along axis 1 (BatchNormalization).
     /// `clip` is a ReLU/Clip that follows, folded into the requantization.
@@ -196,23 +201,153 @@ pub enum Lazy {
         parts: Vec<Affine>,
         axis: usize,
     },
+    /// Elementwise maximum (or minimum) of broadcasting operands.
+    Extremum {
+        parts: Vec<Affine>,
+        max: bool,
+        shape: Vec<usize>,
+    },
+    /// PRelu with a slope per channel (axis 1).
+    ChannelPRelu {
+        x: Affine,
+        slopes: Vec<f64>,
+    },
 }
 
+/// Elementwise functions of one real input: lowered to a table over the
+/// quantized input (`Lookup`), so any function defined on the input's
+/// range is exact up to the output's rounding.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Unary {
     Sigmoid,
     Tanh,
     Exp,
     Erf,
+    Neg,
+    Abs,
+    Sign,
+    Log,
+    Sqrt,
+    Reciprocal,
+    Floor,
+    Ceil,
+    Round,
+    Softplus,
+    Softsign,
+    HardSwish,
+    Mish,
+    Elu(f64),
+    Celu(f64),
+    Selu(f64, f64),
+    LeakyRelu(f64),
+    ThresholdedRelu(f64),
+    HardSigmoid(f64, f64),
+    Shrink(f64, f64),
+    /// PRelu with one slope for every value
+    PRelu(f64),
 }
 
 impl Unary {
+    /// The function of an ONNX op, with its attributes (float32 as ONNX
+    /// stores them, widened).
+    pub fn of(op: &str, at: &crate::model::Attrs) -> Option<Unary> {
+        let f = |name: &str, default: f32| at.float(name, default) as f64;
+        Some(match op {
+            "Sigmoid" => Unary::Sigmoid,
+            "Tanh" => Unary::Tanh,
+            "Exp" => Unary::Exp,
+            "Erf" => Unary::Erf,
+            "Neg" => Unary::Neg,
+            "Abs" => Unary::Abs,
+            "Sign" => Unary::Sign,
+            "Log" => Unary::Log,
+            "Sqrt" => Unary::Sqrt,
+            "Reciprocal" => Unary::Reciprocal,
+            "Floor" => Unary::Floor,
+            "Ceil" => Unary::Ceil,
+            "Round" => Unary::Round,
+            "Softplus" => Unary::Softplus,
+            "Softsign" => Unary::Softsign,
+            "HardSwish" => Unary::HardSwish,
+            "Mish" => Unary::Mish,
+            "Elu" => Unary::Elu(f("alpha", 1.0)),
+            "Celu" => Unary::Celu(f("alpha", 1.0)),
+            "Selu" => Unary::Selu(f("alpha", 1.673_263_2), f("gamma", 1.050_701)),
+            "LeakyRelu" => Unary::LeakyRelu(f("alpha", 0.01)),
+            "ThresholdedRelu" => Unary::ThresholdedRelu(f("alpha", 1.0)),
+            "HardSigmoid" => Unary::HardSigmoid(f("alpha", 0.2), f("beta", 0.5)),
+            "Shrink" => Unary::Shrink(f("bias", 0.0), f("lambd", 0.5)),
+            _ => return None,
+        })
+    }
+
     pub fn apply(self, x: f64) -> f64 {
+        let softplus = |x: f64| if x > 30.0 { x } else { x.exp().ln_1p() };
         match self {
             Unary::Sigmoid => 1.0 / (1.0 + (-x).exp()),
             Unary::Tanh => x.tanh(),
             Unary::Exp => x.exp(),
             Unary::Erf => erf(x),
+            Unary::Neg => -x,
+            Unary::Abs => x.abs(),
+            Unary::Sign => {
+                if x > 0.0 {
+                    1.0
+                } else if x < 0.0 {
+                    -1.0
+                } else {
+                    0.0
+                }
+            }
+            Unary::Log => x.ln(),
+            Unary::Sqrt => x.sqrt(),
+            Unary::Reciprocal => 1.0 / x,
+            Unary::Floor => x.floor(),
+            Unary::Ceil => x.ceil(),
+            Unary::Round => x.round_ties_even(),
+            Unary::Softplus => softplus(x),
+            Unary::Softsign => x / (1.0 + x.abs()),
+            Unary::HardSwish => x * (x / 6.0 + 0.5).clamp(0.0, 1.0),
+            Unary::Mish => x * softplus(x).tanh(),
+            Unary::Elu(a) => {
+                if x >= 0.0 {
+                    x
+                } else {
+                    a * x.exp_m1()
+                }
+            }
+            Unary::Celu(a) => x.max(0.0) + (a * (x / a).exp_m1()).min(0.0),
+            Unary::Selu(a, g) => {
+                if x > 0.0 {
+                    g * x
+                } else {
+                    g * a * x.exp_m1()
+                }
+            }
+            Unary::LeakyRelu(a) | Unary::PRelu(a) => {
+                if x >= 0.0 {
+                    x
+                } else {
+                    a * x
+                }
+            }
+            Unary::ThresholdedRelu(a) => {
+                if x > a {
+                    x
+                } else {
+                    0.0
+                }
+            }
+            Unary::HardSigmoid(a, b) => (a * x + b).clamp(0.0, 1.0),
+            Unary::Shrink(bias, l) => {
+                if x < -l {
+                    x + bias
+                } else if x > l {
+                    x - bias
+                } else {
+                    0.0
+                }
+            }
         }
     }
 }
@@ -260,6 +395,8 @@ pub enum Value {
     FloatInput {
         name: String,
         shape: Vec<usize>,
+        /// a ReLU/Clip applied to it in float, in real units
+        clip: Option<(f64, f64)>,
     },
     Real(Affine),
     Lazy(Lazy),

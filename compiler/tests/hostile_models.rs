@@ -50,6 +50,22 @@ const OPS: &[&str] = &[
     "Squeeze",
     "BatchNormalization",
     "Clip",
+    "Slice",
+    "Split",
+    "Pad",
+    "Gather",
+    "Expand",
+    "Tile",
+    "ConvTranspose",
+    "PRelu",
+    "Max",
+    "Sum",
+    "ReduceSum",
+    "ReduceMean",
+    "LogSoftmax",
+    "Exp",
+    "LeakyRelu",
+    "GlobalMaxPool",
 ];
 
 fn mutate(m: &mut ModelProto, rng: &mut Rng) {

@@ -120,6 +120,13 @@ pub enum ProveError {
         path: PathBuf,
         source: serde_json::Error,
     },
+    #[error("--strict: {0} fell outside their calibrated ranges and were clamped; the model's answer would differ (recompile with calibration data that covers such inputs)")]
+    Saturated(String),
+    #[error("{}: not a compile report ({source})", p(path))]
+    ReportFile {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
     #[error("this model cannot be proven: {0}")]
     NotProvable(String),
     #[error("{} has no keys; run `zkinf setup {}` first", p(.0), p(.0))]

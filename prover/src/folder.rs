@@ -64,6 +64,9 @@ impl Folder {
     pub fn proof_path(&self, shard: usize) -> PathBuf {
         self.proofs_dir().join(format!("shard-{shard}.proof"))
     }
+    pub fn report_path(&self) -> PathBuf {
+        self.dir.join(REPORT_FILE)
+    }
     pub fn claim_path(&self) -> PathBuf {
         self.proofs_dir().join(CLAIM_FILE)
     }

@@ -28,6 +28,7 @@ mod keys;
 mod progress;
 mod prove;
 mod record;
+mod saturation;
 pub mod serve;
 mod setup;
 pub mod srs;
@@ -43,8 +44,12 @@ pub use error::{ClaimFileError, ProveError, RecordError, Step};
 pub use folder::Folder;
 pub use keys::{keygen, keygen_vk, read_proving_key, write_proving_key};
 pub use progress::{Progress, Silent};
-pub use prove::{prove_folder, prove_shard, ProveSummary};
+pub use prove::{prove_folder, prove_folder_with, prove_shard, ProveSummary};
 pub use record::{SetupRecord, ShardKeys, VkFile, SETUP_FORMAT_VERSION};
+pub use saturation::{count_clamped, saturation_bounds, side_file, Clamped, SaturationFile};
 pub use setup::{setup, SetupSummary};
 pub use srs::SrsSource;
-pub use witness::{infer, nested, output_ints, quantized_inputs, witness};
+pub use witness::{
+    check_saturation, describe, infer, nested, output_ints, quantized_inputs, raw_inputs, witness,
+    InferSummary,
+};

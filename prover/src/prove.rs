@@ -71,6 +71,9 @@ pub struct ProveSummary {
     pub shards: usize,
     pub secs: f64,
     pub proofs_dir: PathBuf,
+    /// values clamped outside their calibrated ranges (the proof is of the
+    /// clamped run: the CLI warns)
+    pub clamped: Vec<crate::saturation::Clamped>,
 }
 
 /// Proves every shard of `folder` on the input file `input`, or only shard
@@ -85,6 +88,19 @@ pub fn prove_folder(
     budget: Option<u64>,
     progress: &mut dyn Progress,
 ) -> Result<ProveSummary, ProveError> {
+    prove_folder_with(folder, input, only, budget, false, progress)
+}
+
+/// [`prove_folder`], refusing (with `strict`) an input any value of which
+/// is clamped outside its calibrated range, before proving anything.
+pub fn prove_folder_with(
+    folder: &Folder,
+    input: &Path,
+    only: Option<u32>,
+    budget: Option<u64>,
+    strict: bool,
+    progress: &mut dyn Progress,
+) -> Result<ProveSummary, ProveError> {
     let Opened {
         plan,
         shards,
@@ -96,6 +112,7 @@ pub fn prove_folder(
         return Err(ProveError::NoSuchShard { shard, shards: n });
     }
     let (q, trace) = witness(&plan, input)?;
+    let clamped = crate::witness::check_saturation(folder, &plan, input, &trace, strict)?;
     let out_q: Vec<i64> = trace.get(plan.outputs[0].tensor).iter().copied().collect();
     let todo: Vec<usize> = match only {
         Some(s) => vec![s as usize],
@@ -156,5 +173,6 @@ pub fn prove_folder(
         shards: n,
         secs: started.elapsed().as_secs_f64(),
         proofs_dir: dir,
+        clamped,
     })
 }

@@ -3,9 +3,11 @@
 //! what the shard circuits prove), and the output as the user sees it.
 
 use crate::error::ProveError;
-use crate::folder::write_file_atomic;
+use crate::folder::{write_file_atomic, Folder};
+use crate::saturation::{count_clamped, saturation_bounds, side_file, Clamped, SaturationFile};
 use ndarray::ArrayD;
 use std::path::Path;
+use std::path::PathBuf;
 use zkinf_circuits::{
     dequantize_output, execute, quantize_input, CheckedPlan, OutputDequant, Trace,
 };
@@ -13,20 +15,28 @@ use zkinf_compiler::parse_inputs;
 
 /// The plan's inputs quantized from an input file.
 pub fn quantized_inputs(plan: &CheckedPlan, path: &Path) -> Result<Vec<ArrayD<i64>>, ProveError> {
+    let values = raw_inputs(plan, path)?;
+    plan.inputs
+        .iter()
+        .map(|pi| Ok(quantize_input(pi, &values[&pi.name])?))
+        .collect()
+}
+
+/// An input file's values, checked against the plan's inputs.
+pub fn raw_inputs(
+    plan: &CheckedPlan,
+    path: &Path,
+) -> Result<std::collections::BTreeMap<String, Vec<f64>>, ProveError> {
     let text = std::fs::read_to_string(path).map_err(|e| ProveError::read(path, e))?;
     let expected: Vec<(String, Vec<usize>)> = plan
         .inputs
         .iter()
         .map(|i| (i.name.clone(), i.shape.clone()))
         .collect();
-    let values = parse_inputs(&text, &expected).map_err(|source| ProveError::Input {
+    parse_inputs(&text, &expected).map_err(|source| ProveError::Input {
         path: path.to_path_buf(),
         source,
-    })?;
-    plan.inputs
-        .iter()
-        .map(|pi| Ok(quantize_input(pi, &values[&pi.name])?))
-        .collect()
+    })
 }
 
 /// The run of the plan on an input file: the quantized inputs and every
@@ -50,10 +60,63 @@ pub fn nested(values: &[f64], shape: &[usize]) -> serde_json::Value {
     )
 }
 
+/// What `zkinf infer` wrote.
+#[derive(Clone, Debug)]
+pub struct InferSummary {
+    /// values clamped outside their calibrated ranges, per tensor
+    pub clamped: Vec<Clamped>,
+    /// the side file holding those counts
+    pub saturation_file: PathBuf,
+}
+
+/// A run's saturation: the counts, or (with `strict`) an error naming the
+/// tensors.
+pub fn check_saturation(
+    folder: &Folder,
+    plan: &CheckedPlan,
+    input: &Path,
+    trace: &Trace,
+    strict: bool,
+) -> Result<Vec<Clamped>, ProveError> {
+    let bounds = saturation_bounds(folder)?;
+    let raw = raw_inputs(plan, input)?;
+    let clamped = count_clamped(plan, &bounds, &raw, trace);
+    if strict && !clamped.is_empty() {
+        return Err(ProveError::Saturated(describe(&clamped)));
+    }
+    Ok(clamped)
+}
+
+/// "12 values of 'x', 3 of 'fc1'".
+pub fn describe(clamped: &[Clamped]) -> String {
+    clamped
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            format!(
+                "{} {}of '{}'",
+                c.count(),
+                if i == 0 { "values " } else { "" },
+                c.tensor
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// `zkinf infer`: runs the plan on an input file and writes every output,
-/// dequantized, as `{"name": nested array}` (atomically).
-pub fn infer(plan: &CheckedPlan, input: &Path, output: &Path) -> Result<(), ProveError> {
+/// dequantized, as `{"name": nested array}`, and the values clamped outside
+/// their calibrated ranges to `OUT.saturation.json` (atomically). With
+/// `strict`, a clamped value is an error and nothing is written.
+pub fn infer(
+    folder: &Folder,
+    plan: &CheckedPlan,
+    input: &Path,
+    output: &Path,
+    strict: bool,
+) -> Result<InferSummary, ProveError> {
     let (_, trace) = witness(plan, input)?;
+    let clamped = check_saturation(folder, plan, input, &trace, strict)?;
     let mut obj = serde_json::Map::new();
     for out in &plan.outputs {
         let t = trace.get(out.tensor);
@@ -61,7 +124,19 @@ pub fn infer(plan: &CheckedPlan, input: &Path, output: &Path) -> Result<(), Prov
         obj.insert(out.name.clone(), nested(&vals, t.shape()));
     }
     let bytes = serde_json::to_vec(&serde_json::Value::Object(obj)).unwrap_or_default();
-    write_file_atomic(output, &bytes)
+    let side = side_file(output);
+    let record = SaturationFile {
+        format: 1,
+        total: clamped.iter().map(Clamped::count).sum(),
+        clamped: clamped.clone(),
+    };
+    let side_bytes = serde_json::to_vec_pretty(&record).unwrap_or_default();
+    write_file_atomic(output, &bytes)?;
+    write_file_atomic(&side, &side_bytes)?;
+    Ok(InferSummary {
+        clamped,
+        saturation_file: side,
+    })
 }
 
 /// The integers of a claimed output file (floats, inverting the

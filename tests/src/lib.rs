@@ -32,8 +32,17 @@ pub struct Samples {
 }
 
 pub fn samples(model: &str) -> Samples {
-    let text =
-        std::fs::read_to_string(digits(&format!("{model}.samples.json"))).expect("samples file");
+    samples_at(&digits(&format!("{model}.samples.json")))
+}
+
+/// A per-op fixture under `models/ops/` (see models/README.md).
+pub fn ops_fixture(name: &str) -> PathBuf {
+    root().join("models").join("ops").join(name)
+}
+
+/// A `samples.json` file: inputs and onnxruntime's outputs.
+pub fn samples_at(path: &std::path::Path) -> Samples {
+    let text = std::fs::read_to_string(path).expect("samples file");
     let v: serde_json::Value = serde_json::from_str(&text).expect("samples JSON");
     Samples {
         input: v["input"].as_str().expect("input name").to_string(),

@@ -32,3 +32,10 @@ pub fn concat(xs: &[&ArrayD<i64>], axis: usize) -> ArrayD<i64> {
     shape[axis] = xs.iter().map(|x| x.shape()[axis]).sum();
     ArrayD::from_shape_vec(IxDyn(&shape), out).expect("checked concat")
 }
+
+/// `out[i] = cat[map[i]]`, `cat` the operands flattened and joined in order.
+pub fn gather(xs: &[&ArrayD<i64>], map: &[u32], shape: &[usize]) -> ArrayD<i64> {
+    let cat: Vec<i64> = xs.iter().flat_map(|x| x.iter().copied()).collect();
+    let out = map.iter().map(|&j| cat[j as usize]).collect();
+    ArrayD::from_shape_vec(IxDyn(shape), out).expect("checked gather")
+}

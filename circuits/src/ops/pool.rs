@@ -73,6 +73,63 @@ pub fn avg_pool(
     })
 }
 
+/// The float32 parameters of [`avg_pool_f32`] (see `Op::AvgPoolF32`).
+#[derive(Clone, Copy, Debug)]
+pub struct F32Pool {
+    pub x_scale: f32,
+    pub y_scale: f32,
+    pub zero_shift: i64,
+    /// onnxruntime's integer path (a kernel over the whole input)
+    pub global: bool,
+}
+
+/// onnxruntime's float32 average pooling of int8 values (`Op::AvgPoolF32`),
+/// before the clamp: the unclamped rounded value `nearbyint(t) - zero_shift`
+/// of one window (the taps inside the input, in row-major order, as `x -
+/// in_zero`), `count` its divisor.
+pub fn avg_f32_unclamped(taps: &[i64], count: usize, out_zero: i64, f: F32Pool) -> i64 {
+    if f.global {
+        let n = count as f32;
+        let scale = f.x_scale / (f.y_scale * n);
+        let acc: i64 = taps.iter().sum();
+        let v = acc as f32 * scale;
+        return v.round_ties_even() as i64 + out_zero;
+    }
+    let mut acc = 0f32;
+    for &d in taps {
+        acc += f.x_scale * d as f32;
+    }
+    let avg = acc / count as f32;
+    let t = avg / f.y_scale + (out_zero + f.zero_shift) as f32;
+    t.round_ties_even() as i64 - f.zero_shift
+}
+
+/// `Op::AvgPoolF32`: onnxruntime's float32 average pooling, clamped.
+#[allow(clippy::too_many_arguments)]
+pub fn avg_pool_f32(
+    x: &ArrayD<i64>,
+    kernel: [usize; 2],
+    strides: [usize; 2],
+    pads: [usize; 4],
+    count_include_pad: bool,
+    in_zero: i64,
+    out_zero: i64,
+    lo: i64,
+    hi: i64,
+    f: F32Pool,
+    out_shape: &[usize],
+) -> ArrayD<i64> {
+    windows(x, kernel, strides, pads, [1, 1], out_shape, |area, taps| {
+        let d: Vec<i64> = taps.map(|t| t - in_zero).collect();
+        let count = if count_include_pad || f.global {
+            area
+        } else {
+            d.len().max(1)
+        };
+        avg_f32_unclamped(&d, count, out_zero, f).clamp(lo, hi)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,7 +15,7 @@ impl CheckedPlan {
         let invalid = |s: String| Err(PlanError::Invalid(s));
         let mut seen_inputs = vec![false; plan.inputs.len()];
         for (i, node) in plan.nodes.iter().enumerate() {
-            let hint = matches!(node.op, Op::Const { .. } | Op::Reshape)
+            let hint = matches!(node.op, Op::Const { .. } | Op::Reshape | Op::Gather { .. })
                 .then_some(node.info.shape.as_slice());
             let info = infer(&plan, i, &node.name, &node.op, &node.inputs, hint)?;
             if info != node.info {

@@ -211,6 +211,14 @@ fn arithmetic_guard(plan: &Plan, op: &Op, inputs: &[u32]) -> Option<()> {
             shift,
             out_zero,
             ..
+        }
+        | Op::AvgPoolF32 {
+            kernel,
+            in_zero,
+            mult,
+            shift,
+            out_zero,
+            ..
         } => {
             shift_ok(*shift)?;
             dev(IntRange { lo: 0, hi: 0 }, *out_zero)?;
@@ -277,7 +285,7 @@ pub fn infer(
     let inp = |k: usize| plan.info(inputs[k]).clone();
     let needs = match op {
         Op::MatMul { .. } | Op::Conv { .. } | Op::Add { .. } | Op::Mul { .. } => 2,
-        Op::Rescale { .. } | Op::AvgPool { .. } | Op::Softmax { .. } => 1,
+        Op::Rescale { .. } | Op::AvgPool { .. } | Op::AvgPoolF32 { .. } | Op::Softmax { .. } => 1,
         _ => 0,
     };
     if inputs.len() >= needs && arithmetic_guard(plan, op, inputs).is_none() {
@@ -495,7 +503,24 @@ pub fn infer(
             lo,
             hi,
             ..
+        }
+        | Op::AvgPoolF32 {
+            kernel,
+            strides,
+            pads,
+            lo,
+            hi,
+            ..
         } => {
+            if let Op::AvgPoolF32 {
+                x_scale, y_scale, ..
+            } = op
+            {
+                if !(x_scale.is_finite() && *x_scale > 0.0 && y_scale.is_finite() && *y_scale > 0.0)
+                {
+                    return Err(bad(id, name, "scales must be positive and finite"));
+                }
+            }
             arity(&[1])?;
             let x = inp(0);
             (
@@ -624,6 +649,34 @@ pub fn infer(
                     hi: r.hi.max(t.range.hi),
                 };
             }
+            (shape, r)
+        }
+        Op::Gather { map } => {
+            if inputs.is_empty() {
+                return Err(bad(id, name, "Gather needs operands"));
+            }
+            let shape = hint
+                .ok_or_else(|| bad(id, name, "a gather needs its shape"))?
+                .to_vec();
+            if numel(&shape) != Some(map.len()) {
+                return Err(bad(
+                    id,
+                    name,
+                    format!("{} map entries for shape {shape:?}", map.len()),
+                ));
+            }
+            let total: usize = (0..inputs.len()).map(|k| inp(k).len()).sum();
+            if let Some(&j) = map.iter().find(|&&j| j as usize >= total) {
+                return Err(bad(
+                    id,
+                    name,
+                    format!("map entry {j} outside the {total} operand values"),
+                ));
+            }
+            let r = (1..inputs.len()).fold(inp(0).range, |r, k| IntRange {
+                lo: r.lo.min(inp(k).range.lo),
+                hi: r.hi.max(inp(k).range.hi),
+            });
             (shape, r)
         }
     };

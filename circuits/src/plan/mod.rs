@@ -207,6 +207,47 @@ pub enum Op {
     Concat {
         axis: u32,
     },
+    /// Pure data movement by an explicit index map: `out[i] = cat[map[i]]`,
+    /// where `cat` is every operand flattened (row-major) and joined in
+    /// order; the node's shape is given. Slice, Split, Expand, Tile, Gather
+    /// with constant indices, Pad (a constant operand holds the pad value),
+    /// the depth taps of 3-D windows and the zero insertion of ConvTranspose
+    /// are this op. No constraints: the output is the operands' wires.
+    Gather {
+        map: Vec<u32>,
+    },
+    /// onnxruntime's int8 average pooling, which rounds in float32 (the
+    /// fused `QLinearAveragePool` of a QDQ model, on x86-64 where int8 runs
+    /// as uint8 with zero points + `zero_shift`): per window, in row-major
+    /// order over the taps inside the input, `acc = fl32(acc + fl32(x_scale
+    /// · (x - in_zero)))`, `t = fl32(fl32(fl32(acc / count) / y_scale) +
+    /// (out_zero + zero_shift))`, `y = clamp(nearbyint(t) - zero_shift, lo,
+    /// hi)`; with `global` (the model's kernel covers its whole unpadded
+    /// input) onnxruntime's integer path instead, `y = clamp(rne(fl32(Σ (x -
+    /// in_zero) · fl32(x_scale / fl32(y_scale · count)))) + out_zero, lo,
+    /// hi)`.
+    ///
+    /// The circuit checks `y` against the exact average `Σ (x - in_zero)
+    /// mult / (count 2^shift)` (`mult / 2^shift` = `x_scale / y_scale`): the
+    /// clamped nearest integer, either one where the average is within
+    /// 1/64 of a tie (only there can float32 rounding choose; the compiler
+    /// refuses windows whose float error could reach 1/128).
+    AvgPoolF32 {
+        kernel: [usize; 2],
+        strides: [usize; 2],
+        pads: [usize; 4],
+        count_include_pad: bool,
+        in_zero: i64,
+        mult: i64,
+        shift: u32,
+        out_zero: i64,
+        lo: i64,
+        hi: i64,
+        x_scale: f32,
+        y_scale: f32,
+        zero_shift: i64,
+        global: bool,
+    },
 }
 
 impl Op {
@@ -228,6 +269,8 @@ impl Op {
             Op::Reshape => "Reshape",
             Op::Transpose { .. } => "Transpose",
             Op::Concat { .. } => "Concat",
+            Op::Gather { .. } => "Gather",
+            Op::AvgPoolF32 { .. } => "AvgPoolF32",
         }
     }
 }

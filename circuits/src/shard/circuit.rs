@@ -93,11 +93,14 @@ impl Circuit<Fr> for ShardCircuit {
                         Op::MatMul { .. } => self.assign_matmul(&mut s, n, t)?,
                         Op::Conv { .. } => self.assign_conv(&mut s, n, t)?,
                         Op::MaxPool { .. } => self.assign_max_pool(&mut s, n)?,
-                        Op::AvgPool { .. } => self.assign_avg_pool(&mut s, n)?,
+                        Op::AvgPool { .. } | Op::AvgPoolF32 { .. } => {
+                            self.assign_avg_pool(&mut s, n, t)?
+                        }
                         Op::Softmax { .. } => self.assign_softmax(&mut s, n, i)?,
                         Op::Lookup { .. } => self.assign_lookup(&mut s, n, i)?,
                         Op::Transpose { perm } => self.assign_transpose(&s, n, perm)?,
                         Op::Concat { axis } => self.assign_concat(&s, n, *axis)?,
+                        Op::Gather { map } => self.assign_gather(&s, n, map)?,
                         Op::Add { .. } | Op::Mul { .. } => self.assign_add_mul(&mut s, n)?,
                         Op::Clamp { .. } | Op::Rescale { .. } => self.assign_rescale(&mut s, n)?,
                     };

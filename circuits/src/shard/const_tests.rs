@@ -129,3 +129,62 @@ fn a_shard_whose_output_is_a_constant_commits_to_its_cells() {
     let plan = plan_with(|p, _| konst(p, &[1, 3], &[7, -7, 0]));
     assert_sound(&plan);
 }
+
+#[test]
+fn gather_wires_operands_and_a_constant_pad_value_and_a_moved_output_is_rejected() {
+    // x = [5, -7, 100, -128]; pad value 3 is operand 1 (index 4 of the joined operands)
+    let plan = plan_with(|p, x| {
+        let pad = konst(p, &[1], &[3]);
+        let map = vec![4, 0, 1, 2, 3, 4, 3, 3, 0];
+        let g = p
+            .push("pad", Op::Gather { map }, vec![x, pad], Some(vec![1, 9]))
+            .unwrap();
+        // a gather of a gather (a slice with a step), then a requantization reading it
+        let s = p
+            .push(
+                "slice",
+                Op::Gather {
+                    map: vec![1, 3, 5, 7],
+                },
+                vec![g],
+                Some(vec![4]),
+            )
+            .unwrap();
+        let rq = Op::Rescale {
+            in_zero: 0,
+            mult: vec![1],
+            bias: vec![],
+            shift: 1,
+            axis: 0,
+            out_zero: 0,
+            lo: -128,
+            hi: 127,
+        };
+        let y = p.push("rq", rq, vec![s], None).unwrap();
+        p.push("cat", Op::Concat { axis: 0 }, vec![y, s], None)
+            .unwrap()
+    });
+    let x = ArrayD::from_shape_vec(IxDyn(&[1, 4]), vec![5, -7, 100, -128]).unwrap();
+    let trace = execute(&plan, vec![x]).unwrap();
+    let out = trace.get(plan.outputs[0].tensor);
+    assert_eq!(
+        out.iter().copied().collect::<Vec<_>>(),
+        vec![2, 50, 2, -64, 5, 100, 3, -128]
+    );
+    assert_sound(&plan);
+}
+
+#[test]
+fn gather_maps_are_checked() {
+    let (mut p, x) = super::tests::int8_input_plan("gather");
+    let bad = p.push("g", Op::Gather { map: vec![0, 4] }, vec![x], Some(vec![2]));
+    assert!(bad
+        .unwrap_err()
+        .to_string()
+        .contains("outside the 4 operand values"));
+    let bad = p.push("g", Op::Gather { map: vec![0, 1] }, vec![x], Some(vec![3]));
+    assert!(bad
+        .unwrap_err()
+        .to_string()
+        .contains("2 map entries for shape [3]"));
+}

@@ -19,20 +19,36 @@ impl ShardCircuit {
         &self,
         s: &mut Synth<'_, '_>,
         n: &Node,
+        t: crate::plan::TensorId,
     ) -> Result<Vec<Wire>, Error> {
         let plan = &self.plan;
         let x = s.operand(n.inputs[0])?;
         let (config, region, cur) = (s.config, &mut *s.region, &mut s.cur);
         let xv = self.values_or_zero(n.inputs[0], x.len());
-        let Op::AvgPool {
+        let (Op::AvgPool {
             kernel,
             strides,
             pads,
             in_zero,
             ..
-        } = &n.op
+        }
+        | Op::AvgPoolF32 {
+            kernel,
+            strides,
+            pads,
+            in_zero,
+            ..
+        }) = &n.op
         else {
             return Err(Error::Synthesis);
+        };
+        // onnxruntime's float32 rounding: the executor's output, within the
+        // slack of the division (see `chips::divide`)
+        let relaxed = matches!(n.op, Op::AvgPoolF32 { .. });
+        let yv = if relaxed {
+            self.values_or_zero(t, n.info.len())
+        } else {
+            Vec::new()
         };
         let windows = pool_windows(
             &plan.info(n.inputs[0]).shape,
@@ -44,7 +60,7 @@ impl ShardCircuit {
         );
         let divisions = Self::division_params(plan, n);
         let mut outs = Vec::with_capacity(windows.len());
-        for (window, (params, _)) in windows.iter().zip(&divisions) {
+        for (o, (window, (params, _))) in windows.iter().zip(&divisions).enumerate() {
             let terms: Vec<Wire> = window.iter().map(|&i| x[i]).collect();
             let c0 = -(window.len() as i64) * in_zero;
             let sum = config
@@ -59,7 +75,11 @@ impl ShardCircuit {
                 &[(sum, sv)],
                 &Divisor::Const(params.d_lo),
                 params,
-                |_, _| {},
+                |_, row| {
+                    if relaxed {
+                        *row = relaxed_row(params, sv, yv[o]);
+                    }
+                },
             )?;
             cur.bank += 1;
             cur.range = next;
@@ -148,4 +168,25 @@ impl ShardCircuit {
         }
         Ok(outs)
     }
+}
+
+/// The division row of an `AvgPoolF32` output `y` (onnxruntime's rounding
+/// of the average of `n`): the quotient is `y - out_zero` inside the clamp,
+/// and the exact rounding moved to the clamp's bound at it.
+fn relaxed_row(
+    params: &crate::chips::divide::DivideParams,
+    n: i64,
+    y: i64,
+) -> crate::chips::divide::Row {
+    let d = params.d_lo;
+    let exact = crate::arith::div_round_half_even(n as i128 * params.mult as i128, d);
+    let oz = params.out_zero as i128;
+    let q = if y > params.lo && y < params.hi {
+        y as i128 - oz
+    } else if y == params.hi {
+        exact.max(params.hi as i128 - oz)
+    } else {
+        exact.min(params.lo as i128 - oz)
+    };
+    params.row_for(n, d, q, y)
 }

@@ -19,6 +19,8 @@ mod config;
 mod const_tests;
 mod division;
 mod error;
+#[cfg(test)]
+mod float_pool_tests;
 mod forge;
 mod linear;
 mod lookup;
@@ -88,11 +90,12 @@ impl ShardCircuit {
                 | Op::Clamp { .. }
                 | Op::Transpose { .. }
                 | Op::Concat { .. }
+                | Op::Gather { .. }
                 | Op::Mul { .. }
                 | Op::Add { .. } => true,
                 Op::Conv { .. } => n.inputs[1..].iter().all(|&t| plan.is_const(t)),
                 Op::MatMul { .. } => n.inputs.get(2).is_none_or(|&t| plan.is_const(t)),
-                Op::AvgPool { .. } | Op::Softmax { .. } => {
+                Op::AvgPool { .. } | Op::AvgPoolF32 { .. } | Op::Softmax { .. } => {
                     let all_ok = Self::division_params(&plan, n)
                         .iter()
                         .all(|(p, _)| p.validate().is_ok());

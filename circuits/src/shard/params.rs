@@ -71,7 +71,7 @@ pub(super) fn chips_used(plan: &CheckedPlan) -> u32 {
             Op::MaxPool { .. } => chips::MAXPOOL,
             Op::Lookup { .. } => chips::LOOKUP,
             Op::Softmax { .. } => chips::MAXPOOL | chips::LOOKUP | chips::DIVIDE,
-            Op::AvgPool { .. } => chips::DIVIDE,
+            Op::AvgPool { .. } | Op::AvgPoolF32 { .. } => chips::DIVIDE,
             Op::Rescale { .. } | Op::Add { .. } | Op::Mul { .. } | Op::Clamp { .. } => {
                 chips::RESCALE
             }
@@ -102,29 +102,47 @@ impl ShardCircuit {
                 out_zero,
                 lo,
                 hi,
-            } => pool_windows(&x.shape, &n.info.shape, *kernel, *strides, *pads, [1, 1])
-                .iter()
-                .map(|w| {
-                    let taps = w.len() as i64;
-                    let count = if *count_include_pad {
-                        (kernel[0] * kernel[1]) as i128
-                    } else {
-                        taps.max(1) as i128
-                    };
-                    let d = count.checked_shl(*shift).unwrap_or(0);
-                    let p = DivideParams {
-                        mult: *mult,
-                        out_zero: *out_zero,
-                        lo: *lo,
-                        hi: *hi,
-                        n_lo: taps.saturating_mul(x.range.lo.saturating_sub(*in_zero)),
-                        n_hi: taps.saturating_mul(x.range.hi.saturating_sub(*in_zero)),
-                        d_lo: d,
-                        d_hi: d,
-                    };
-                    (p, w.len())
-                })
-                .collect(),
+            }
+            | Op::AvgPoolF32 {
+                kernel,
+                strides,
+                pads,
+                count_include_pad,
+                in_zero,
+                mult,
+                shift,
+                out_zero,
+                lo,
+                hi,
+                ..
+            } => {
+                let relaxed = matches!(n.op, Op::AvgPoolF32 { .. });
+                pool_windows(&x.shape, &n.info.shape, *kernel, *strides, *pads, [1, 1])
+                    .iter()
+                    .map(|w| {
+                        let taps = w.len() as i64;
+                        let count = if *count_include_pad {
+                            (kernel[0] * kernel[1]) as i128
+                        } else {
+                            taps.max(1) as i128
+                        };
+                        let d = count.checked_shl(*shift).unwrap_or(0);
+                        let p = DivideParams {
+                            mult: *mult,
+                            out_zero: *out_zero,
+                            lo: *lo,
+                            hi: *hi,
+                            n_lo: taps.saturating_mul(x.range.lo.saturating_sub(*in_zero)),
+                            n_hi: taps.saturating_mul(x.range.hi.saturating_sub(*in_zero)),
+                            d_lo: d,
+                            d_hi: d,
+                            // a nearest integer, either one within 1/64 of a tie
+                            slack: if relaxed { 1 + d / 32 + 1 } else { 0 },
+                        };
+                        (p, w.len())
+                    })
+                    .collect()
+            }
             Op::Softmax {
                 axis,
                 out_mult,
@@ -149,6 +167,7 @@ impl ShardCircuit {
                     // the lane's maximum reads table[0]
                     d_lo: table.first().copied().unwrap_or(0) as i128,
                     d_hi: (tmax as i128).saturating_mul(len as i128).max(1),
+                    slack: 0,
                 };
                 vec![(p, len)]
             }

@@ -288,7 +288,7 @@ impl ShardCircuit {
                 r.add(Group::Lookups, n.info.len());
                 r.add(Group::LookupTable, table.len());
             }
-            Op::AvgPool { .. } => {
+            Op::AvgPool { .. } | Op::AvgPoolF32 { .. } => {
                 for (p, taps) in Self::division_params(plan, n) {
                     r.add(Group::Rescale, sum_rows(taps) + 1);
                     r.add(Group::Range, p.range_rows());
@@ -321,7 +321,8 @@ impl ShardCircuit {
             | Op::Const { .. }
             | Op::Reshape
             | Op::Transpose { .. }
-            | Op::Concat { .. } => {}
+            | Op::Concat { .. }
+            | Op::Gather { .. } => {}
         }
         r
     }

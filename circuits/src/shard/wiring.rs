@@ -1,4 +1,4 @@
-//! Transpose and Concat: no constraints, the output is the operands' wires
+//! Transpose, Concat and Gather: no constraints, the output is the operands' wires
 //! in the order the index maps of `ops::index` give (Reshape keeps the
 //! wires as they are).
 
@@ -44,5 +44,20 @@ impl ShardCircuit {
             out.extend_from_slice(&parts[operand][start..start + len]);
         }
         Ok(out)
+    }
+}
+
+impl ShardCircuit {
+    pub(super) fn assign_gather(
+        &self,
+        s: &Synth<'_, '_>,
+        n: &Node,
+        map: &[u32],
+    ) -> Result<Vec<Wire>, Error> {
+        let mut cat = Vec::new();
+        for &t in &n.inputs {
+            cat.extend(s.operand(t)?);
+        }
+        Ok(map.iter().map(|&j| cat[j as usize]).collect())
     }
 }

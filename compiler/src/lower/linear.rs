@@ -43,7 +43,7 @@ impl Lowerer<'_> {
     }
 
     /// Bias at the accumulator's scales, as an integer constant `[n]`.
-    fn bias(
+    pub(crate) fn bias(
         &mut self,
         c: Option<Value>,
         acc_scales: &[f64],
@@ -108,7 +108,7 @@ impl Lowerer<'_> {
         Ok(Some(id))
     }
 
-    fn acc_scales(&self, a: &Affine, b: &Affine, alpha: f64) -> Vec<f64> {
+    pub(crate) fn acc_scales(&self, a: &Affine, b: &Affine, alpha: f64) -> Vec<f64> {
         let sa = self.scale_mul(alpha, a.scale());
         b.scales.iter().map(|&s| self.scale_mul(sa, s)).collect()
     }
@@ -138,8 +138,19 @@ impl Lowerer<'_> {
         let ncols = self.plan.info(b_id).shape[1];
         let scales = self.acc_scales(&a, &b, alpha);
         let mut ins = vec![a_id, b_id];
-        if let Some(bias) = self.bias(self.input(n, 2)?, &scales, ncols, beta)? {
-            ins.push(bias);
+        // a computed bias (not a constant, nor one behind a DequantizeLinear)
+        // is added after the product, as an activation
+        let computed = match self.input(n, 2)? {
+            Some(Value::Const(_)) | None => None,
+            Some(Value::Real(Affine {
+                src: Src::Const(_), ..
+            })) => None,
+            Some(v) => Some(v),
+        };
+        if computed.is_none() {
+            if let Some(bias) = self.bias(self.input(n, 2)?, &scales, ncols, beta)? {
+                ins.push(bias);
+            }
         }
         if self.plan.info(a_id).shape.len() != 2 || self.plan.info(b_id).shape.len() != 2 {
             return Err(self.malformed("Gemm operands must be matrices"));
@@ -152,13 +163,28 @@ impl Lowerer<'_> {
             ins,
             None,
         )?;
-        Ok(vec![Value::Real(Affine {
+        let shape = self.plan.info(acc).shape.clone();
+        let acc = Affine {
             src: Src::Plan(acc),
             scales,
             zeros: vec![0],
             axis: 1,
             clip: None,
             wide: true,
+        };
+        let Some(c) = computed else {
+            return Ok(vec![Value::Real(acc)]);
+        };
+        if !acc.per_tensor() {
+            return Err(self.unsupported("a computed Gemm bias with per-channel weights"));
+        }
+        let mut c = self.activation(c, &n.input[2])?;
+        c.scales = vec![c.scale() * beta];
+        Ok(vec![Value::Lazy(crate::value::Lazy::Sum {
+            a: acc,
+            b: c,
+            b_sign: 1,
+            shape,
         })])
     }
 
@@ -201,14 +227,44 @@ impl Lowerer<'_> {
         let w = self.weights(w, &n.input[1], 0)?;
         self.check_scale_axis(&w, 0)?;
         let w_zero = self.column_zeros(&w, 0)?;
-        let (x_id, w_id) = (self.src_id(&x.src)?, self.src_id(&w.src)?);
-        let c_out = self.plan.info(w_id).shape.first().copied().unwrap_or(0);
+        let rank = self.affine_shape(&x).len();
         let scales = self.acc_scales(&x, &w, 1.0);
-        let mut ins = vec![x_id, w_id];
-        if let Some(bias) = self.bias(self.input(n, 2)?, &scales, c_out, 1.0)? {
-            ins.push(bias);
-        }
-        let acc = self.conv_node(at, x.zero(), w_zero, ins)?;
+        let acc = if rank == 4 {
+            let (x_id, w_id) = (self.src_id(&x.src)?, self.src_id(&w.src)?);
+            let c_out = self.plan.info(w_id).shape.first().copied().unwrap_or(0);
+            let mut ins = vec![x_id, w_id];
+            if let Some(bias) = self.bias(self.input(n, 2)?, &scales, c_out, 1.0)? {
+                ins.push(bias);
+            }
+            self.conv_node(at, x.zero(), w_zero, ins)?
+        } else {
+            // 1-D and 3-D: see window.rs
+            let ws = self.affine_shape(&w);
+            let xs = self.affine_shape(&x);
+            if ws.len() != xs.len() || xs.len() < 3 {
+                return Err(self.malformed(format!("weights {ws:?} for input {xs:?}")));
+            }
+            if let Some(k) = at.ints("kernel_shape") {
+                if k.iter().map(|&v| v as usize).ne(ws[2..].iter().copied()) {
+                    return Err(
+                        self.malformed(format!("kernel_shape {k:?} does not match weights {ws:?}"))
+                    );
+                }
+            }
+            let group = at.int("group", 1);
+            if group < 1 {
+                return Err(self.malformed("group must be positive"));
+            }
+            let win = crate::shapes::window_nd(at, &ws[2..], &xs[2..]).map_err(|e| {
+                match e.strip_prefix("unsupported: ") {
+                    Some(r) => self.unsupported(r),
+                    None => self.malformed(e),
+                }
+            })?;
+            let x_id = self.src_id(&x.src)?;
+            let bias = self.bias(self.input(n, 2)?, &scales, ws[0], 1.0)?;
+            self.conv_any(x_id, x.zero(), &w, w_zero, bias, &win, group as usize)?
+        };
         Ok(vec![Value::Real(Affine {
             src: Src::Plan(acc),
             scales,

@@ -3,11 +3,17 @@
 //! quantization is known (a `QuantizeLinear` in int8 models, calibrated
 //! parameters in float models), where they become one requantizing op.
 
+mod calibrate;
 mod layout;
 mod linear;
 mod quant;
+mod reduce;
 mod requant;
+mod shape;
 mod unary;
+mod window;
+
+pub use calibrate::qparams_for_range;
 
 use crate::error::{CompileError, Result};
 use crate::model::{Attrs, LoadedModel};
@@ -35,13 +41,31 @@ pub struct QParams {
 #[derive(Clone, Debug)]
 pub enum Mode {
     /// int8 models: scales are float32 and combined in float32 as
-    /// onnxruntime does, then used exactly.
-    Exact,
+    /// onnxruntime does, then used exactly. `ranges` (from calibration
+    /// data) quantize the float tensors such a model leaves unquantized (a
+    /// float op after its last DequantizeLinear): zkinf's choice, not the
+    /// model's, so those tensors are listed in the report.
+    Exact { ranges: HashMap<String, (f64, f64)> },
     /// float models: per-tensor ranges from calibration, `bits`-bit activations.
     Calibrated {
         ranges: HashMap<String, (f64, f64)>,
         bits: u32,
+        /// bits of the weights (symmetric, per channel) and constant operands
+        weight_bits: u32,
     },
+}
+
+/// A lowered model: the plan and what the lowering chose for it.
+pub struct Lowered {
+    pub plan: Plan,
+    /// float tensors of an int8 model that zkinf quantized itself
+    pub zkinf_quantized: Vec<String>,
+    /// (tensor, lower, upper): bounds beyond which a value left its
+    /// calibrated range and was clamped
+    pub saturating: Vec<(TensorId, bool, bool)>,
+    /// ONNX tensors held as narrow per-tensor reals: (name, plan tensor,
+    /// scale, zero point), for the per-layer error
+    pub layers: Vec<(String, TensorId, f64, i64)>,
 }
 
 pub struct Lowerer<'m> {
@@ -53,6 +77,12 @@ pub struct Lowerer<'m> {
     consumers: HashMap<String, Vec<String>>,
     node: String,
     op: String,
+    /// tensors of an int8 model that zkinf quantized from calibration data
+    pub zkinf_quantized: std::cell::RefCell<Vec<String>>,
+    /// requantizations whose bounds are saturation (a value beyond them is
+    /// outside its calibrated range): (tensor, lower bound, upper bound)
+    pub saturating: Vec<(TensorId, bool, bool)>,
+    layers: Vec<(String, TensorId, f64, i64)>,
 }
 
 pub(crate) fn node_name(n: &NodeProto, i: usize) -> String {
@@ -91,6 +121,9 @@ impl<'m> Lowerer<'m> {
             consumers,
             node: String::new(),
             op: String::new(),
+            zkinf_quantized: Default::default(),
+            saturating: Vec::new(),
+            layers: Vec::new(),
         }
     }
 
@@ -99,7 +132,7 @@ impl<'m> Lowerer<'m> {
     }
 
     pub fn exact(&self) -> bool {
-        matches!(self.mode, Mode::Exact)
+        matches!(self.mode, Mode::Exact { .. })
     }
 
     // ---- errors -------------------------------------------------------
@@ -200,10 +233,16 @@ impl<'m> Lowerer<'m> {
     pub(crate) fn lazy_shape(&self, l: &crate::value::Lazy) -> Vec<usize> {
         use crate::value::Lazy;
         match l {
-            Lazy::Sum { shape, .. } | Lazy::Prod { shape, .. } => shape.clone(),
-            Lazy::Unary { x, .. } | Lazy::Softmax { x, .. } | Lazy::ChannelAffine { x, .. } => {
-                self.affine_shape(x)
+            Lazy::Sum { shape, .. } | Lazy::Prod { shape, .. } | Lazy::Extremum { shape, .. } => {
+                shape.clone()
             }
+            Lazy::Unary { x, .. }
+            | Lazy::Softmax { x, .. }
+            | Lazy::ChannelAffine { x, .. }
+            | Lazy::ChannelPRelu { x, .. } => self.affine_shape(x),
+            Lazy::AvgPool {
+                out_shape: Some(s), ..
+            } => s.clone(),
             Lazy::AvgPool {
                 x,
                 kernel,
@@ -237,22 +276,6 @@ impl<'m> Lowerer<'m> {
                 }
             }
         }
-    }
-
-    // ---- calibration --------------------------------------------------
-
-    /// Calibrated output parameters of tensor `name` (float models).
-    pub(crate) fn calibrated(&self, name: &str) -> Result<QParams> {
-        let Mode::Calibrated { ranges, bits } = &self.mode else {
-            return Err(self.unsupported(format!(
-                "float tensor '{name}' is not quantized (no QuantizeLinear follows it)"
-            )));
-        };
-        let (lo, hi) = ranges
-            .get(name)
-            .copied()
-            .ok_or_else(|| self.malformed(format!("no calibration range for '{name}'")))?;
-        Ok(qparams_for_range(lo, hi, *bits))
     }
 
     // ---- values -------------------------------------------------------
@@ -306,21 +329,18 @@ impl<'m> Lowerer<'m> {
             Value::Real(a)
                 if !a.wide && a.per_tensor() && !self.exact() && self.model_has_range(name) =>
             {
-                let q = self.calibrated(name)?;
-                self.requant_to_affine(Value::Real(a), q)
+                self.requant_calibrated(Value::Real(a), name)
             }
             Value::Real(a) if !a.wide && a.per_tensor() => self.apply_clip(a),
-            Value::Real(_) | Value::Lazy(_) => {
-                let q = self.calibrated(name)?;
-                self.requant_to_affine(v, q)
-            }
+            Value::Real(_) | Value::Lazy(_) => self.requant_calibrated(v, name),
             Value::Const(c) => self.const_affine(&c),
             Value::Int { .. } => Err(self.malformed(format!(
                 "'{name}' is an integer tensor where a float is expected"
             ))),
-            Value::FloatInput { .. } => Err(self.unsupported(format!(
-                "float input '{name}' is used without QuantizeLinear"
-            ))),
+            Value::FloatInput { .. } => {
+                let v = self.float_input(v)?;
+                self.activation(v, name)
+            }
         }
     }
 
@@ -351,87 +371,9 @@ impl<'m> Lowerer<'m> {
         Ok(a)
     }
 
-    /// Quantizes a float constant symmetrically to int8 (weights of float
-    /// models, constant operands).
-    pub(crate) fn const_affine(&self, c: &ConstTensor) -> Result<Affine> {
-        let max = c.data.iter().fold(0f64, |m, v| m.max(v.abs()));
-        if !max.is_finite() {
-            return Err(self.malformed("constant holds NaN or infinity"));
-        }
-        let scale = if max == 0.0 { 1.0 } else { max / 127.0 };
-        let data = c
-            .data
-            .iter()
-            .map(|v| (v / scale).round_ties_even().clamp(-127.0, 127.0))
-            .collect();
-        Ok(Affine {
-            src: Src::Const(ConstTensor {
-                dtype: DType::I8,
-                shape: c.shape.clone(),
-                data,
-            }),
-            scales: vec![scale],
-            zeros: vec![0],
-            axis: 0,
-            clip: None,
-            wide: false,
-        })
-    }
-
-    /// Quantizes a float constant per channel along `axis` (weights).
-    pub(crate) fn const_affine_per_channel(&self, c: &ConstTensor, axis: usize) -> Result<Affine> {
-        let ch = c.shape[axis];
-        let inner: usize = c.shape[axis + 1..].iter().product();
-        let mut max = vec![0f64; ch];
-        for (i, v) in c.data.iter().enumerate() {
-            let k = (i / inner) % ch;
-            max[k] = max[k].max(v.abs());
-        }
-        if max.iter().any(|m| !m.is_finite()) {
-            return Err(self.malformed("weights hold NaN or infinity"));
-        }
-        // a channel far smaller than the largest (a near-dead neuron) is
-        // quantized at 1/256 of the largest channel's scale: its weights use
-        // fewer levels, and the requantization multipliers of the layer span
-        // at most 8 bits (so their shift, and the range checks, stay short)
-        let floor = max.iter().cloned().fold(0f64, f64::max) / 127.0 / 256.0;
-        let scales: Vec<f64> = max
-            .iter()
-            .map(|&m| {
-                if m == 0.0 {
-                    1.0
-                } else {
-                    (m / 127.0).max(floor)
-                }
-            })
-            .collect();
-        let data = c
-            .data
-            .iter()
-            .enumerate()
-            .map(|(i, v)| {
-                (v / scales[(i / inner) % ch])
-                    .round_ties_even()
-                    .clamp(-127.0, 127.0)
-            })
-            .collect();
-        Ok(Affine {
-            src: Src::Const(ConstTensor {
-                dtype: DType::I8,
-                shape: c.shape.clone(),
-                data,
-            }),
-            zeros: vec![0; ch],
-            scales,
-            axis,
-            clip: None,
-            wide: false,
-        })
-    }
-
     // ---- the pass -----------------------------------------------------
 
-    pub fn run(mut self) -> Result<Plan> {
+    pub fn run(mut self) -> Result<Lowered> {
         let model = self.model;
         for gi in &model.inputs {
             let v = if gi.dtype.is_float() {
@@ -439,6 +381,7 @@ impl<'m> Lowerer<'m> {
                     Value::FloatInput {
                         name: gi.name.clone(),
                         shape: gi.shape.clone(),
+                        clip: None,
                     }
                 } else {
                     self.node = gi.name.clone();
@@ -453,6 +396,7 @@ impl<'m> Lowerer<'m> {
                         q.lo,
                         q.hi,
                     )?;
+                    self.saturating.push((id, true, true));
                     Value::Real(Affine {
                         src: Src::Plan(id),
                         scales: vec![q.scale as f32 as f64],
@@ -489,6 +433,11 @@ impl<'m> Lowerer<'m> {
                     continue;
                 }
                 let v = self.settle(name, v)?;
+                if let Value::Real(a) = &v {
+                    if let (Src::Plan(id), false, true) = (&a.src, a.wide, a.per_tensor()) {
+                        self.layers.push((name.clone(), *id, a.scale(), a.zero()));
+                    }
+                }
                 self.values.insert(name.clone(), v);
             }
         }
@@ -503,7 +452,12 @@ impl<'m> Lowerer<'m> {
                 dequant,
             });
         }
-        Ok(self.plan)
+        Ok(Lowered {
+            plan: self.plan,
+            zkinf_quantized: self.zkinf_quantized.into_inner(),
+            saturating: self.saturating,
+            layers: self.layers,
+        })
     }
 
     fn add_input(
@@ -546,13 +500,9 @@ impl<'m> Lowerer<'m> {
                 };
                 Ok(Value::Real(self.requant_to_affine(v, q)?))
             }
-            Value::Lazy(_) => {
-                let q = self.calibrated(name)?;
-                Ok(Value::Real(self.requant_to_affine(v, q)?))
-            }
+            Value::Lazy(_) => Ok(Value::Real(self.requant_calibrated(v, name)?)),
             Value::Real(ref a) if (a.wide || !a.per_tensor() || a.clip.is_some()) && !clip_only => {
-                let q = self.calibrated(name)?;
-                Ok(Value::Real(self.requant_to_affine(v, q)?))
+                Ok(Value::Real(self.requant_calibrated(v, name)?))
             }
             v => Ok(v),
         }
@@ -593,6 +543,10 @@ impl<'m> Lowerer<'m> {
                     },
                 ))
             }
+            Value::Lazy(_) if self.exact() => {
+                let a = self.requant_calibrated(v, name)?;
+                self.output(Value::Real(a), name)
+            }
             Value::Lazy(_) => Err(self.unsupported(format!(
                 "float output '{name}' is not quantized (no QuantizeLinear before it)"
             ))),
@@ -629,24 +583,42 @@ impl<'m> Lowerer<'m> {
                 };
                 self.clip(n, lo, hi)?
             }
-            "MaxPool" => self.max_pool(n, &a)?,
+            "MaxPool" | "GlobalMaxPool" => self.max_pool(n, &a)?,
+            "ConvTranspose" => self.conv_transpose(n, &a)?,
             "AveragePool" | "GlobalAveragePool" => self.avg_pool(n, &a)?,
             "Add" | "Sub" | "Mul" | "Div" => self.binary(n)?,
-            "Sigmoid" | "Tanh" => self.unary(n)?,
+            "Sigmoid" | "Tanh" | "Exp" | "Erf" | "Neg" | "Abs" | "Sign" | "Log" | "Sqrt"
+            | "Reciprocal" | "Floor" | "Ceil" | "Round" | "Softplus" | "Softsign" | "HardSwish"
+            | "Mish" | "Elu" | "Celu" | "Selu" | "LeakyRelu" | "ThresholdedRelu"
+            | "HardSigmoid" | "Shrink" => self.unary(n, &a)?,
+            "PRelu" => self.prelu(n)?,
+            "Max" | "Min" | "Sum" | "Mean" => self.variadic(n)?,
+            "ReduceSum" | "ReduceMean" => self.reduce(n, &a)?,
+            "LogSoftmax" => self.log_softmax(n, &a)?,
             "Softmax" => self.softmax(n, &a)?,
             "BatchNormalization" => self.batch_norm(n, &a)?,
             "Flatten" | "Reshape" | "Transpose" | "Squeeze" | "Unsqueeze" | "Identity" => {
                 self.layout(n, &a)?
             }
             "Concat" => self.concat(n, &a)?,
+            "Slice" => self.slice(n, &a)?,
+            "Split" => self.split(n, &a)?,
+            "Expand" | "Tile" => self.expand_tile(n)?,
+            "Gather" => self.gather(n, &a)?,
+            "Pad" => self.pad(n, &a)?,
             "Constant" => self.constant(&a)?,
             "Shape" => {
                 let v = self.required(n, 0)?;
                 let shape = self.shape_of(&v);
+                // opset 15: the dimensions start..end (negative from the end, clamped)
+                let r = shape.len() as i64;
+                let norm = |v: i64| (if v < 0 { v + r } else { v }).clamp(0, r) as usize;
+                let (start, end) = (norm(a.int("start", 0)), norm(a.int("end", r)));
+                let dims = &shape[start..end.max(start)];
                 vec![Value::Const(ConstTensor {
                     dtype: DType::I64,
-                    shape: vec![shape.len()],
-                    data: shape.iter().map(|&d| d as f64).collect(),
+                    shape: vec![dims.len()],
+                    data: dims.iter().map(|&d| d as f64).collect(),
                 })]
             }
             other => return Err(self.unsupported(format!("op {other} has no lowering"))),
@@ -655,21 +627,5 @@ impl<'m> Lowerer<'m> {
             return Err(self.unsupported("optional outputs are not supported"));
         }
         Ok(out)
-    }
-}
-
-/// Asymmetric quantization of a real range `[lo, hi]` (widened to contain 0)
-/// onto signed `bits`-bit integers.
-pub fn qparams_for_range(lo: f64, hi: f64, bits: u32) -> QParams {
-    let (lo, hi) = (lo.min(0.0), hi.max(0.0));
-    let (qlo, qhi) = (-(1i64 << (bits - 1)), (1i64 << (bits - 1)) - 1);
-    let span = (hi - lo).max(1e-8);
-    let scale = ((span / (qhi - qlo) as f64) as f32) as f64;
-    let zero = ((qlo as f64 - lo / scale).round() as i64).clamp(qlo, qhi);
-    QParams {
-        scale,
-        zero,
-        lo: qlo,
-        hi: qhi,
     }
 }

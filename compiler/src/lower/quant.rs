@@ -114,16 +114,40 @@ impl Lowerer<'_> {
             hi,
         };
         let id = match x {
-            Value::FloatInput { name, shape } => self.add_input(
-                &name,
-                &shape,
-                InputQuant::Affine {
-                    scale: q.scale as f32,
-                    zero_point: q.zero,
-                },
-                lo,
-                hi,
-            )?,
+            Value::FloatInput { name, shape, clip } => {
+                let id = self.add_input(
+                    &name,
+                    &shape,
+                    InputQuant::Affine {
+                        scale: q.scale as f32,
+                        zero_point: q.zero,
+                    },
+                    lo,
+                    hi,
+                )?;
+                match clip {
+                    // quantization is monotone: Q(clip(x)) = clamp(Q(x), Q(lo), Q(hi))
+                    Some((rlo, rhi)) => {
+                        let quant = |r: f64| {
+                            ((r as f32 / q.scale as f32).round_ties_even() as f64 + q.zero as f64)
+                                .clamp(lo as f64, hi as f64) as i64
+                        };
+                        let (l, h) = (
+                            if rlo.is_finite() { quant(rlo) } else { lo },
+                            if rhi.is_finite() { quant(rhi) } else { hi },
+                        );
+                        self.push(
+                            Op::Clamp {
+                                lo: l,
+                                hi: h.max(l),
+                            },
+                            vec![id],
+                            None,
+                        )?
+                    }
+                    None => id,
+                }
+            }
             v => self.requant(v, q)?,
         };
         Ok(vec![Value::Int { id, dtype }])

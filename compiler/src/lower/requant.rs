@@ -168,9 +168,14 @@ impl Lowerer<'_> {
                         } else {
                             y / q.scale
                         };
-                        (y.round_ties_even() + q.zero as f64).clamp(lo as f64, hi as f64) as i64
+                        (y.round_ties_even() + q.zero as f64).clamp(lo as f64, hi as f64)
                     })
-                    .collect();
+                    .collect::<Vec<f64>>();
+                if table.iter().any(|v| v.is_nan()) {
+                    return Err(self
+                        .unsupported(format!("{f:?} is undefined on part of its input's range")));
+                }
+                let table = table.into_iter().map(|v| v as i64).collect();
                 self.push(Op::Lookup { in_lo: r.lo, table }, vec![id], None)
             }
             Lazy::Softmax { x, axis } => {
@@ -203,10 +208,52 @@ impl Lowerer<'_> {
                 strides,
                 pads,
                 count_include_pad,
+                out_shape,
+                global,
             } => {
                 let d = self.ratio(x.scale(), q.scale)?;
                 let id = self.src_id(&x.src)?;
-                self.push(
+                if self.exact() {
+                    // onnxruntime rounds int8 average pooling in float32
+                    let r = x.scale() / q.scale;
+                    let taps = (kernel[0] * kernel[1]) as f64;
+                    // float error of a window, in output steps (twice a
+                    // bound of the sum's, the division's and the zero
+                    // point's roundings): far below the circuit's 1/64
+                    let err = 2.0 * ((taps + 1.0) * 255.0 * r + 3.0 * 384.0) / (1u64 << 24) as f64;
+                    if err >= 1.0 / 128.0 {
+                        return Err(self.unsupported(format!(
+                            "int8 average pooling over {taps} values at scale ratio {r}: \
+                             onnxruntime's float32 rounding cannot be bounded tightly enough"
+                        )));
+                    }
+                    let pooled = self.push(
+                        Op::AvgPoolF32 {
+                            kernel,
+                            strides,
+                            pads,
+                            count_include_pad,
+                            in_zero: x.zero(),
+                            mult: d.mult,
+                            shift: d.shift,
+                            out_zero: q.zero,
+                            lo,
+                            hi,
+                            x_scale: x.scale() as f32,
+                            y_scale: q.scale as f32,
+                            // x86-64 runs int8 QDQ models as uint8, zero points + 128
+                            zero_shift: if q.lo < 0 { 128 } else { 0 },
+                            global,
+                        },
+                        vec![id],
+                        None,
+                    )?;
+                    return match out_shape {
+                        Some(s) => self.push(Op::Reshape, vec![pooled], Some(s)),
+                        None => Ok(pooled),
+                    };
+                }
+                let pooled = self.push(
                     Op::AvgPool {
                         kernel,
                         strides,
@@ -221,7 +268,11 @@ impl Lowerer<'_> {
                     },
                     vec![id],
                     None,
-                )
+                )?;
+                match out_shape {
+                    Some(s) => self.push(Op::Reshape, vec![pooled], Some(s)),
+                    None => Ok(pooled),
+                }
             }
             Lazy::ChannelAffine { x, mul, add, clip } => {
                 let (lo, hi) = self.clip_bounds(clip, q);
@@ -262,6 +313,110 @@ impl Lowerer<'_> {
                         hi,
                     },
                     vec![id],
+                    None,
+                )
+            }
+            Lazy::Extremum { parts, max, .. } => {
+                let span = hi - lo;
+                let mut acc = None;
+                for p in parts {
+                    let b = self.requant_affine(p, q)?;
+                    let Some(a) = acc else {
+                        acc = Some(b);
+                        continue;
+                    };
+                    // d = b - a, exact at one scale
+                    let d = self.push(
+                        Op::Add {
+                            a_zero: q.zero,
+                            b_zero: q.zero,
+                            a_mult: 1,
+                            b_mult: -1,
+                            shift: 0,
+                            out_zero: 0,
+                            lo: -span,
+                            hi: span,
+                        },
+                        vec![b, a],
+                        None,
+                    )?;
+                    let (clo, chi) = if max { (0, span) } else { (-span, 0) };
+                    let c = self.push(Op::Clamp { lo: clo, hi: chi }, vec![d], None)?;
+                    acc = Some(self.push(
+                        Op::Add {
+                            a_zero: q.zero,
+                            b_zero: 0,
+                            a_mult: 1,
+                            b_mult: 1,
+                            shift: 0,
+                            out_zero: q.zero,
+                            lo,
+                            hi,
+                        },
+                        vec![a, c],
+                        None,
+                    )?);
+                }
+                acc.ok_or_else(|| self.malformed("no operands"))
+            }
+            Lazy::ChannelPRelu { x, slopes } => {
+                let id = self.src_id(&x.src)?;
+                let r = self.plan.info(id).range;
+                let z = x.zero().clamp(r.lo, r.hi);
+                let pos = self.push(Op::Clamp { lo: z, hi: r.hi }, vec![id], None)?;
+                let neg = self.push(Op::Clamp { lo: r.lo, hi: z }, vec![id], None)?;
+                let d = self.ratio(x.scale(), q.scale)?;
+                let pos = self.push(
+                    Op::Rescale {
+                        in_zero: x.zero(),
+                        mult: vec![d.mult],
+                        bias: vec![],
+                        shift: d.shift,
+                        axis: 1,
+                        out_zero: q.zero,
+                        lo,
+                        hi,
+                    },
+                    vec![pos],
+                    None,
+                )?;
+                let mut signs = Vec::new();
+                let mut ds = Vec::new();
+                for &a in &slopes {
+                    let (s, d) = self.signed_ratio(self.scale_mul(x.scale(), a), q.scale)?;
+                    signs.push(s);
+                    ds.push(d);
+                }
+                let (mults, shift) = common_shift(&ds)
+                    .ok_or_else(|| self.unsupported("PRelu slopes span too many powers of two"))?;
+                let mult = mults.iter().zip(&signs).map(|(m, s)| m * s).collect();
+                let neg = self.push(
+                    Op::Rescale {
+                        in_zero: x.zero(),
+                        mult,
+                        bias: vec![],
+                        shift,
+                        axis: 1,
+                        out_zero: q.zero,
+                        lo,
+                        hi,
+                    },
+                    vec![neg],
+                    None,
+                )?;
+                // one of the two parts is the zero point: the sum is exact
+                self.push(
+                    Op::Add {
+                        a_zero: q.zero,
+                        b_zero: q.zero,
+                        a_mult: 1,
+                        b_mult: 1,
+                        shift: 0,
+                        out_zero: q.zero,
+                        lo,
+                        hi,
+                    },
+                    vec![pos, neg],
                     None,
                 )
             }

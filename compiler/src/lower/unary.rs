@@ -46,7 +46,19 @@ impl Lowerer<'_> {
         hi: Option<f64>,
     ) -> Result<Vec<Value>> {
         let (lo, hi) = (lo.unwrap_or(f64::NEG_INFINITY), hi.unwrap_or(f64::INFINITY));
-        Ok(vec![match self.required(n, 0)? {
+        let x = match self.required(n, 0)? {
+            // an int8 model's float input: the clip waits for its QuantizeLinear
+            Value::FloatInput { name, shape, clip } if self.exact() => {
+                let (olo, ohi) = clip.unwrap_or((f64::NEG_INFINITY, f64::INFINITY));
+                return Ok(vec![Value::FloatInput {
+                    name,
+                    shape,
+                    clip: Some((olo.max(lo), ohi.min(hi))),
+                }]);
+            }
+            x => self.float_input(x)?,
+        };
+        Ok(vec![match x {
             Value::Const(mut c) => {
                 c.data.iter_mut().for_each(|v| *v = v.max(lo).min(hi));
                 Value::Const(c)
@@ -93,86 +105,6 @@ impl Lowerer<'_> {
         }])
     }
 
-    fn kernel(&self, at: &Attrs) -> Result<[usize; 2]> {
-        match at.ints("kernel_shape") {
-            Some(k) if k.len() == 2 && k.iter().all(|&v| v >= 1) => {
-                Ok([k[0] as usize, k[1] as usize])
-            }
-            Some(k) => Err(self.unsupported(format!("kernel_shape {k:?} (2-D pooling only)"))),
-            None => Err(self.malformed("kernel_shape is required")),
-        }
-    }
-
-    pub(crate) fn max_pool(&mut self, n: &NodeProto, at: &Attrs) -> Result<Vec<Value>> {
-        if at.int("storage_order", 0) != 0 {
-            return Err(self.unsupported("storage_order"));
-        }
-        let x = self.required(n, 0)?;
-        let shape = self.shape_of(&x);
-        if shape.len() != 4 {
-            return Err(self.unsupported(format!(
-                "{}-D pooling (2-D only)",
-                shape.len().saturating_sub(2)
-            )));
-        }
-        let kernel = self.kernel(at)?;
-        let (strides, pads, dilations) = self.window_attrs(at, kernel, &shape)?;
-        let op = Op::MaxPool {
-            kernel,
-            strides,
-            pads,
-            dilations,
-            ceil_mode: at.int("ceil_mode", 0) != 0,
-        };
-        Ok(vec![match x {
-            Value::Int { id, dtype } => Value::Int {
-                id: self.push(op, vec![id], None)?,
-                dtype,
-            },
-            Value::Real(mut a) => {
-                let id = self.src_id(&a.src)?;
-                a.src = crate::value::Src::Plan(self.push(op, vec![id], None)?);
-                Value::Real(a)
-            }
-            _ => return Err(self.unsupported("MaxPool of this value")),
-        }])
-    }
-
-    pub(crate) fn avg_pool(&mut self, n: &NodeProto, at: &Attrs) -> Result<Vec<Value>> {
-        let x = self.required(n, 0)?;
-        let shape = self.shape_of(&x);
-        if shape.len() != 4 {
-            return Err(self.unsupported(format!(
-                "{}-D pooling (2-D only)",
-                shape.len().saturating_sub(2)
-            )));
-        }
-        let (kernel, strides, pads, include) = if n.op_type == "GlobalAveragePool" {
-            ([shape[2], shape[3]], [1, 1], [0; 4], false)
-        } else {
-            if at.int("ceil_mode", 0) != 0 {
-                return Err(self.unsupported("AveragePool with ceil_mode"));
-            }
-            if at
-                .ints("dilations")
-                .is_some_and(|d| d.iter().any(|&v| v != 1))
-            {
-                return Err(self.unsupported("AveragePool with dilations"));
-            }
-            let kernel = self.kernel(at)?;
-            let (strides, pads, _) = self.window_attrs(at, kernel, &shape)?;
-            (kernel, strides, pads, at.int("count_include_pad", 0) != 0)
-        };
-        let x = self.activation(x, &n.input[0])?;
-        Ok(vec![Value::Lazy(Lazy::AvgPool {
-            x,
-            kernel,
-            strides,
-            pads,
-            count_include_pad: include,
-        })])
-    }
-
     pub(crate) fn binary(&mut self, n: &NodeProto) -> Result<Vec<Value>> {
         let (a, b) = (self.required(n, 0)?, self.required(n, 1)?);
         let shape = broadcast(&self.shape_of(&a), &self.shape_of(&b))
@@ -213,21 +145,76 @@ impl Lowerer<'_> {
         })])
     }
 
-    pub(crate) fn unary(&mut self, n: &NodeProto) -> Result<Vec<Value>> {
-        let f = match n.op_type.as_str() {
-            "Sigmoid" => Unary::Sigmoid,
-            _ => Unary::Tanh,
-        };
+    pub(crate) fn unary(&mut self, n: &NodeProto, at: &Attrs) -> Result<Vec<Value>> {
+        let f = Unary::of(&n.op_type, at)
+            .ok_or_else(|| self.unsupported(format!("op {} has no lowering", n.op_type)))?;
         Ok(vec![match self.required(n, 0)? {
             Value::Const(mut c) => {
                 c.data.iter_mut().for_each(|v| *v = f.apply(*v));
                 Value::Const(c)
+            }
+            Value::Int { .. } => {
+                return Err(self.unsupported(format!("{} of an integer tensor", n.op_type)))
             }
             v => {
                 let x = self.activation(v, &n.input[0])?;
                 Value::Lazy(Lazy::Unary { x, f })
             }
         }])
+    }
+
+    /// PRelu: one slope is a table (`Unary::PRelu`); a slope per channel
+    /// (`[C, 1, ...]` against `[N, C, ...]`) is `max(x, 0) + slope[c]·min(x, 0)`:
+    /// two clamps at the zero point, a per-channel requantization of the
+    /// negative part and an exact sum of the two (one of them is always
+    /// the output's zero point).
+    pub(crate) fn prelu(&mut self, n: &NodeProto) -> Result<Vec<Value>> {
+        let x = self.required(n, 0)?;
+        let slope = self
+            .const_real_input(n, 1)
+            .ok()
+            .flatten()
+            .ok_or_else(|| self.unsupported("PRelu with a computed slope"))?;
+        if let Some(a) = slope.scalar() {
+            let x = match x {
+                Value::Const(mut c) => {
+                    c.data
+                        .iter_mut()
+                        .for_each(|v| *v = Unary::PRelu(a).apply(*v));
+                    return Ok(vec![Value::Const(c)]);
+                }
+                v => self.activation(v, &n.input[0])?,
+            };
+            return Ok(vec![Value::Lazy(Lazy::Unary {
+                x,
+                f: Unary::PRelu(a),
+            })]);
+        }
+        let xs = self.shape_of(&x);
+        // the slope must vary along axis 1 only
+        let ch = xs.get(1).copied().unwrap_or(0);
+        let rank = xs.len();
+        let mut s = slope.shape.clone();
+        while s.len() < rank {
+            s.insert(0, 1);
+        }
+        let along_c = s.len() == rank
+            && s.iter()
+                .enumerate()
+                .all(|(d, &v)| v == 1 || (d == 1 && v == ch));
+        if !along_c {
+            return Err(self.unsupported(format!(
+                "PRelu slope of shape {:?} (one slope, or one per channel)",
+                slope.shape
+            )));
+        }
+        let slopes: Vec<f64> = if slope.data.len() == ch {
+            slope.data.clone()
+        } else {
+            vec![slope.data[0]; ch]
+        };
+        let x = self.activation(x, &n.input[0])?;
+        Ok(vec![Value::Lazy(Lazy::ChannelPRelu { x, slopes })])
     }
 
     pub(crate) fn softmax(&mut self, n: &NodeProto, at: &Attrs) -> Result<Vec<Value>> {
@@ -256,7 +243,7 @@ impl Lowerer<'_> {
         let eps = at.float("epsilon", 1e-5) as f64;
         let mut p = Vec::new();
         for k in 1..5 {
-            p.push(self.const_input(n, k)?.ok_or_else(|| {
+            p.push(self.const_real_input(n, k)?.ok_or_else(|| {
                 self.malformed("BatchNormalization needs scale, bias, mean and var")
             })?);
         }

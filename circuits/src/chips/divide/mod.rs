@@ -37,6 +37,15 @@
 //! integers and nothing wraps; `d >= 1` matters (with `d = 0` the checks
 //! would accept any even `q` for `N = 0`), hence the divisor check.
 //!
+//! Slack. With a fixed `e > 0` (`DivideParams::slack`) the gates set
+//! `t1 = d - p + e - r` and `t2 = d - p + e + r` instead: `|r| <= d - p + e`,
+//! so `|N/d - q| <= 1/2 + (e - p)/(2d)`: any nearest integer of `N/d`, and
+//! either neighbour where `N/d` is within `e/(2d)` of a tie (never more:
+//! both checks still bound `|r|`). `AvgPoolF32` uses it: onnxruntime's
+//! float32 average is within far less than `e/(2d) = 1/64` of the exact one,
+//! so its rounding is one of the admitted integers, and only at (near) ties
+//! can it differ from round-half-to-even. `e = 0` everywhere else.
+//!
 //! The clamp, with `c = q + out_zero`, uses boolean flags `sl`, `sh`:
 //! `y = sl lo + sh hi + (1 - sl - sh) c`; `y - lo`, `hi - y` and the
 //! saturation distance `sl (lo - c) + sh (c - hi)` are range checked. So
@@ -71,9 +80,9 @@ use halo2_proofs::poly::Rotation;
 /// The running sum uses the first two (term, accumulator).
 pub const ADVICE: usize = 13;
 /// Fixed columns of the division rows: M, d_lo, H, out_zero, lo, hi, dc (a
-/// constant divisor). The running sum uses the first two (coefficient,
-/// constant).
-pub const FIXED: usize = 7;
+/// constant divisor), e (the rounding's slack: 0 is round-half-to-even).
+/// The running sum uses the first two (coefficient, constant).
+pub const FIXED: usize = 8;
 
 #[derive(Clone, Debug)]
 pub struct DivideConfig {
@@ -101,6 +110,9 @@ pub struct DivideParams {
     /// lie in it, a wire divisor is checked against `[d_lo, d_max]`
     pub d_lo: i128,
     pub d_hi: i128,
+    /// the rounding's slack `e` (0: exact round-half-to-even; see the
+    /// module docs)
+    pub slack: i128,
 }
 
 /// The divisor of one [`DivideConfig::assign`] call: a wire with its value,
@@ -213,7 +225,7 @@ impl DivideParams {
         let y = bits_for((self.hi as i128 - self.lo as i128).max(1));
         Widths {
             d: db,
-            t: bits_for(2 * d_max),
+            t: bits_for(2 * d_max + self.slack.max(0)),
             h,
             dist,
             y,
@@ -265,8 +277,8 @@ impl DivideParams {
         Row {
             q,
             p,
-            t1: d - p - r,
-            t2: d - p + r,
+            t1: d - p + self.slack - r,
+            t2: d - p + self.slack + r,
             d,
             dd: d - self.d_lo,
             y,
@@ -314,7 +326,7 @@ impl DivideConfig {
                 &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6], &a[7], &a[8], &a[9], &a[10],
                 &a[11], &a[12],
             );
-            let (m, d_lo, hoff, zo, lo, hi) = (&f[0], &f[1], &f[2], &f[3], &f[4], &f[5]);
+            let (m, d_lo, hoff, zo, lo, hi, e) = (&f[0], &f[1], &f[2], &f[3], &f[4], &f[5], &f[7]);
             let one = Expression::Constant(Fr::ONE);
             let two = Expression::Constant(Fr::from(2));
             // q = 2 (h - H) + p, r = 2 n M - 2 q d, c = q + out_zero
@@ -323,14 +335,14 @@ impl DivideConfig {
             let c = qq + zo.clone();
             let bool_ = |v: &Expression<Fr>| v.clone() * (one.clone() - v.clone());
             vec![
-                // rounding: t1 = d - p - r, t2 = d - p + r (both range checked)
+                // rounding: t1 = d - p + e - r, t2 = d - p + e + r (both range checked)
                 mutation::gate(
                     "divide/gate:t1",
-                    s.clone() * (t1.clone() - (d.clone() - p.clone() - r.clone())),
+                    s.clone() * (t1.clone() - (d.clone() - p.clone() + e.clone() - r.clone())),
                 ),
                 mutation::gate(
                     "divide/gate:t2",
-                    s.clone() * (t2.clone() - (d.clone() - p.clone() + r)),
+                    s.clone() * (t2.clone() - (d.clone() - p.clone() + e.clone() + r)),
                 ),
                 mutation::gate("divide/gate:p-bit", s.clone() * bool_(p)),
                 mutation::gate("divide/gate:sl-bit", s.clone() * bool_(sl)),
@@ -445,6 +457,7 @@ impl DivideConfig {
                     Divisor::Wire(..) => 0,
                     Divisor::Const(d) => d,
                 }),
+                fe(params.slack),
             ];
             for (col, v) in self.fixed.iter().zip(consts) {
                 region.assign_fixed(*col, row, v);

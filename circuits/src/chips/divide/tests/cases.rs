@@ -50,6 +50,7 @@ pub(crate) fn cases() -> Vec<Case> {
             n_hi: 100,
             d_lo: 1,
             d_hi: 500,
+            slack: 0,
             ..small(1, 8)
         },
         vec![10, 0, 33, 100, 7],

@@ -171,6 +171,7 @@ fn small(d_lo: i128, d_hi: i128) -> DivideParams {
         n_hi: 20,
         d_lo,
         d_hi,
+        slack: 0,
     }
 }
 
@@ -300,6 +301,7 @@ fn extreme_inputs_fit_the_widths() {
         n_hi: 650,
         d_lo: 3,
         d_hi: 40,
+        slack: 0,
     };
     let ns = vec![-700, 650, 0, -1, 1];
     for den in [Den::Const(3), Den::Const(40), Den::Wire(3), Den::Wire(40)] {
@@ -349,6 +351,39 @@ fn half_up_and_half_down_at_ties_are_rejected() {
         let f = failures(prove(&forged(&c, 1, in_range)));
         assert!(only_gate(&f, "divide"), "{n} {den:?}: {f:?}");
     }
+}
+
+#[test]
+fn with_slack_either_neighbour_of_a_near_tie_passes_and_nothing_farther() {
+    // e = 1 + d/32 + 1 (AvgPoolF32's slack: 1/64 of a step) with d = 64:
+    // |r| <= d - p + e admits both neighbours of 2.5 (n = 160), of
+    // 2.5 + 1/128 (n = 160.5 is not an integer: use d = 128, n = 321) ...
+    let slack = |d: i128| 1 + d / 32 + 1;
+    let relaxed = |d: i128| DivideParams {
+        n_lo: -400,
+        n_hi: 400,
+        slack: slack(d),
+        ..small(d, d)
+    };
+    let up: Tamper = |p, n, d, r| neighbour(p, n, d, r, 1, false);
+    let down: Tamper = |p, n, d, r| neighbour(p, n, d, r, -1, false);
+    let up2: Tamper = |p, n, d, r| neighbour(p, n, d, r, 2, true);
+    // 160 / 64 = 2.5 (rhe: 2): 3 passes too, 4 and 0 do not
+    let c = circuit(relaxed(64), vec![1, 160], Den::Const(64));
+    assert_eq!(prove(&c), Ok(()));
+    assert_eq!(prove(&forged(&c, 1, up)), Ok(()));
+    assert!(prove(&forged(&c, 1, up2)).is_err());
+    assert!(prove(&forged(&c, 1, down)).is_err());
+    // 321 / 128 = 2.5078 (1/128 above the tie, inside the slack): 2 passes
+    let c = circuit(relaxed(128), vec![1, 321], Den::Const(128));
+    assert_eq!(prove(&c), Ok(()));
+    assert_eq!(prove(&forged(&c, 1, down)), Ok(()));
+    // 330 / 128 = 2.578 (far from a tie): only 3
+    let c = circuit(relaxed(128), vec![1, 330], Den::Const(128));
+    assert_eq!(prove(&c), Ok(()));
+    assert!(prove(&forged(&c, 1, down)).is_err());
+    assert!(prove(&forged(&c, 1, up)).is_err());
+    // without slack the tie's odd neighbour fails (the test above)
 }
 
 #[test]
@@ -549,6 +584,7 @@ fn sums_of_the_inputs_divide_and_a_forged_sum_is_rejected() {
         n_hi: 100,
         d_lo: 1,
         d_hi: 500,
+        slack: 0,
         ..small(1, 8)
     };
     let ns = vec![10, 0, 33, 100, 7];
@@ -636,6 +672,7 @@ fn real_proofs_verify_and_a_wrong_quotient_does_not() {
             n_hi: 1200,
             d_lo: 4 << 2,
             d_hi: 9 << 2,
+            slack: 0,
         },
     };
     assert!(real_proof_verifies(&pool, pool.clone()));
@@ -646,6 +683,7 @@ fn real_proofs_verify_and_a_wrong_quotient_does_not() {
         n_hi: 100,
         d_lo: 1,
         d_hi: 500,
+        slack: 0,
         ..small(1, 8)
     };
     let c = circuit(p, vec![10, 0, 33, 100, 7], Den::SumOfInputs);
@@ -659,7 +697,8 @@ fn verifying_key_is_pinned() {
     let c = circuit(small(1, 8), vec![1, 2], Den::Wire(3));
     assert_eq!(
         crate::chips::testing::vk_digest(K, &c),
-        "490322aaaa3d3ad3",
+        // changed deliberately for issue 22: the slack column `e`
+        "6875bc212ab592f4",
         "divide chip verifying key changed"
     );
 }

@@ -132,6 +132,7 @@ fn softmax_lanes_equal_the_executor() {
         n_hi: table[0],
         d_lo: table[0] as i128,
         d_hi: widest * table[0] as i128,
+        slack: 0,
     };
     let c = SoftmaxCircuit {
         lanes: lanes.clone(),
@@ -247,6 +248,7 @@ fn avg_pool_equals_the_executor() {
                 n_hi: 9 * (127 - in_zero),
                 d_lo: 4 << shift,
                 d_hi: 9 << shift,
+                slack: 0,
             };
             let c = AvgPoolCircuit {
                 windows: windows.clone(),
