@@ -44,6 +44,7 @@ const FAMILIES: &[&str] = &[
     "reducemean_int8",
     "reducesum",
     "batchnorm_int8",
+    "instancenorm_int8",
     "gemm_computed_bias_int8",
     "split_int8",
     "expand",

@@ -239,6 +239,36 @@ pub fn compile(
                 e.1 = e.1.max(hi);
             }
         }
+        // InstanceNormalization: the largest per-instance variance
+        for n in model
+            .nodes
+            .iter()
+            .filter(|n| n.op_type == "InstanceNormalization")
+        {
+            let (Some(x), Some(out)) = (n.input.first().and_then(|i| env.get(i)), n.output.first())
+            else {
+                continue;
+            };
+            let sh = x.shape();
+            let per: usize = sh.iter().skip(2).product();
+            if sh.len() < 3 || per == 0 {
+                continue;
+            }
+            let vals: Vec<f64> = x.iter().copied().collect();
+            let var = vals
+                .chunks(per)
+                .map(|c| {
+                    let m = c.iter().sum::<f64>() / per as f64;
+                    c.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / per as f64
+                })
+                .fold(0f64, f64::max);
+            if var.is_finite() {
+                let e = ranges
+                    .entry(crate::lower::variance_key(out))
+                    .or_insert((0.0, var));
+                e.1 = e.1.max(var);
+            }
+        }
         let mut outs = Vec::new();
         for (o, _) in &model.outputs {
             let t = env.get(o).ok_or_else(|| {
@@ -287,6 +317,13 @@ pub fn compile(
              from the calibration data at 8 bits, so they are not bit-exact with onnxruntime",
             lowered.zkinf_quantized.len(),
             lowered.zkinf_quantized.join(", ")
+        ));
+    }
+    if !lowered.approximated.is_empty() {
+        warnings.push(format!(
+            "onnxruntime computes {} of this int8 model in float32; zkinf approximates them in \
+             integers (the per-layer error in the table), so their outputs are not bit-exact",
+            lowered.approximated.join(", ")
         ));
     }
     let saturation: Vec<SatBound> = lowered
@@ -417,6 +454,7 @@ pub fn compile(
             weight_bits: (!exact).then_some(opts.weight_bits),
             ranges_guessed: guessed && needs_ranges,
             zkinf_quantized: lowered.zkinf_quantized.clone(),
+            approximated: lowered.approximated.clone(),
             warnings,
         },
         shards: cut.partition,

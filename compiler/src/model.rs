@@ -91,6 +91,7 @@ pub const SUPPORTED: &[(&str, &str)] = &[
     ("", "ReduceSum"),
     ("", "ReduceMean"),
     ("", "LogSoftmax"),
+    ("", "InstanceNormalization"),
     ("", "QuantizeLinear"),
     ("", "DequantizeLinear"),
     ("", "QLinearMatMul"),

@@ -45,6 +45,9 @@ pub struct QuantReport {
     /// Float tensors of an int8 model that zkinf quantized from the
     /// calibration data (the model leaves them float): not bit-exact.
     pub zkinf_quantized: Vec<String>,
+    /// Ops of an int8 model onnxruntime computes in float32, which zkinf
+    /// approximates in integers: not bit-exact.
+    pub approximated: Vec<String>,
     /// What a user must know about this quantization (printed by compile).
     pub warnings: Vec<String>,
 }

@@ -6,6 +6,7 @@
 mod calibrate;
 mod layout;
 mod linear;
+mod norm;
 mod quant;
 mod reduce;
 mod requant;
@@ -14,6 +15,7 @@ mod unary;
 mod window;
 
 pub use calibrate::qparams_for_range;
+pub use norm::variance_key;
 
 use crate::error::{CompileError, Result};
 use crate::model::{Attrs, LoadedModel};
@@ -66,6 +68,9 @@ pub struct Lowered {
     /// ONNX tensors held as narrow per-tensor reals: (name, plan tensor,
     /// scale, zero point), for the per-layer error
     pub layers: Vec<(String, TensorId, f64, i64)>,
+    /// ops of an int8 model that onnxruntime computes in float32 and zkinf
+    /// approximates in integers
+    pub approximated: Vec<String>,
 }
 
 pub struct Lowerer<'m> {
@@ -83,6 +88,7 @@ pub struct Lowerer<'m> {
     /// outside its calibrated range): (tensor, lower bound, upper bound)
     pub saturating: Vec<(TensorId, bool, bool)>,
     layers: Vec<(String, TensorId, f64, i64)>,
+    approximated: Vec<String>,
 }
 
 pub(crate) fn node_name(n: &NodeProto, i: usize) -> String {
@@ -124,6 +130,7 @@ impl<'m> Lowerer<'m> {
             zkinf_quantized: Default::default(),
             saturating: Vec::new(),
             layers: Vec::new(),
+            approximated: Vec::new(),
         }
     }
 
@@ -457,6 +464,7 @@ impl<'m> Lowerer<'m> {
             zkinf_quantized: self.zkinf_quantized.into_inner(),
             saturating: self.saturating,
             layers: self.layers,
+            approximated: self.approximated,
         })
     }
 
@@ -595,6 +603,7 @@ impl<'m> Lowerer<'m> {
             "Max" | "Min" | "Sum" | "Mean" => self.variadic(n)?,
             "ReduceSum" | "ReduceMean" => self.reduce(n, &a)?,
             "LogSoftmax" => self.log_softmax(n, &a)?,
+            "InstanceNormalization" => self.instance_norm(n, &a)?,
             "Softmax" => self.softmax(n, &a)?,
             "BatchNormalization" => self.batch_norm(n, &a)?,
             "Flatten" | "Reshape" | "Transpose" | "Squeeze" | "Unsqueeze" | "Identity" => {
