@@ -343,6 +343,7 @@ pub fn clamped(
         | Op::Add { lo, hi, .. }
         | Op::Mul { lo, hi, .. }
         | Op::AvgPool { lo, hi, .. }
+        | Op::AvgPoolF32 { lo, hi, .. }
         | Op::Softmax { lo, hi, .. } => {
             let bounds = (*lo, *hi);
             (*lo, *hi) = (i64::MIN / 4, i64::MAX / 4);

@@ -166,6 +166,11 @@ pub fn window_nd(at: &Attrs, kernel: &[usize], spatial: &[usize]) -> Result<Wind
     };
     let strides = per_axis("strides")?;
     let dilations = per_axis("dilations")?;
+    if kernel.contains(&0) || spatial.contains(&0) {
+        return Err(format!(
+            "a window of {kernel:?} over {spatial:?}: empty kernels and inputs have no windows"
+        ));
+    }
     let auto_pad = at.string("auto_pad").unwrap_or_default();
     let (mut begin, mut end) = (vec![0; n], vec![0; n]);
     match auto_pad.as_str() {

@@ -122,6 +122,8 @@ pub enum ProveError {
     },
     #[error("--strict: {0} fell outside their calibrated ranges and were clamped; the model's answer would differ (recompile with calibration data that covers such inputs)")]
     Saturated(String),
+    #[error("--strict: {} is missing, so the calibrated ranges are unknown; compile the model again", p(.0))]
+    NoReport(PathBuf),
     #[error("{}: not a compile report ({source})", p(path))]
     ReportFile {
         path: PathBuf,

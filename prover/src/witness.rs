@@ -78,6 +78,9 @@ pub fn check_saturation(
     trace: &Trace,
     strict: bool,
 ) -> Result<Vec<Clamped>, ProveError> {
+    if strict && !folder.report_path().is_file() {
+        return Err(ProveError::NoReport(folder.report_path()));
+    }
     let bounds = saturation_bounds(folder)?;
     let raw = raw_inputs(plan, input)?;
     let clamped = count_clamped(plan, &bounds, &raw, trace);
@@ -131,8 +134,9 @@ pub fn infer(
         clamped: clamped.clone(),
     };
     let side_bytes = serde_json::to_vec_pretty(&record).unwrap_or_default();
-    write_file_atomic(output, &bytes)?;
+    // the counts first: an output never sits beside another run's counts
     write_file_atomic(&side, &side_bytes)?;
+    write_file_atomic(output, &bytes)?;
     Ok(InferSummary {
         clamped,
         saturation_file: side,

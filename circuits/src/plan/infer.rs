@@ -513,12 +513,18 @@ pub fn infer(
             ..
         } => {
             if let Op::AvgPoolF32 {
-                x_scale, y_scale, ..
+                x_scale,
+                y_scale,
+                zero_shift,
+                ..
             } = op
             {
                 if !(x_scale.is_finite() && *x_scale > 0.0 && y_scale.is_finite() && *y_scale > 0.0)
                 {
                     return Err(bad(id, name, "scales must be positive and finite"));
+                }
+                if !(0..=256).contains(zero_shift) {
+                    return Err(bad(id, name, "zero_shift must lie in [0, 256]"));
                 }
             }
             arity(&[1])?;

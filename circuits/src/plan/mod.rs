@@ -230,8 +230,8 @@ pub enum Op {
     /// The circuit checks `y` against the exact average `Σ (x - in_zero)
     /// mult / (count 2^shift)` (`mult / 2^shift` = `x_scale / y_scale`): the
     /// clamped nearest integer, either one where the average is within
-    /// 1/64 of a tie (only there can float32 rounding choose; the compiler
-    /// refuses windows whose float error could reach 1/128).
+    /// 1/128 + 1/4096 of a tie (only there can float32 rounding choose; the
+    /// compiler refuses windows whose float error could reach 1/128).
     AvgPoolF32 {
         kernel: [usize; 2],
         strides: [usize; 2],

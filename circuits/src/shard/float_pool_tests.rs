@@ -92,6 +92,27 @@ fn float32_average_pooling_matches_onnxruntime_and_admits_only_nearest_integers(
     // no tie: a moved output is rejected
     assert!(!accepts(&p, &x, Some(vec![y[0], 11])));
     assert!(!accepts(&p, &x, Some(vec![y[0], 9])));
+    // an exact average of 9 (divisor 2): its even neighbours too
+    let x = [9, 9, 0, 1];
+    assert!(accepts(&p, &x, Some(vec![9, 0])));
+    assert!(!accepts(&p, &x, Some(vec![8, 0])));
+    assert!(!accepts(&p, &x, Some(vec![10, 0])));
+}
+
+#[test]
+fn a_quarter_off_a_tie_admits_only_the_nearest_integer() {
+    // one [1, 4] window, equal scales: 13 / 4 = 3.25 -> 3 only
+    let p = plan(true, 0.05, 0.05);
+    let x = [3, 3, 3, 4];
+    assert!(accepts(&p, &x, Some(vec![3])));
+    assert!(!accepts(&p, &x, Some(vec![4])));
+    assert!(!accepts(&p, &x, Some(vec![2])));
+    // 14 / 4 = 3.5, a tie: both 3 and 4, not 2 or 5
+    let x = [3, 3, 4, 4];
+    assert!(accepts(&p, &x, Some(vec![3])));
+    assert!(accepts(&p, &x, Some(vec![4])));
+    assert!(!accepts(&p, &x, Some(vec![5])));
+    assert!(!accepts(&p, &x, Some(vec![2])));
 }
 
 #[test]

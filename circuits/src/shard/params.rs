@@ -127,8 +127,21 @@ impl ShardCircuit {
                             taps.max(1) as i128
                         };
                         let d = count.checked_shl(*shift).unwrap_or(0);
+                        // AvgPoolF32: N M / d with both scaled so that d >= 2^12,
+                        // and the slack e = d/64 + 2: nearest integers, either
+                        // one only within 1/128 + 1/4096 < 1/64 of a tie (the
+                        // compiler bounds the float error below 1/128)
+                        let k = if relaxed {
+                            12u32.saturating_sub(128 - (d.max(1) as u128).leading_zeros())
+                        } else {
+                            0
+                        };
+                        let (m, d) = (
+                            i64::try_from((*mult as i128) << k).unwrap_or(i64::MAX),
+                            d << k,
+                        );
                         let p = DivideParams {
-                            mult: *mult,
+                            mult: m,
                             out_zero: *out_zero,
                             lo: *lo,
                             hi: *hi,
@@ -136,8 +149,7 @@ impl ShardCircuit {
                             n_hi: taps.saturating_mul(x.range.hi.saturating_sub(*in_zero)),
                             d_lo: d,
                             d_hi: d,
-                            // a nearest integer, either one within 1/64 of a tie
-                            slack: if relaxed { 1 + d / 32 + 1 } else { 0 },
+                            slack: if relaxed { d / 64 + 2 } else { 0 },
                         };
                         (p, w.len())
                     })

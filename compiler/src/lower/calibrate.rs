@@ -5,7 +5,7 @@
 use super::{Lowerer, Mode, QParams};
 use crate::error::Result;
 use crate::value::{Affine, ConstTensor, DType, Src, Value};
-use zkinf_circuits::{InputQuant, Op};
+use zkinf_circuits::{InputQuant, Op, TensorId};
 
 impl Lowerer<'_> {
     /// Calibrated output parameters of tensor `name` (float models).
@@ -45,24 +45,24 @@ impl Lowerer<'_> {
         };
         let before = self.plan.nodes.len();
         let a = self.requant_to_affine(v, q)?;
-        let Src::Plan(id) = a.src else {
-            return Ok(a);
-        };
-        if (id as usize) < before {
-            return Ok(a); // an identity: nothing clamps
-        }
-        let (lo, hi) = match &self.plan.nodes[id as usize].op {
-            Op::Rescale { lo, hi, .. }
-            | Op::Add { lo, hi, .. }
-            | Op::Mul { lo, hi, .. }
-            | Op::AvgPool { lo, hi, .. } => (*lo, *hi),
-            _ => return Ok(a),
-        };
+        // every requantizing node this pushed whose bound is the range's
+        // (Max/Min, PRelu and Concat requantize in several nodes; pooling
+        // ends with a reshape)
         let quant = |r: f64| q.zero as f64 + (r / q.scale).round_ties_even();
-        let lo_sat = lo == q.lo && clip.is_none_or(|c| quant(c.0) < q.lo as f64);
-        let hi_sat = hi == q.hi && clip.is_none_or(|c| quant(c.1) > q.hi as f64);
-        if lo_sat || hi_sat {
-            self.saturating.push((id, lo_sat, hi_sat));
+        for id in before..self.plan.nodes.len() {
+            let (lo, hi) = match &self.plan.nodes[id].op {
+                Op::Rescale { lo, hi, .. }
+                | Op::Add { lo, hi, .. }
+                | Op::Mul { lo, hi, .. }
+                | Op::AvgPool { lo, hi, .. }
+                | Op::AvgPoolF32 { lo, hi, .. } => (*lo, *hi),
+                _ => continue,
+            };
+            let lo_sat = lo == q.lo && clip.is_none_or(|c| quant(c.0) < q.lo as f64);
+            let hi_sat = hi == q.hi && clip.is_none_or(|c| quant(c.1) > q.hi as f64);
+            if lo_sat || hi_sat {
+                self.saturating.push((id as TensorId, lo_sat, hi_sat));
+            }
         }
         Ok(a)
     }

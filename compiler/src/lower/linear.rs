@@ -179,11 +179,14 @@ impl Lowerer<'_> {
             return Err(self.unsupported("a computed Gemm bias with per-channel weights"));
         }
         let mut c = self.activation(c, &n.input[2])?;
-        c.scales = vec![c.scale() * beta];
+        if beta == 0.0 || !beta.is_finite() {
+            return Ok(vec![Value::Real(acc)]);
+        }
+        c.scales = vec![c.scale() * beta.abs()];
         Ok(vec![Value::Lazy(crate::value::Lazy::Sum {
             a: acc,
             b: c,
-            b_sign: 1,
+            b_sign: if beta < 0.0 { -1 } else { 1 },
             shape,
         })])
     }

@@ -219,7 +219,7 @@ impl Lowerer<'_> {
                     let taps = (kernel[0] * kernel[1]) as f64;
                     // float error of a window, in output steps (twice a
                     // bound of the sum's, the division's and the zero
-                    // point's roundings): far below the circuit's 1/64
+                    // point's roundings): below the circuit's 1/128
                     let err = 2.0 * ((taps + 1.0) * 255.0 * r + 3.0 * 384.0) / (1u64 << 24) as f64;
                     if err >= 1.0 / 128.0 {
                         return Err(self.unsupported(format!(
@@ -362,24 +362,20 @@ impl Lowerer<'_> {
             Lazy::ChannelPRelu { x, slopes } => {
                 let id = self.src_id(&x.src)?;
                 let r = self.plan.info(id).range;
-                let z = x.zero().clamp(r.lo, r.hi);
-                let pos = self.push(Op::Clamp { lo: z, hi: r.hi }, vec![id], None)?;
-                let neg = self.push(Op::Clamp { lo: r.lo, hi: z }, vec![id], None)?;
+                let z = x.zero();
+                // the positive part at the output's scale
                 let d = self.ratio(x.scale(), q.scale)?;
-                let pos = self.push(
-                    Op::Rescale {
-                        in_zero: x.zero(),
-                        mult: vec![d.mult],
-                        bias: vec![],
-                        shift: d.shift,
-                        axis: 1,
-                        out_zero: q.zero,
-                        lo,
-                        hi,
-                    },
-                    vec![pos],
-                    None,
-                )?;
+                let pos_op = Op::Rescale {
+                    in_zero: z,
+                    mult: vec![d.mult],
+                    bias: vec![],
+                    shift: d.shift,
+                    axis: 1,
+                    out_zero: q.zero,
+                    lo,
+                    hi,
+                };
+                // the negative part, times each channel's slope
                 let mut signs = Vec::new();
                 let mut ds = Vec::new();
                 for &a in &slopes {
@@ -389,21 +385,27 @@ impl Lowerer<'_> {
                 }
                 let (mults, shift) = common_shift(&ds)
                     .ok_or_else(|| self.unsupported("PRelu slopes span too many powers of two"))?;
-                let mult = mults.iter().zip(&signs).map(|(m, s)| m * s).collect();
-                let neg = self.push(
-                    Op::Rescale {
-                        in_zero: x.zero(),
-                        mult,
-                        bias: vec![],
-                        shift,
-                        axis: 1,
-                        out_zero: q.zero,
-                        lo,
-                        hi,
-                    },
-                    vec![neg],
-                    None,
-                )?;
+                let neg_op = Op::Rescale {
+                    in_zero: z,
+                    mult: mults.iter().zip(&signs).map(|(m, s)| m * s).collect(),
+                    bias: vec![],
+                    shift,
+                    axis: 1,
+                    out_zero: q.zero,
+                    lo,
+                    hi,
+                };
+                // every value on one side of the zero point: one part only
+                if z <= r.lo {
+                    return self.push(pos_op, vec![id], None);
+                }
+                if z >= r.hi {
+                    return self.push(neg_op, vec![id], None);
+                }
+                let pos = self.push(Op::Clamp { lo: z, hi: r.hi }, vec![id], None)?;
+                let neg = self.push(Op::Clamp { lo: r.lo, hi: z }, vec![id], None)?;
+                let pos = self.push(pos_op, vec![pos], None)?;
+                let neg = self.push(neg_op, vec![neg], None)?;
                 // one of the two parts is the zero point: the sum is exact
                 self.push(
                     Op::Add {

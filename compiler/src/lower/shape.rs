@@ -37,56 +37,76 @@ fn all(n: usize) -> Vec<Option<usize>> {
     (0..n).map(Some).collect()
 }
 
-/// ONNX Slice's coordinates on one axis of length `dim`.
+/// The most values an index map may hold (a map is 4 bytes a value).
+pub(crate) const MAX_MAP: usize = 1 << 26;
+
+/// ONNX Slice's coordinates on one axis of length `dim`: starts clamped to
+/// `[0, dim]` (`[0, dim - 1]` stepping down), ends to `[0, dim]`
+/// (`[-1, dim - 1]` stepping down).
 pub(crate) fn slice_axis(dim: usize, start: i64, end: i64, step: i64) -> Vec<Option<usize>> {
-    let d = dim as i64;
-    let norm = |v: i64| if v < 0 { v + d } else { v };
-    let (s, e) = (norm(start), norm(end));
-    let mut out = Vec::new();
-    if step > 0 {
-        let (s, e) = (s.clamp(0, d), e.clamp(0, d));
-        let mut i = s;
-        while i < e {
-            out.push(Some(i as usize));
-            i += step;
+    let d = dim as i128;
+    let norm = |v: i64| {
+        let v = v as i128;
+        if v < 0 {
+            v + d
+        } else {
+            v
         }
+    };
+    let (s, e, step) = (norm(start), norm(end), step as i128);
+    let (s, e) = if step > 0 {
+        (s.clamp(0, d), e.clamp(0, d))
     } else {
-        let (s, e) = (s.clamp(-1, d - 1), e.clamp(-1, d - 1));
-        let mut i = s;
-        while i > e {
-            out.push(Some(i as usize));
-            i += step;
-        }
+        (s.clamp(0, (d - 1).max(0)), e.clamp(-1, d - 1))
+    };
+    if d == 0 || step == 0 || (step > 0 && s >= e) || (step < 0 && s <= e) {
+        return Vec::new();
     }
-    out
+    let count = ((e - s).abs() + step.abs() - 1) / step.abs();
+    (0..count).map(|k| Some((s + k * step) as usize)).collect()
 }
 
-/// Pad's coordinates on one axis: `b` before and `e` after (negative crops).
+/// Pad's coordinates on one axis: `b` before and `e` after; negative pads
+/// crop first, as ONNX does, then the rest pads the cropped extent.
+/// `None` where the mode cannot pad (an empty extent, reflect of one value).
 pub(crate) fn pad_axis(dim: usize, b: i64, e: i64, mode: &str) -> Option<Vec<Option<usize>>> {
-    let d = dim as i64;
-    let len = d + b + e;
-    if len < 0 {
+    let (cb, ce) = ((-b).max(0) as i128, (-e).max(0) as i128);
+    let (pb, pe) = (b.max(0) as i128, e.max(0) as i128);
+    let d = dim as i128 - cb - ce;
+    if d < 0 || d + pb + pe > MAX_MAP as i128 {
         return None;
     }
-    (0..len)
+    if d == 0 && pb + pe > 0 && mode != "constant" {
+        return None;
+    }
+    (0..d + pb + pe)
         .map(|o| {
-            let i = o - b;
+            let i = o - pb;
+            let at = |i: i128| Some(Some((i + cb) as usize));
             if (0..d).contains(&i) {
-                return Some(Some(i as usize));
+                return at(i);
             }
             match mode {
                 "constant" => Some(None),
-                "edge" => Some(Some(i.clamp(0, d - 1) as usize)),
+                "edge" => at(i.clamp(0, d - 1)),
                 "reflect" if d > 1 => {
                     let period = 2 * (d - 1);
                     let m = i.rem_euclid(period);
-                    Some(Some((if m < d { m } else { period - m }) as usize))
+                    at(if m < d { m } else { period - m })
                 }
-                "wrap" => Some(Some(i.rem_euclid(d) as usize)),
+                "wrap" => at(i.rem_euclid(d)),
                 _ => None,
             }
         })
         .collect()
+}
+
+/// The number of values `lists` describe, if at most [`MAX_MAP`].
+fn map_len(lists: &[Vec<Option<usize>>]) -> Option<usize> {
+    lists
+        .iter()
+        .try_fold(1usize, |n, l| n.checked_mul(l.len()))
+        .filter(|&n| n <= MAX_MAP)
 }
 
 impl Lowerer<'_> {
@@ -210,9 +230,19 @@ impl Lowerer<'_> {
             let d = self.axis_of(axes[k], rank)?;
             lists[d] = slice_axis(shape[d], starts[k], ends[k], steps[k]);
         }
+        self.too_big(&lists)?;
         let out: Vec<usize> = lists.iter().map(Vec::len).collect();
         let map = product_map(&shape, &lists);
         Ok(vec![self.remap(x, &n.input[0], out, &map, 0.0)?])
+    }
+
+    fn too_big(&self, lists: &[Vec<Option<usize>>]) -> Result<()> {
+        map_len(lists).map(|_| ()).ok_or_else(|| {
+            self.unsupported(format!(
+                "a result of more than 2^26 values ({:?})",
+                lists.iter().map(Vec::len).collect::<Vec<_>>()
+            ))
+        })
     }
 
     pub(crate) fn split(&mut self, n: &NodeProto, at: &Attrs) -> Result<Vec<Value>> {
@@ -263,9 +293,20 @@ impl Lowerer<'_> {
         if arg.iter().any(|&v| v < 0) {
             return Err(self.malformed(format!("negative sizes {arg:?}")));
         }
+        let big = |v: i64| v as u128 > MAX_MAP as u128;
+        if arg.iter().any(|&v| big(v)) {
+            return Err(self.unsupported(format!("{} to {arg:?}", n.op_type)));
+        }
         let lists: Vec<Vec<Option<usize>>> = if n.op_type == "Tile" {
             if arg.len() != shape.len() {
                 return Err(self.malformed("Tile's repeats differ in length from the rank"));
+            }
+            if shape
+                .iter()
+                .zip(&arg)
+                .any(|(&d, &r)| d.saturating_mul(r as usize) > MAX_MAP)
+            {
+                return Err(self.unsupported(format!("Tile by {arg:?}")));
             }
             shape
                 .iter()
@@ -292,6 +333,7 @@ impl Lowerer<'_> {
             }
             lists
         };
+        self.too_big(&lists)?;
         let out: Vec<usize> = lists.iter().map(Vec::len).collect();
         let map = product_map(&shape, &lists);
         Ok(vec![self.remap(x, &n.input[0], out, &map, 0.0)?])
@@ -319,6 +361,7 @@ impl Lowerer<'_> {
         }
         let mut lists: Vec<Vec<Option<usize>>> = shape.iter().map(|&d| all(d)).collect();
         lists[axis] = list;
+        self.too_big(&lists)?;
         let map = product_map(&shape, &lists);
         let mut out = shape[..axis].to_vec();
         out.extend(&idx.shape);
@@ -357,9 +400,17 @@ impl Lowerer<'_> {
         }
         let mut lists: Vec<Vec<Option<usize>>> = shape.iter().map(|&d| all(d)).collect();
         for (k, &d) in axes.iter().enumerate() {
-            lists[d] = pad_axis(shape[d], pads[k], pads[k + axes.len()], &mode)
-                .ok_or_else(|| self.unsupported(format!("Pad mode {mode} on axis {d}")))?;
+            lists[d] =
+                pad_axis(shape[d], pads[k], pads[k + axes.len()], &mode).ok_or_else(|| {
+                    self.unsupported(format!(
+                        "Pad mode {mode} by {} and {} on axis {d} of length {}",
+                        pads[k],
+                        pads[k + axes.len()],
+                        shape[d]
+                    ))
+                })?;
         }
+        self.too_big(&lists)?;
         let out: Vec<usize> = lists.iter().map(Vec::len).collect();
         let map = product_map(&shape, &lists);
         Ok(vec![self.remap(x, &n.input[0], out, &map, value)?])
@@ -377,6 +428,9 @@ mod tests {
         assert_eq!(s(8, 2, 7, 2), vec![2, 4, 6]);
         assert_eq!(s(5, -1, i64::MIN, -1), vec![4, 3, 2, 1, 0]);
         assert_eq!(s(5, 10, -10, -2), vec![4, 2, 0]);
+        assert_eq!(s(5, -100, i64::MIN, -1), vec![0]);
+        assert_eq!(s(5, 0, 5, i64::MAX), vec![0]);
+        assert!(s(0, 0, 5, -1).is_empty());
         assert_eq!(s(5, 1, 1000, 1), vec![1, 2, 3, 4]);
         assert!(s(5, 3, 1, 1).is_empty());
     }

@@ -127,7 +127,12 @@ impl Lowerer<'_> {
                     .out(0, d, kd, false)
                     .ok_or_else(|| self.malformed("window larger than the padded input"))?;
                 let plane = h * wd;
-                let mut map = Vec::with_capacity(n * d_out * c * kd * plane);
+                let total = [n, d_out, c, kd, plane]
+                    .iter()
+                    .try_fold(1usize, |a, &b| a.checked_mul(b))
+                    .filter(|&t| t <= super::shape::MAX_MAP)
+                    .ok_or_else(|| self.unsupported("a 3-D convolution of more than 2^26 taps"))?;
+                let mut map = Vec::with_capacity(total);
                 for b in 0..n {
                     for od in 0..d_out {
                         for ch in 0..c {
@@ -204,7 +209,12 @@ impl Lowerer<'_> {
         let taps: usize = k.iter().product();
         let positions: usize = outs.iter().product();
         let inner: usize = sp.iter().product();
-        let mut map = Vec::with_capacity(xs[0] * xs[1] * positions * taps);
+        let total = [xs[0], xs[1], positions, taps]
+            .iter()
+            .try_fold(1usize, |a, &b| a.checked_mul(b))
+            .filter(|&t| t <= super::shape::MAX_MAP)
+            .ok_or_else(|| self.unsupported("a 3-D pooling of more than 2^26 taps"))?;
+        let mut map = Vec::with_capacity(total);
         let mut padded = false;
         for nc in 0..xs[0] * xs[1] {
             for p in 0..positions {
@@ -471,6 +481,9 @@ impl Lowerer<'_> {
         if !(auto.is_empty() || auto == "NOTSET") || at.has("output_shape") {
             return Err(self.unsupported("ConvTranspose with auto_pad or output_shape"));
         }
+        if ws.iter().chain(&xs).any(|&v| v == 0) {
+            return Err(self.malformed("ConvTranspose of an empty tensor"));
+        }
         let (cig, cog) = (ws[0] / group, ws[1]);
         let c_out = cog * group;
         let k: Vec<usize> = ws[2..].to_vec();
@@ -536,11 +549,18 @@ impl Lowerer<'_> {
             (0..xs[1]).map(Some).collect(),
         ];
         for d in 0..sp {
+            let big = |v: i64| v > super::shape::MAX_MAP as i64;
+            if big(s[d]) || big(dil[d]) || big(pads[d]) || big(pads[d + sp]) || big(opad[d]) {
+                return Err(self.unsupported("ConvTranspose attributes this large"));
+            }
             let edge = dil[d] * (k[d] as i64 - 1);
             let (before, after) = (edge - pads[d], edge - pads[d + sp] + opad[d]);
             let len = (xs[2 + d] as i64 - 1) * s[d] + 1 + before + after;
             if len < edge + 1 {
                 return Err(self.malformed("ConvTranspose output would be empty"));
+            }
+            if big(len) {
+                return Err(self.unsupported("a ConvTranspose of more than 2^26 values"));
             }
             lists.push(
                 (0..len)
@@ -553,6 +573,13 @@ impl Lowerer<'_> {
             );
         }
         let spread_shape: Vec<usize> = lists.iter().map(Vec::len).collect();
+        if spread_shape
+            .iter()
+            .try_fold(1usize, |a, &b| a.checked_mul(b))
+            .is_none_or(|t| t > super::shape::MAX_MAP)
+        {
+            return Err(self.unsupported("a ConvTranspose of more than 2^26 values"));
+        }
         let map = super::shape::product_map(&xs, &lists);
         let x_id = self.src_id(&x.src)?;
         let spread = self.gather_id(x_id, spread_shape, &map, x.zero())?;

@@ -41,10 +41,12 @@
 //! `t1 = d - p + e - r` and `t2 = d - p + e + r` instead: `|r| <= d - p + e`,
 //! so `|N/d - q| <= 1/2 + (e - p)/(2d)`: any nearest integer of `N/d`, and
 //! either neighbour where `N/d` is within `e/(2d)` of a tie (never more:
-//! both checks still bound `|r|`). `AvgPoolF32` uses it: onnxruntime's
-//! float32 average is within far less than `e/(2d) = 1/64` of the exact one,
-//! so its rounding is one of the admitted integers, and only at (near) ties
-//! can it differ from round-half-to-even. `e = 0` everywhere else.
+//! both checks still bound `|r|`). `AvgPoolF32` uses it with `N M` and `d`
+//! scaled so that `d >= 2^12` and `e = d/64 + 2`: a window of at most
+//! `1/128 + 1/4096` around a tie, above the float error the compiler admits
+//! (under 1/128 of a step), so onnxruntime's float32 rounding is always one
+//! of the admitted integers, and only at a (near) tie can it differ from
+//! round-half-to-even. `e = 0` everywhere else.
 //!
 //! The clamp, with `c = q + out_zero`, uses boolean flags `sl`, `sh`:
 //! `y = sl lo + sh hi + (1 - sl - sh) c`; `y - lo`, `hi - y` and the
@@ -225,7 +227,7 @@ impl DivideParams {
         let y = bits_for((self.hi as i128 - self.lo as i128).max(1));
         Widths {
             d: db,
-            t: bits_for(2 * d_max + self.slack.max(0)),
+            t: bits_for(2 * (d_max + self.slack.max(0))),
             h,
             dist,
             y,

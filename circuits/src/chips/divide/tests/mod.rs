@@ -355,9 +355,9 @@ fn half_up_and_half_down_at_ties_are_rejected() {
 
 #[test]
 fn with_slack_either_neighbour_of_a_near_tie_passes_and_nothing_farther() {
-    // e = 1 + d/32 + 1 (AvgPoolF32's slack: 1/64 of a step) with d = 64:
-    // |r| <= d - p + e admits both neighbours of 2.5 (n = 160), of
-    // 2.5 + 1/128 (n = 160.5 is not an integer: use d = 128, n = 321) ...
+    // a slack e = d/32 + 2 (a window of about 1/64 around a tie): |r| <=
+    // d - p + e admits both neighbours of 2.5 (n = 160, d = 64) and of
+    // 321/128 = 2.5078, but only the nearest integer of 330/128 = 2.578
     let slack = |d: i128| 1 + d / 32 + 1;
     let relaxed = |d: i128| DivideParams {
         n_lo: -400,
