@@ -230,3 +230,75 @@ fn every_op_family_proves_and_a_moved_output_is_rejected() {
     println!("op families proved (k): {ks:?}");
     assert!(ks.len() >= 76, "only {} fixtures proved", ks.len());
 }
+
+/// QOperator convolutions over 1-D inputs (QLinearConv, ConvInteger) take
+/// the same path as QDQ ones: equal to the same convolution written 2-D
+/// with height 1.
+#[test]
+fn qlinear_conv_in_one_dimension_equals_its_two_dimensional_form() {
+    use zkinf_tests::onnx_build::*;
+    let w: Vec<i32> = (0..2 * 3 * 3).map(|i| (i * 37 % 19) - 9).collect();
+    let build = |two_d: bool| {
+        let (xs, ws, k, pads, strides): (Vec<usize>, Vec<usize>, Vec<i64>, Vec<i64>, Vec<i64>) =
+            if two_d {
+                (
+                    vec![1, 3, 1, 11],
+                    vec![2, 3, 1, 3],
+                    vec![1, 3],
+                    vec![0, 1, 0, 2],
+                    vec![1, 2],
+                )
+            } else {
+                (vec![1, 3, 11], vec![2, 3, 3], vec![3], vec![1, 2], vec![2])
+            };
+        let out_len = (11 + 3 - 3) / 2 + 1;
+        let ys: Vec<usize> = if two_d {
+            vec![1, 2, 1, out_len]
+        } else {
+            vec![1, 2, out_len]
+        };
+        model(
+            vec![
+                node("QuantizeLinear", &["x", "xs", "xz"], "xq", vec![]),
+                node(
+                    "QLinearConv",
+                    &["xq", "xs", "xz", "w", "ws", "wz", "ys", "yz"],
+                    "yq",
+                    vec![
+                        ints_attr("kernel_shape", &k),
+                        ints_attr("pads", &pads),
+                        ints_attr("strides", &strides),
+                    ],
+                ),
+                node("DequantizeLinear", &["yq", "ys", "yz"], "y", vec![]),
+            ],
+            vec![
+                floats("xs", &[], &[0.02]),
+                ints("xz", 3, &[], &[1]),
+                ints("w", 3, &ws, &w),
+                floats("ws", &[], &[0.05]),
+                ints("wz", 3, &[], &[0]),
+                floats("ys", &[], &[0.03]),
+                ints("yz", 3, &[], &[-2]),
+            ],
+            vec![float_input("x", &xs)],
+            vec![float_input("y", &ys)],
+        )
+    };
+    let x: Vec<f64> = (0..33)
+        .map(|i| ((i * 13 % 29) as f64 - 14.0) / 10.0)
+        .collect();
+    let run = |bytes: Vec<u8>| {
+        let c = zkinf_compiler::compile(&bytes, "q.onnx", None, &CompileOptions::default())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let q = quantize_input(&c.plan.inputs[0], &x).unwrap();
+        let t = execute(&c.plan, vec![q]).unwrap();
+        t.get(c.plan.outputs[0].tensor)
+            .iter()
+            .copied()
+            .collect::<Vec<i64>>()
+    };
+    let (one, two) = (run(build(false)), run(build(true)));
+    assert_eq!(one.len(), 12);
+    assert_eq!(one, two);
+}

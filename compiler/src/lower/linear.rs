@@ -288,9 +288,55 @@ impl Lowerer<'_> {
     ) -> Result<TensorId> {
         let xs = self.plan.info(ins[0]).shape.clone();
         let ws = self.plan.info(ins[1]).shape.clone();
-        if xs.len() != 4 || ws.len() != 4 {
-            return Err(
-                self.unsupported(format!("only 2-D convolutions (input rank {})", xs.len()))
+        if xs.len() != ws.len() || !(3..=5).contains(&xs.len()) {
+            return Err(self.unsupported(format!(
+                "convolutions of a rank-{} input by rank-{} weights (1-D to 3-D are supported)",
+                xs.len(),
+                ws.len()
+            )));
+        }
+        if xs.len() != 4 {
+            // 1-D and 3-D (QLinearConv, ConvInteger): see window.rs
+            let Op::Const { values } = &self.plan.nodes[ins[1] as usize].op else {
+                return Err(self.unsupported("computed weights for a 1-D or 3-D convolution"));
+            };
+            if let Some(k) = at.ints("kernel_shape") {
+                if k.iter().map(|&v| v as usize).ne(ws[2..].iter().copied()) {
+                    return Err(
+                        self.malformed(format!("kernel_shape {k:?} does not match weights {ws:?}"))
+                    );
+                }
+            }
+            let w = Affine {
+                src: Src::Const(ConstTensor {
+                    dtype: crate::value::DType::I32,
+                    shape: ws.clone(),
+                    data: values.iter().map(|&v| v as f64).collect(),
+                }),
+                scales: vec![1.0],
+                zeros: vec![0],
+                axis: 0,
+                clip: None,
+                wide: false,
+            };
+            let win = crate::shapes::window_nd(at, &ws[2..], &xs[2..]).map_err(|e| {
+                match e.strip_prefix("unsupported: ") {
+                    Some(r) => self.unsupported(r),
+                    None => self.malformed(e),
+                }
+            })?;
+            let group = at.int("group", 1);
+            if group < 1 {
+                return Err(self.malformed("group must be positive"));
+            }
+            return self.conv_any(
+                ins[0],
+                x_zero,
+                &w,
+                w_zero,
+                ins.get(2).copied(),
+                &win,
+                group as usize,
             );
         }
         if let Some(k) = at.ints("kernel_shape") {
