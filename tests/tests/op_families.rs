@@ -239,18 +239,16 @@ fn qlinear_conv_in_one_dimension_equals_its_two_dimensional_form() {
     use zkinf_tests::onnx_build::*;
     let w: Vec<i32> = (0..2 * 3 * 3).map(|i| (i * 37 % 19) - 9).collect();
     let build = |two_d: bool| {
-        let (xs, ws, k, pads, strides): (Vec<usize>, Vec<usize>, Vec<i64>, Vec<i64>, Vec<i64>) =
-            if two_d {
-                (
-                    vec![1, 3, 1, 11],
-                    vec![2, 3, 1, 3],
-                    vec![1, 3],
-                    vec![0, 1, 0, 2],
-                    vec![1, 2],
-                )
-            } else {
-                (vec![1, 3, 11], vec![2, 3, 3], vec![3], vec![1, 2], vec![2])
-            };
+        let (xs, ws): (Vec<usize>, Vec<usize>) = if two_d {
+            (vec![1, 3, 1, 11], vec![2, 3, 1, 3])
+        } else {
+            (vec![1, 3, 11], vec![2, 3, 3])
+        };
+        let (k, pads, strides): (&[i64], &[i64], &[i64]) = if two_d {
+            (&[1, 3], &[0, 1, 0, 2], &[1, 2])
+        } else {
+            (&[3], &[1, 2], &[2])
+        };
         let out_len = (11 + 3 - 3) / 2 + 1;
         let ys: Vec<usize> = if two_d {
             vec![1, 2, 1, out_len]
@@ -265,9 +263,9 @@ fn qlinear_conv_in_one_dimension_equals_its_two_dimensional_form() {
                     &["xq", "xs", "xz", "w", "ws", "wz", "ys", "yz"],
                     "yq",
                     vec![
-                        ints_attr("kernel_shape", &k),
-                        ints_attr("pads", &pads),
-                        ints_attr("strides", &strides),
+                        ints_attr("kernel_shape", k),
+                        ints_attr("pads", pads),
+                        ints_attr("strides", strides),
                     ],
                 ),
                 node("DequantizeLinear", &["yq", "ys", "yz"], "y", vec![]),
