@@ -90,6 +90,8 @@ pub const SUPPORTED: &[(&str, &str)] = &[
     ("", "Mean"),
     ("", "ReduceSum"),
     ("", "ReduceMean"),
+    ("", "ReduceMax"),
+    ("", "ReduceMin"),
     ("", "LogSoftmax"),
     ("", "InstanceNormalization"),
     ("", "QuantizeLinear"),

@@ -62,6 +62,8 @@ const OPS: &[&str] = &[
     "Sum",
     "ReduceSum",
     "ReduceMean",
+    "ReduceMax",
+    "InstanceNormalization",
     "LogSoftmax",
     "Exp",
     "LeakyRelu",

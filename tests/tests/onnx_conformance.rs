@@ -29,7 +29,7 @@ fn onnx_node_tests_supported_subset_passes() {
     assert!(t.failed.is_empty(), "failed: {:?}", t.failed);
     // guards against a runner that silently skips everything
     assert!(
-        t.passed.len() >= 300,
+        t.passed.len() >= 350,
         "only {} node tests passed",
         t.passed.len()
     );
@@ -78,6 +78,13 @@ fn onnx_node_tests_supported_subset_passes() {
         "test_logsoftmax_large_number",
         "test_reduce_mean_keepdims_random",
         "test_reduce_sum_negative_axes_keepdims_random",
+        "test_convtranspose_3d",
+        "test_convtranspose_output_shape",
+        "test_convtranspose_autopad_same",
+        "test_instancenorm_example",
+        "test_max_int8",
+        "test_reduce_max_do_not_keepdims_random",
+        "test_logsoftmax_axis_1_expanded",
     ] {
         assert!(t.passed.iter().any(|p| p == must), "{must} did not pass");
     }

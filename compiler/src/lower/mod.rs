@@ -601,7 +601,7 @@ impl<'m> Lowerer<'m> {
             | "HardSigmoid" | "Shrink" => self.unary(n, &a)?,
             "PRelu" => self.prelu(n)?,
             "Max" | "Min" | "Sum" | "Mean" => self.variadic(n)?,
-            "ReduceSum" | "ReduceMean" => self.reduce(n, &a)?,
+            "ReduceSum" | "ReduceMean" | "ReduceMax" | "ReduceMin" => self.reduce(n, &a)?,
             "LogSoftmax" => self.log_softmax(n, &a)?,
             "InstanceNormalization" => self.instance_norm(n, &a)?,
             "Softmax" => self.softmax(n, &a)?,

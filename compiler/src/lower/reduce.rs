@@ -90,6 +90,11 @@ impl Lowerer<'_> {
         if vals.iter().all(|v| matches!(v, Value::Const(_))) {
             return Err(self.unsupported(format!("{} of constants only", n.op_type)));
         }
+        if vals.iter().all(|v| matches!(v, Value::Int { .. }))
+            && matches!(n.op_type.as_str(), "Max" | "Min")
+        {
+            return self.int_extremum(n.op_type == "Max", &vals);
+        }
         if vals.iter().any(|v| matches!(v, Value::Int { .. })) {
             return Err(self.unsupported(format!("{} of integer tensors", n.op_type)));
         }
@@ -196,10 +201,11 @@ impl Lowerer<'_> {
                 .chunks(count.max(1))
                 .map(|ch| {
                     let s: f64 = ch.iter().sum();
-                    if n.op_type == "ReduceMean" {
-                        s / count as f64
-                    } else {
-                        s
+                    match n.op_type.as_str() {
+                        "ReduceMean" => s / count as f64,
+                        "ReduceMax" => ch.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+                        "ReduceMin" => ch.iter().copied().fold(f64::INFINITY, f64::min),
+                        _ => s,
                     }
                 })
                 .collect();
@@ -208,6 +214,9 @@ impl Lowerer<'_> {
                 shape: out_shape,
                 data,
             })]);
+        }
+        if matches!(n.op_type.as_str(), "ReduceMax" | "ReduceMin") {
+            return self.reduce_extremum(n, x, &kept, &axes, count, out_shape);
         }
         let a = self.activation(x, &n.input[0])?;
         let mut id = self.src_id(&a.src)?;
@@ -249,6 +258,140 @@ impl Lowerer<'_> {
 }
 
 impl Lowerer<'_> {
+    /// Max / Min of integer tensors: `a + clamp(b - a, 0, ·)` (or `≤ 0`),
+    /// exact.
+    fn int_extremum(&mut self, max: bool, vals: &[Value]) -> Result<Vec<Value>> {
+        let mut acc: Option<(TensorId, crate::value::DType)> = None;
+        for v in vals {
+            let Value::Int { id: b, dtype } = *v else {
+                continue;
+            };
+            let Some((a, _)) = acc else {
+                acc = Some((b, dtype));
+                continue;
+            };
+            let (ra, rb) = (self.plan.info(a).range, self.plan.info(b).range);
+            let add = |a_mult, b_mult, lo, hi| Op::Add {
+                a_zero: 0,
+                b_zero: 0,
+                a_mult,
+                b_mult,
+                shift: 0,
+                out_zero: 0,
+                lo,
+                hi,
+            };
+            let d = self.push(add(1, -1, rb.lo - ra.hi, rb.hi - ra.lo), vec![b, a], None)?;
+            let (dlo, dhi) = (rb.lo - ra.hi, rb.hi - ra.lo);
+            let c = if max {
+                self.push(
+                    Op::Clamp {
+                        lo: 0,
+                        hi: dhi.max(0),
+                    },
+                    vec![d],
+                    None,
+                )?
+            } else {
+                self.push(
+                    Op::Clamp {
+                        lo: dlo.min(0),
+                        hi: 0,
+                    },
+                    vec![d],
+                    None,
+                )?
+            };
+            let (lo, hi) = if max {
+                (ra.lo.max(rb.lo), ra.hi.max(rb.hi))
+            } else {
+                (ra.lo.min(rb.lo), ra.hi.min(rb.hi))
+            };
+            let y = self.push(add(1, 1, lo, hi), vec![a, c], None)?;
+            acc = Some((y, dtype));
+        }
+        let (id, dtype) = acc.ok_or_else(|| self.malformed("no operands"))?;
+        Ok(vec![Value::Int { id, dtype }])
+    }
+
+    /// ReduceMax and ReduceMin: the reduced axes moved last, a MaxPool over
+    /// each lane (`[1, 1, M, K]` by `[1, K]`); a minimum is the maximum of
+    /// the values reflected about the zero point (`2z - x`, exact), reflected
+    /// back. Values keep their quantization (and a pending clip: it commutes).
+    fn reduce_extremum(
+        &mut self,
+        n: &NodeProto,
+        x: Value,
+        kept: &[usize],
+        axes: &[usize],
+        count: usize,
+        out_shape: Vec<usize>,
+    ) -> Result<Vec<Value>> {
+        let shape = self.shape_of(&x);
+        let (id, zero, wrap): (TensorId, i64, Box<dyn Fn(TensorId) -> Value>) = match x {
+            Value::Int { id, dtype } => (id, 0, Box::new(move |t| Value::Int { id: t, dtype })),
+            v => {
+                let a = match v {
+                    Value::Real(a) if a.per_tensor() => a,
+                    v => self.activation(v, &n.input[0])?,
+                };
+                let id = self.src_id(&a.src)?;
+                (
+                    id,
+                    a.zero(),
+                    Box::new(move |t| {
+                        Value::Real(Affine {
+                            src: Src::Plan(t),
+                            ..a.clone()
+                        })
+                    }),
+                )
+            }
+        };
+        let min = n.op_type == "ReduceMin";
+        let reflect = |lw: &mut Self, t: TensorId| -> Result<TensorId> {
+            let r = lw.plan.info(t).range;
+            lw.push(
+                Op::Rescale {
+                    in_zero: zero,
+                    mult: vec![-1],
+                    bias: vec![],
+                    shift: 0,
+                    axis: 0,
+                    out_zero: zero,
+                    lo: 2 * zero - r.hi,
+                    hi: 2 * zero - r.lo,
+                },
+                vec![t],
+                None,
+            )
+        };
+        let mut t = if min { reflect(self, id)? } else { id };
+        let mut perm: Vec<u32> = kept.iter().map(|&d| d as u32).collect();
+        perm.extend(axes.iter().map(|&d| d as u32));
+        if perm.iter().enumerate().any(|(i, &p)| i as u32 != p) {
+            t = self.push(Op::Transpose { perm }, vec![t], None)?;
+        }
+        let m: usize = kept.iter().map(|&d| shape[d]).product();
+        t = self.push(Op::Reshape, vec![t], Some(vec![1, 1, m, count]))?;
+        t = self.push(
+            Op::MaxPool {
+                kernel: [1, count],
+                strides: [1, count],
+                pads: [0; 4],
+                dilations: [1, 1],
+                ceil_mode: false,
+            },
+            vec![t],
+            None,
+        )?;
+        t = self.push(Op::Reshape, vec![t], Some(out_shape))?;
+        if min {
+            t = reflect(self, t)?;
+        }
+        Ok(vec![wrap(t)])
+    }
+
     /// LogSoftmax along `axis`: `y = d·s - log Σ exp(d·s)` with `d = x - max`
     /// (exact integers at the input's scale `s`). The maximum is a MaxPool
     /// over the axis; `exp` a table with 8 fractional bits (`e = rhe(2^8

@@ -447,9 +447,9 @@ impl Lowerer<'_> {
         let x = self.activation(x, &n.input[0])?;
         let xs = self.affine_shape(&x);
         let sp = xs.len().saturating_sub(2);
-        if !(1..=2).contains(&sp) {
+        if !(1..=3).contains(&sp) {
             return Err(self.unsupported(format!(
-                "ConvTranspose over {sp} spatial axes (1 and 2 are supported)"
+                "ConvTranspose over {sp} spatial axes (1 to 3 are supported)"
             )));
         }
         let group = at.int("group", 1);
@@ -478,9 +478,6 @@ impl Lowerer<'_> {
             return Err(self.unsupported("ConvTranspose weights quantized along the input axis"));
         }
         let auto = at.string("auto_pad").unwrap_or_default();
-        if !(auto.is_empty() || auto == "NOTSET") || at.has("output_shape") {
-            return Err(self.unsupported("ConvTranspose with auto_pad or output_shape"));
-        }
         if ws.iter().chain(&xs).any(|&v| v == 0) {
             return Err(self.malformed("ConvTranspose of an empty tensor"));
         }
@@ -493,11 +490,50 @@ impl Lowerer<'_> {
             per("dilations", 1),
             per("output_padding", 0),
         );
-        let pads = at.ints("pads").unwrap_or(vec![0; 2 * sp]);
+        let mut pads = at.ints("pads").unwrap_or(vec![0; 2 * sp]);
         if s.len() != sp || dil.len() != sp || opad.len() != sp || pads.len() != 2 * sp {
             return Err(self.malformed("ConvTranspose attributes of the wrong length"));
         }
-        if s.iter().chain(&dil).any(|&v| v < 1) || opad.iter().chain(&pads).any(|&v| v < 0) {
+        if pads.iter().any(|&v| v < 0) {
+            return Err(self.malformed("negative ConvTranspose pads"));
+        }
+        // output_shape or auto_pad SAME_*: the total padding that gives the
+        // output its length, split as ONNX does (the odd one at the end for
+        // SAME_UPPER, at the start otherwise)
+        let target: Option<Vec<i64>> = match (at.ints("output_shape"), auto.as_str()) {
+            (Some(o), _) => Some(if o.len() == sp + 2 {
+                o[2..].to_vec()
+            } else {
+                o
+            }),
+            (None, "SAME_UPPER" | "SAME_LOWER") => {
+                Some((0..sp).map(|d| xs[2 + d] as i64 * s[d]).collect())
+            }
+            (None, "" | "NOTSET" | "VALID") => None,
+            (None, other) => return Err(self.malformed(format!("auto_pad {other}"))),
+        };
+        if let Some(t) = target {
+            if t.len() != sp {
+                return Err(self.malformed("output_shape of the wrong length"));
+            }
+            for d in 0..sp {
+                let full = s[d]
+                    .saturating_mul(xs[2 + d] as i64 - 1)
+                    .saturating_add(opad[d])
+                    .saturating_add((k_of(&ws, d) as i64 - 1).saturating_mul(dil[d]))
+                    .saturating_add(1);
+                let total = full.saturating_sub(t[d]);
+                let (b, e) = if auto == "SAME_UPPER" {
+                    (total / 2, total - total / 2)
+                } else {
+                    (total - total / 2, total / 2)
+                };
+                pads[d] = b;
+                pads[d + sp] = e;
+            }
+        }
+        // (pads from output_shape may be negative: the output grows)
+        if s.iter().chain(&dil).any(|&v| v < 1) || opad.iter().any(|&v| v < 0) {
             return Err(self.malformed("ConvTranspose attributes out of range"));
         }
         // the weights: wc[g·cig + ci, co, taps] -> [g·cog + co, ci, flipped taps]
@@ -549,7 +585,7 @@ impl Lowerer<'_> {
             (0..xs[1]).map(Some).collect(),
         ];
         for d in 0..sp {
-            let big = |v: i64| v > super::shape::MAX_MAP as i64;
+            let big = |v: i64| v.unsigned_abs() > super::shape::MAX_MAP as u64;
             if big(s[d]) || big(dil[d]) || big(pads[d]) || big(pads[d + sp]) || big(opad[d]) {
                 return Err(self.unsupported("ConvTranspose attributes this large"));
             }
@@ -610,4 +646,10 @@ fn lift_1d(win: &WindowNd) -> WindowNd {
         end: vec![0, win.end[0]],
         dilations: vec![1, win.dilations[0]],
     }
+}
+
+/// The kernel length of ConvTranspose weights `[C_in, C_out/g, k...]` on
+/// spatial axis `d`.
+fn k_of(ws: &[usize], d: usize) -> usize {
+    ws.get(2 + d).copied().unwrap_or(1)
 }
