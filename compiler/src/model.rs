@@ -42,6 +42,7 @@ pub const SUPPORTED: &[(&str, &str)] = &[
     ("", "Sub"),
     ("", "Mul"),
     ("", "Div"),
+    ("", "Pow"),
     ("", "Flatten"),
     ("", "Reshape"),
     ("", "Transpose"),

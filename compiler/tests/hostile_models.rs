@@ -68,6 +68,7 @@ const OPS: &[&str] = &[
     "Exp",
     "LeakyRelu",
     "GlobalMaxPool",
+    "Pow",
 ];
 
 fn mutate(m: &mut ModelProto, rng: &mut Rng) {

@@ -595,6 +595,7 @@ impl<'m> Lowerer<'m> {
             "ConvTranspose" => self.conv_transpose(n, &a)?,
             "AveragePool" | "GlobalAveragePool" => self.avg_pool(n, &a)?,
             "Add" | "Sub" | "Mul" | "Div" => self.binary(n)?,
+            "Pow" => self.pow(n)?,
             "Sigmoid" | "Tanh" | "Exp" | "Erf" | "Neg" | "Abs" | "Sign" | "Log" | "Sqrt"
             | "Reciprocal" | "Floor" | "Ceil" | "Round" | "Softplus" | "Softsign" | "HardSwish"
             | "Mish" | "Elu" | "Celu" | "Selu" | "LeakyRelu" | "ThresholdedRelu"

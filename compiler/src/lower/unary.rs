@@ -217,6 +217,43 @@ impl Lowerer<'_> {
         Ok(vec![Value::Lazy(Lazy::ChannelPRelu { x, slopes })])
     }
 
+    /// Pow by a constant exponent: 1 (the base), 2 (a product of the base
+    /// with itself), 0.5 (a square-root table), -1 (a reciprocal table);
+    /// constant bases fold.
+    pub(crate) fn pow(&mut self, n: &NodeProto) -> Result<Vec<Value>> {
+        let e = self
+            .const_real_input(n, 1)?
+            .and_then(|c| c.scalar())
+            .ok_or_else(|| self.unsupported("Pow with an exponent that is not one constant"))?;
+        let x = self.required(n, 0)?;
+        if let Value::Const(mut c) = x {
+            c.data.iter_mut().for_each(|v| *v = v.powf(e));
+            return Ok(vec![Value::Const(c)]);
+        }
+        let f = match e {
+            1.0 => return Ok(vec![x]),
+            2.0 => {
+                let shape = self.shape_of(&x);
+                let a = self.activation(x, &n.input[0])?;
+                return Ok(vec![Value::Lazy(Lazy::Prod {
+                    a: a.clone(),
+                    b: a,
+                    shape,
+                })]);
+            }
+            0.5 => Unary::Sqrt,
+            -1.0 => Unary::Reciprocal,
+            _ => {
+                return Err(self.unsupported(format!("Pow by {e} (1, 2, 0.5 and -1 are supported)")))
+            }
+        };
+        if matches!(x, Value::Int { .. }) {
+            return Err(self.unsupported("Pow of an integer tensor"));
+        }
+        let x = self.activation(x, &n.input[0])?;
+        Ok(vec![Value::Lazy(Lazy::Unary { x, f })])
+    }
+
     pub(crate) fn softmax(&mut self, n: &NodeProto, at: &Attrs) -> Result<Vec<Value>> {
         let x = self.required(n, 0)?;
         let rank = self.shape_of(&x).len() as i64;
