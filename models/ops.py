@@ -399,6 +399,134 @@ def _(b, x):
     return b.node("Gather", [m, idx], name="gather", axis=1)
 
 
+# Normalization and activation patterns as exporters write them. Scalar constants
+# are float32 initializers of shape [] (what torch.onnx emits for Python floats).
+
+DECOMPOSED_INT8_NOTE = (
+    "quantize_static's op list holds MatMul, Add and Mul but none of Sub, Div, Pow, Sqrt, Reciprocal, "
+    "ReduceMean, Erf, Tanh; the constant operands of Add and Mul become int8 initializers behind a "
+    "DequantizeLinear, quantized asymmetrically like activations (a positive scalar c: q 127, zero point -128, "
+    "scale c/255, which dequantizes back to c exactly here), not symmetrically like the MatMul weight; Pow's "
+    "exponent and a constant Div divisor stay float initializers; an op outside the list ends up between "
+    "DequantizeLinear and QuantizeLinear only where its neighbours quantize the tensors it reads and writes")
+
+
+@case("layernorm", (1, 4, 8),
+      int8_note="LayerNormalization is in quantize_static's op list: its scale becomes a per-tensor int8 weight "
+                "(zero point 0) and its B an int32 bias behind a DequantizeLinear with scale = input scale * "
+                "scale's scale (shape [1]), as for BatchNormalization; ORT ENABLE_ALL runs the MatMul as "
+                "QLinearMatMul and the LayerNormalization as a float op between DequantizeLinear and "
+                "QuantizeLinear")
+def _(b, x):
+    """MatMul [8,8] -> LayerNormalization(axis -1, epsilon 1e-5, scale [8] in [0.5,1.5], B [8] normal*0.1)"""
+    h = b.matmul(x, 8, 8)
+    s = b.uniform("ln.scale", (8,), 0.5, 1.5)
+    bb = b.bias("ln.bias", 8)
+    return b.node("LayerNormalization", [h, s, bb], name="layernorm", axis=-1, epsilon=1e-5)
+
+
+@case("layernorm_decomposed", (1, 4, 8),
+      note="ORT_ENABLE_ALL fuses the float pattern into one LayerNormalization, which rounds differently "
+           "from ORT_DISABLE_ALL's op-by-op evaluation, so the float samples carry both",
+      int8_note=DECOMPOSED_INT8_NOTE + "; here Sub's output stays float (it feeds Pow and Div) and the "
+                "variance (ReduceMean output), Add(v, eps) and the Div output are quantized; ORT does not "
+                "fuse the QDQ graph")
+def _(b, x):
+    ("MatMul [8,8] -> h; mean = ReduceMean(h, axes [-1], keepdims 1); d = Sub(h, mean); "
+     "v = ReduceMean(Pow(d, 2.0), axes [-1], keepdims 1); s = Sqrt(Add(v, 1e-5)); n = Div(d, s); "
+     "y = Add(Mul(n, gamma [8] in [0.5,1.5]), beta [8] normal*0.1)")
+    h = b.matmul(x, 8, 8)
+    gamma = b.uniform("ln.gamma", (8,), 0.5, 1.5)
+    beta = b.bias("ln.beta", 8)
+    two = b.f32("ln.two", np.float32(2.0))
+    eps = b.f32("ln.eps", np.float32(1e-5))
+    mean = b.node("ReduceMean", [h], name="mean", axes=[-1], keepdims=1)
+    d = b.node("Sub", [h, mean], name="sub")
+    sq = b.node("Pow", [d, two], name="pow")
+    v = b.node("ReduceMean", [sq], name="var", axes=[-1], keepdims=1)
+    ve = b.node("Add", [v, eps], name="add_eps")
+    s = b.node("Sqrt", [ve], name="sqrt")
+    n = b.node("Div", [d, s], name="div")
+    g = b.node("Mul", [n, gamma], name="mul_gamma")
+    return b.node("Add", [g, beta], name="add_beta")
+
+
+@case("rmsnorm", (1, 4, 8),
+      note="ORT_ENABLE_ALL leaves this Reciprocal form unfused (no SimplifiedLayerNormalization)",
+      int8_note=DECOMPOSED_INT8_NOTE + "; here the mean square (ReduceMean output) is quantized before eps "
+                "is added, and Reciprocal's output is quantized before the Mul with h")
+def _(b, x):
+    ("MatMul [8,8] -> h; y = Mul(Mul(h, Reciprocal(Sqrt(Add(ReduceMean(Pow(h, 2.0), axes [-1], keepdims 1), "
+     "1e-6)))), weight [8] in [0.5,1.5])")
+    h = b.matmul(x, 8, 8)
+    w = b.uniform("rms.weight", (8,), 0.5, 1.5)
+    two = b.f32("rms.two", np.float32(2.0))
+    eps = b.f32("rms.eps", np.float32(1e-6))
+    sq = b.node("Pow", [h, two], name="pow")
+    ms = b.node("ReduceMean", [sq], name="mean", axes=[-1], keepdims=1)
+    me = b.node("Add", [ms, eps], name="add_eps")
+    r = b.node("Sqrt", [me], name="sqrt")
+    inv = b.node("Reciprocal", [r], name="reciprocal")
+    n = b.node("Mul", [h, inv], name="mul_norm")
+    return b.node("Mul", [n, w], name="mul_weight")
+
+
+@case("gelu_erf", (1, 16),
+      note="ORT_ENABLE_ALL fuses the float pattern into com.microsoft:Gelu, which rounds differently from "
+           "ORT_DISABLE_ALL on a few elements, so the float samples carry both",
+      int8_note=DECOMPOSED_INT8_NOTE + "; here Div and Erf run float between the MatMul's DequantizeLinear "
+                "and the QuantizeLinear of Erf's output; ORT ENABLE_ALL runs the final Mul as "
+                "com.microsoft:QLinearMul")
+def _(b, x):
+    """MatMul [16,12] -> h; y = Mul(Mul(h, 0.5), Add(Erf(Div(h, 1.4142135)), 1.0))"""
+    h = b.matmul(x, 16, 12)
+    sqrt2 = b.f32("gelu.sqrt2", np.float32(1.4142135))
+    one = b.f32("gelu.one", np.float32(1.0))
+    half = b.f32("gelu.half", np.float32(0.5))
+    dv = b.node("Div", [h, sqrt2], name="div")
+    e = b.node("Erf", [dv], name="erf")
+    a = b.node("Add", [e, one], name="add_one")
+    hh = b.node("Mul", [h, half], name="mul_half")
+    return b.node("Mul", [hh, a], name="mul")
+
+
+@case("gelu_tanh", (1, 16),
+      note="ORT_ENABLE_ALL leaves this pattern unfused (no FastGelu)",
+      int8_note=DECOMPOSED_INT8_NOTE + "; here Pow (float exponent 3.0) reads a DequantizeLinear and its "
+                "output is quantized, and Tanh sits between DequantizeLinear and QuantizeLinear; ORT "
+                "ENABLE_ALL runs the final Mul as com.microsoft:QLinearMul")
+def _(b, x):
+    ("MatMul [16,12] -> h; y = Mul(Mul(h, 0.5), Add(Tanh(Mul(Add(h, Mul(Pow(h, 3.0), 0.044715)), "
+     "0.7978845608)), 1.0))")
+    h = b.matmul(x, 16, 12)
+    three = b.f32("gelu.three", np.float32(3.0))
+    c = b.f32("gelu.coeff", np.float32(0.044715))
+    k = b.f32("gelu.sqrt_2_over_pi", np.float32(0.7978845608))
+    one = b.f32("gelu.one", np.float32(1.0))
+    half = b.f32("gelu.half", np.float32(0.5))
+    p = b.node("Pow", [h, three], name="pow")
+    pc = b.node("Mul", [p, c], name="mul_coeff")
+    s = b.node("Add", [h, pc], name="add_inner")
+    t = b.node("Mul", [s, k], name="mul_k")
+    th = b.node("Tanh", [t], name="tanh")
+    a = b.node("Add", [th, one], name="add_one")
+    hh = b.node("Mul", [h, half], name="mul_half")
+    return b.node("Mul", [hh, a], name="mul")
+
+
+@case("silu", (1, 16),
+      note="ORT_ENABLE_ALL fuses the float pattern into com.microsoft:QuickGelu (alpha 1), bit-identical to "
+           "ORT_DISABLE_ALL here",
+      int8_note="Sigmoid and Mul are both in quantize_static's op list: Sigmoid's output is quantized with "
+                "its own scale and the Mul reads h and Sigmoid(h) through DequantizeLinears; ORT does not "
+                "fuse the QDQ graph (Sigmoid and Mul run float between DequantizeLinear and QuantizeLinear)")
+def _(b, x):
+    """MatMul [16,12] -> h; y = Mul(h, Sigmoid(h))"""
+    h = b.matmul(x, 16, 12)
+    s = b.node("Sigmoid", [h], name="sigmoid")
+    return b.node("Mul", [h, s], name="mul")
+
+
 RELU_UNCALIBRATED_INPUTS = [
     [[1.76, -0.5, 0.3, 0.9]],
     [[-1.2, 1.5, 0.0, -0.01]],

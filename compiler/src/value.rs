@@ -245,6 +245,8 @@ pub enum Unary {
     Shrink(f64, f64),
     /// PRelu with one slope for every value
     PRelu(f64),
+    /// `x^e` (Pow by a constant)
+    Pow(f64),
 }
 
 impl Unary {
@@ -339,6 +341,7 @@ impl Unary {
                 }
             }
             Unary::HardSigmoid(a, b) => (a * x + b).clamp(0.0, 1.0),
+            Unary::Pow(e) => x.powf(e),
             Unary::Shrink(bias, l) => {
                 if x < -l {
                     x + bias

@@ -67,6 +67,16 @@ impl Lowerer<'_> {
         Ok(a)
     }
 
+    /// In an int8 model, records that onnxruntime computes this node's op in
+    /// float32 (between a DequantizeLinear and a QuantizeLinear) where zkinf
+    /// computes it in integers: close, not bit for bit (reported).
+    pub(crate) fn note_approximated(&mut self, what: &str) {
+        if self.exact() {
+            let node = self.node.clone();
+            self.approximated.push(format!("{node} ({what})"));
+        }
+    }
+
     /// A float graph input of an int8 model read by an op other than
     /// QuantizeLinear: quantized from calibration data, once.
     pub(crate) fn float_input(&mut self, v: Value) -> Result<Value> {

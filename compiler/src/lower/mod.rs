@@ -88,7 +88,7 @@ pub struct Lowerer<'m> {
     /// outside its calibrated range): (tensor, lower bound, upper bound)
     pub saturating: Vec<(TensorId, bool, bool)>,
     layers: Vec<(String, TensorId, f64, i64)>,
-    approximated: Vec<String>,
+    pub(crate) approximated: Vec<String>,
 }
 
 pub(crate) fn node_name(n: &NodeProto, i: usize) -> String {

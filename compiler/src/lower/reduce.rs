@@ -112,6 +112,9 @@ impl Lowerer<'_> {
                 shape,
             })]),
             _ => {
+                if n.op_type == "Mean" || parts.len() > 2 {
+                    self.note_approximated(&n.op_type);
+                }
                 if n.op_type == "Mean" {
                     let k = parts.len() as f64;
                     for p in &mut parts {
@@ -218,6 +221,7 @@ impl Lowerer<'_> {
         if matches!(n.op_type.as_str(), "ReduceMax" | "ReduceMin") {
             return self.reduce_extremum(n, x, &kept, &axes, count, out_shape);
         }
+        self.note_approximated(&n.op_type);
         let a = self.activation(x, &n.input[0])?;
         let mut id = self.src_id(&a.src)?;
         let mut perm: Vec<u32> = kept.iter().map(|&d| d as u32).collect();
@@ -413,6 +417,7 @@ impl Lowerer<'_> {
             return Err(self.unsupported("opset < 13 LogSoftmax over flattened trailing axes"));
         }
         let axis = ax as usize;
+        self.note_approximated("LogSoftmax");
         let a = self.activation(x, &n.input[0])?;
         let x_id = self.src_id(&a.src)?;
         let r = self.plan.info(x_id).range;

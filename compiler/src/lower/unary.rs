@@ -217,9 +217,10 @@ impl Lowerer<'_> {
         Ok(vec![Value::Lazy(Lazy::ChannelPRelu { x, slopes })])
     }
 
-    /// Pow by a constant exponent: 1 (the base), 2 (a product of the base
-    /// with itself), 0.5 (a square-root table), -1 (a reciprocal table);
-    /// constant bases fold.
+    /// Pow by a constant exponent: a table over the quantized base (an
+    /// exponent of 1 is the base; constant bases fold; a table undefined on
+    /// part of the base's range, such as a fractional power of a negative
+    /// value, is refused).
     pub(crate) fn pow(&mut self, n: &NodeProto) -> Result<Vec<Value>> {
         let e = self
             .const_real_input(n, 1)?
@@ -230,28 +231,17 @@ impl Lowerer<'_> {
             c.data.iter_mut().for_each(|v| *v = v.powf(e));
             return Ok(vec![Value::Const(c)]);
         }
-        let f = match e {
-            1.0 => return Ok(vec![x]),
-            2.0 => {
-                let shape = self.shape_of(&x);
-                let a = self.activation(x, &n.input[0])?;
-                return Ok(vec![Value::Lazy(Lazy::Prod {
-                    a: a.clone(),
-                    b: a,
-                    shape,
-                })]);
-            }
-            0.5 => Unary::Sqrt,
-            -1.0 => Unary::Reciprocal,
-            _ => {
-                return Err(self.unsupported(format!("Pow by {e} (1, 2, 0.5 and -1 are supported)")))
-            }
-        };
+        if e == 1.0 {
+            return Ok(vec![x]);
+        }
         if matches!(x, Value::Int { .. }) {
             return Err(self.unsupported("Pow of an integer tensor"));
         }
         let x = self.activation(x, &n.input[0])?;
-        Ok(vec![Value::Lazy(Lazy::Unary { x, f })])
+        Ok(vec![Value::Lazy(Lazy::Unary {
+            x,
+            f: Unary::Pow(e),
+        })])
     }
 
     pub(crate) fn softmax(&mut self, n: &NodeProto, at: &Attrs) -> Result<Vec<Value>> {
@@ -266,6 +256,7 @@ impl Lowerer<'_> {
         if self.model_opset() < 13 && ax != rank - 1 {
             return Err(self.unsupported("opset < 13 Softmax over flattened trailing axes"));
         }
+        self.note_approximated("Softmax");
         let x = self.activation(x, &n.input[0])?;
         Ok(vec![Value::Lazy(Lazy::Softmax {
             x,
