@@ -35,6 +35,9 @@ const TABLE_BITS: u32 = 14;
 impl Lowerer<'_> {
     pub(crate) fn instance_norm(&mut self, n: &NodeProto, at: &Attrs) -> Result<Vec<Value>> {
         let eps = at.float("epsilon", 1e-5) as f64;
+        if !(eps.is_finite() && eps >= 0.0) {
+            return Err(self.malformed(format!("epsilon {eps}")));
+        }
         let x = self.required(n, 0)?;
         let shape = self.shape_of(&x);
         if shape.len() < 3 {
@@ -89,7 +92,15 @@ impl Lowerer<'_> {
         )?;
         // d = P (x - z) - Σ
         let r = self.plan.info(x_id).range;
-        let dmax = (p as i64) * (r.hi - r.lo);
+        // |d| <= P·span, d² and the normalized products stay below 2^62
+        let dmax = (p as i128) * (r.hi - r.lo) as i128;
+        if dmax * dmax >= 1 << 62 || dmax * dmax * (p as i128) >= 1 << 62 {
+            return Err(self.unsupported(format!(
+                "InstanceNormalization over {p} values of a {}-value range (its sums of squares need more than 62 bits)",
+                r.hi - r.lo + 1
+            )));
+        }
+        let dmax = dmax as i64;
         let d = self.push(
             Op::Add {
                 a_zero: a.zero(),
@@ -152,11 +163,20 @@ impl Lowerer<'_> {
         // 2^14 at the first step (and more below it), 2^8 at the top
         let real_step = (2f64.powi(ratio.shift as i32) / ratio.mult as f64) * s * s / p3;
         let scale = (1u64 << TABLE_BITS) as f64 * (real_step + eps).sqrt();
+        // index 0 stands for variances in [0, step/2): its entry is taken at
+        // step/4, so a nearly constant instance is not divided by sqrt(ε)
         let table: Vec<i64> = (0..=top)
-            .map(|i| (scale / (i as f64 * real_step + eps).sqrt()).round() as i64)
+            .map(|i| {
+                let v = if i == 0 {
+                    real_step / 4.0
+                } else {
+                    i as f64 * real_step
+                };
+                (scale / (v + eps).sqrt()).round() as i64
+            })
             .collect();
         let rmax = table.iter().copied().max().unwrap_or(1);
-        if rmax >= 1 << 40 {
+        if rmax >= 1 << 40 || (dmax as i128) * (rmax as i128) >= 1 << 62 {
             return Err(self.unsupported(
                 "InstanceNormalization with an epsilon far below its calibrated variance",
             ));

@@ -77,6 +77,9 @@ impl Lowerer<'_> {
             code => DType::from_onnx(code as i32),
         };
         let (zeros, dtype) = self.zeros_input(n, 2, default)?;
+        if zeros.len() > 1 && zeros.len() != scales.len() {
+            return Err(self.malformed("zero points and scales differ in number"));
+        }
         let (lo, hi) = self.int_range(dtype)?;
         let shape = self.shape_of(&x);
         let axis = if scales.len() > 1 {
@@ -168,6 +171,9 @@ impl Lowerer<'_> {
         };
         if scales.len() > 1 && shape.get(axis) != Some(&scales.len()) {
             return Err(self.malformed("per-axis scales do not match the axis length"));
+        }
+        if zeros.len() > 1 && zeros.len() != scales.len() {
+            return Err(self.malformed("zero points and scales differ in number"));
         }
         let (src, dtype) = match x {
             Value::Const(c) if !c.dtype.is_float() => {

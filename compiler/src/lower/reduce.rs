@@ -112,7 +112,7 @@ impl Lowerer<'_> {
                 shape,
             })]),
             _ => {
-                if n.op_type == "Mean" || parts.len() > 2 {
+                if (n.op_type == "Mean" && parts.len() > 1) || parts.len() > 2 {
                     self.note_approximated(&n.op_type);
                 }
                 if n.op_type == "Mean" {

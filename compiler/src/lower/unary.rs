@@ -46,6 +46,8 @@ impl Lowerer<'_> {
         hi: Option<f64>,
     ) -> Result<Vec<Value>> {
         let (lo, hi) = (lo.unwrap_or(f64::NEG_INFINITY), hi.unwrap_or(f64::INFINITY));
+        // ONNX: with min > max every value becomes max
+        let lo = if lo > hi { hi } else { lo };
         let x = match self.required(n, 0)? {
             // an int8 model's float input: the clip waits for its QuantizeLinear
             Value::FloatInput { name, shape, clip } if self.exact() => {

@@ -506,10 +506,16 @@ impl Lowerer<'_> {
             } else {
                 o
             }),
-            (None, "SAME_UPPER" | "SAME_LOWER") => {
-                Some((0..sp).map(|d| xs[2 + d] as i64 * s[d]).collect())
+            (None, "SAME_UPPER" | "SAME_LOWER") => Some(
+                (0..sp)
+                    .map(|d| (xs[2 + d] as i64).saturating_mul(s[d]))
+                    .collect(),
+            ),
+            (None, "VALID") => {
+                pads = vec![0; 2 * sp];
+                None
             }
-            (None, "" | "NOTSET" | "VALID") => None,
+            (None, "" | "NOTSET") => None,
             (None, other) => return Err(self.malformed(format!("auto_pad {other}"))),
         };
         if let Some(t) = target {
@@ -523,10 +529,13 @@ impl Lowerer<'_> {
                     .saturating_add((k_of(&ws, d) as i64 - 1).saturating_mul(dil[d]))
                     .saturating_add(1);
                 let total = full.saturating_sub(t[d]);
+                // floor division, as ONNX's reference (an odd negative total
+                // puts the extra output at the end)
+                let half = total.div_euclid(2);
                 let (b, e) = if auto == "SAME_UPPER" {
-                    (total / 2, total - total / 2)
+                    (half, total - half)
                 } else {
-                    (total - total / 2, total / 2)
+                    (total - half, half)
                 };
                 pads[d] = b;
                 pads[d + sp] = e;
