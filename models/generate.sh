@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Regenerates models/digits/* deterministically.
+# Regenerates models/digits/* deterministically (models/ops.sh runs ops.py
+# the same way, for models/ops/*).
 #   bash models/generate.sh            # writes models/digits/
 # Needs python3 (3.11) with venv and network access to PyPI on first run.
 set -euo pipefail
@@ -23,4 +24,5 @@ export OPENBLAS_NUM_THREADS=1
 export MKL_NUM_THREADS=1
 export PYTHONHASHSEED=0
 
-exec "$venv/bin/python" "$here/generate.py" "$@"
+# the script: generate.py, or the one ZKINF_MODELS_SCRIPT names (ops.sh)
+exec "$venv/bin/python" "$here/${ZKINF_MODELS_SCRIPT:-generate.py}" "$@"

@@ -79,6 +79,8 @@ pub fn compile_file(path: &Path, opts: &CompileOptions) -> Result<Compiled> {
 }
 
 const GUESS_SAMPLES: usize = 16;
+/// Samples the per-layer error is measured on.
+const LAYER_SAMPLES: usize = 16;
 /// How the report names guessed ranges.
 const GUESSED: &str =
     "no calibration data: a uniform random sample (16 inputs, every float value in [0, 1))";
@@ -207,6 +209,8 @@ pub fn compile(
     // float reference runs: ranges for calibration, outputs for the report
     let mut ref_outputs = Vec::with_capacity(samples.len());
     let mut ranges: HashMap<String, (f64, f64)> = HashMap::new();
+    // the first runs' tensors, kept for the per-layer error
+    let mut envs = Vec::new();
     for s in &samples {
         let env = match (reference::run(&model, &to_tensors(&model, s)), exact) {
             (Ok(env), _) => env,
@@ -279,6 +283,9 @@ pub fn compile(
             outs.push(t.iter().copied().collect::<Vec<f64>>());
         }
         ref_outputs.push(outs);
+        if envs.len() < LAYER_SAMPLES {
+            envs.push(env);
+        }
     }
 
     let mode = if exact {
@@ -337,7 +344,7 @@ pub fn compile(
         })
         .collect();
 
-    // integer runs on the same samples (per layer: the first 16)
+    // integer runs on the same samples (per layer: the first LAYER_SAMPLES)
     let (mut max_err, mut agree, mut measured) = (0f64, 0usize, 0usize);
     let mut layer_err: HashMap<u32, f64> = HashMap::new();
     for (k, (s, refs)) in samples.iter().zip(&ref_outputs).enumerate() {
@@ -347,24 +354,20 @@ pub fn compile(
             .map(|pi| quantize_input(pi, &s[&pi.name]))
             .collect::<std::result::Result<Vec<_>, _>>()?;
         let trace = execute(&plan, q)?;
-        if k < 16 && !lowered.layers.is_empty() {
-            if let Ok(env) = reference::run(&model, &to_tensors(&model, s)) {
-                for (name, id, scale, zero) in &lowered.layers {
-                    let (Some(r), t) = (env.get(name), trace.get(*id)) else {
-                        continue;
-                    };
-                    if r.len() != t.len() {
-                        continue;
-                    }
-                    let e = t
-                        .iter()
-                        .zip(r.iter())
-                        .map(|(&q, &f)| ((q - zero) as f64 * scale - f).abs())
-                        .fold(0f64, f64::max);
-                    let slot = layer_err.entry(*id).or_insert(0.0);
-                    *slot = slot.max(e);
-                }
+        for (name, id, scale, zero) in envs.get(k).map_or(&[][..], |_| &lowered.layers[..]) {
+            let (Some(r), t) = (envs[k].get(name), trace.get(*id)) else {
+                continue;
+            };
+            if r.len() != t.len() {
+                continue;
             }
+            let e = t
+                .iter()
+                .zip(r.iter())
+                .map(|(&q, &f)| ((q - zero) as f64 * scale - f).abs())
+                .fold(0f64, f64::max);
+            let slot = layer_err.entry(*id).or_insert(0.0);
+            *slot = slot.max(e);
         }
         for (k, out) in plan.outputs.iter().enumerate() {
             let got: Vec<f64> = dequantize_output(out, trace.get(out.tensor))

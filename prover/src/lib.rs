@@ -50,6 +50,6 @@ pub use saturation::{count_clamped, saturation_bounds, side_file, Clamped, Satur
 pub use setup::{setup, SetupSummary};
 pub use srs::SrsSource;
 pub use witness::{
-    check_saturation, describe, infer, nested, output_ints, quantized_inputs, raw_inputs, witness,
-    InferSummary,
+    check_saturation, describe, infer, nested, output_ints, quantized_inputs, raw_inputs,
+    run_input, witness, InferSummary, Run,
 };

@@ -11,7 +11,7 @@ use crate::folder::{read_file, write_dir_atomic, write_file_atomic, Folder, Open
 use crate::keys::read_proving_key;
 use crate::progress::Progress;
 use crate::srs;
-use crate::witness::witness;
+use crate::witness::{check_saturation, run_input};
 use halo2_proofs::halo2curves::bn256::{Bn256, G1Affine};
 use halo2_proofs::plonk::{create_proof, ProvingKey};
 use halo2_proofs::poly::kzg::commitment::{KZGCommitmentScheme, ParamsKZG};
@@ -111,8 +111,9 @@ pub fn prove_folder_with(
     if let Some(shard) = only.filter(|&s| s as usize >= n) {
         return Err(ProveError::NoSuchShard { shard, shards: n });
     }
-    let (q, trace) = witness(&plan, input)?;
-    let clamped = crate::witness::check_saturation(folder, &plan, input, &trace, strict)?;
+    let run = run_input(&plan, input)?;
+    let clamped = check_saturation(folder, &plan, &run, strict)?;
+    let (q, trace) = (run.quantized, run.trace);
     let out_q: Vec<i64> = trace.get(plan.outputs[0].tensor).iter().copied().collect();
     let todo: Vec<usize> = match only {
         Some(s) => vec![s as usize],

@@ -15,7 +15,13 @@ use zkinf_compiler::parse_inputs;
 
 /// The plan's inputs quantized from an input file.
 pub fn quantized_inputs(plan: &CheckedPlan, path: &Path) -> Result<Vec<ArrayD<i64>>, ProveError> {
-    let values = raw_inputs(plan, path)?;
+    quantize_all(plan, &raw_inputs(plan, path)?)
+}
+
+fn quantize_all(
+    plan: &CheckedPlan,
+    values: &std::collections::BTreeMap<String, Vec<f64>>,
+) -> Result<Vec<ArrayD<i64>>, ProveError> {
     plan.inputs
         .iter()
         .map(|pi| Ok(quantize_input(pi, &values[&pi.name])?))
@@ -39,12 +45,31 @@ pub fn raw_inputs(
     })
 }
 
+/// One run of the plan on an input file: its values as given, quantized,
+/// and every tensor.
+pub struct Run {
+    pub raw: std::collections::BTreeMap<String, Vec<f64>>,
+    pub quantized: Vec<ArrayD<i64>>,
+    pub trace: Trace,
+}
+
+/// The run of the plan on an input file (read once).
+pub fn run_input(plan: &CheckedPlan, input: &Path) -> Result<Run, ProveError> {
+    let raw = raw_inputs(plan, input)?;
+    let quantized = quantize_all(plan, &raw)?;
+    let trace = execute(plan, quantized.clone())?;
+    Ok(Run {
+        raw,
+        quantized,
+        trace,
+    })
+}
+
 /// The run of the plan on an input file: the quantized inputs and every
 /// tensor.
 pub fn witness(plan: &CheckedPlan, input: &Path) -> Result<(Vec<ArrayD<i64>>, Trace), ProveError> {
-    let q = quantized_inputs(plan, input)?;
-    let trace = execute(plan, q.clone())?;
-    Ok((q, trace))
+    let run = run_input(plan, input)?;
+    Ok((run.quantized, run.trace))
 }
 
 /// A flat list of values as a nested JSON array of `shape`.
@@ -74,16 +99,14 @@ pub struct InferSummary {
 pub fn check_saturation(
     folder: &Folder,
     plan: &CheckedPlan,
-    input: &Path,
-    trace: &Trace,
+    run: &Run,
     strict: bool,
 ) -> Result<Vec<Clamped>, ProveError> {
     if strict && !folder.report_path().is_file() {
         return Err(ProveError::NoReport(folder.report_path()));
     }
     let bounds = saturation_bounds(folder)?;
-    let raw = raw_inputs(plan, input)?;
-    let clamped = count_clamped(plan, &bounds, &raw, trace);
+    let clamped = count_clamped(plan, &bounds, &run.raw, &run.trace);
     if strict && !clamped.is_empty() {
         return Err(ProveError::Saturated(describe(&clamped)));
     }
@@ -118,8 +141,9 @@ pub fn infer(
     output: &Path,
     strict: bool,
 ) -> Result<InferSummary, ProveError> {
-    let (_, trace) = witness(plan, input)?;
-    let clamped = check_saturation(folder, plan, input, &trace, strict)?;
+    let run = run_input(plan, input)?;
+    let clamped = check_saturation(folder, plan, &run, strict)?;
+    let trace = run.trace;
     let mut obj = serde_json::Map::new();
     for out in &plan.outputs {
         let t = trace.get(out.tensor);

@@ -242,31 +242,10 @@ impl Lowerer<'_> {
             self.conv_node(at, x.zero(), w_zero, ins)?
         } else {
             // 1-D and 3-D: see window.rs
-            let ws = self.affine_shape(&w);
-            let xs = self.affine_shape(&x);
-            if ws.len() != xs.len() || xs.len() < 3 {
-                return Err(self.malformed(format!("weights {ws:?} for input {xs:?}")));
-            }
-            if let Some(k) = at.ints("kernel_shape") {
-                if k.iter().map(|&v| v as usize).ne(ws[2..].iter().copied()) {
-                    return Err(
-                        self.malformed(format!("kernel_shape {k:?} does not match weights {ws:?}"))
-                    );
-                }
-            }
-            let group = at.int("group", 1);
-            if group < 1 {
-                return Err(self.malformed("group must be positive"));
-            }
-            let win = crate::shapes::window_nd(at, &ws[2..], &xs[2..]).map_err(|e| {
-                match e.strip_prefix("unsupported: ") {
-                    Some(r) => self.unsupported(r),
-                    None => self.malformed(e),
-                }
-            })?;
             let x_id = self.src_id(&x.src)?;
-            let bias = self.bias(self.input(n, 2)?, &scales, ws[0], 1.0)?;
-            self.conv_any(x_id, x.zero(), &w, w_zero, bias, &win, group as usize)?
+            let c_out = self.affine_shape(&w).first().copied().unwrap_or(0);
+            let bias = self.bias(self.input(n, 2)?, &scales, c_out, 1.0)?;
+            self.conv_nd(at, x_id, x.zero(), &w, w_zero, bias)?
         };
         Ok(vec![Value::Real(Affine {
             src: Src::Plan(acc),
@@ -300,13 +279,6 @@ impl Lowerer<'_> {
             let Op::Const { values } = &self.plan.nodes[ins[1] as usize].op else {
                 return Err(self.unsupported("computed weights for a 1-D or 3-D convolution"));
             };
-            if let Some(k) = at.ints("kernel_shape") {
-                if k.iter().map(|&v| v as usize).ne(ws[2..].iter().copied()) {
-                    return Err(
-                        self.malformed(format!("kernel_shape {k:?} does not match weights {ws:?}"))
-                    );
-                }
-            }
             let w = Affine {
                 src: Src::Const(ConstTensor {
                     dtype: crate::value::DType::I32,
@@ -319,25 +291,7 @@ impl Lowerer<'_> {
                 clip: None,
                 wide: false,
             };
-            let win = crate::shapes::window_nd(at, &ws[2..], &xs[2..]).map_err(|e| {
-                match e.strip_prefix("unsupported: ") {
-                    Some(r) => self.unsupported(r),
-                    None => self.malformed(e),
-                }
-            })?;
-            let group = at.int("group", 1);
-            if group < 1 {
-                return Err(self.malformed("group must be positive"));
-            }
-            return self.conv_any(
-                ins[0],
-                x_zero,
-                &w,
-                w_zero,
-                ins.get(2).copied(),
-                &win,
-                group as usize,
-            );
+            return self.conv_nd(at, ins[0], x_zero, &w, w_zero, ins.get(2).copied());
         }
         if let Some(k) = at.ints("kernel_shape") {
             if k.len() != 2 || k[0] as usize != ws[2] || k[1] as usize != ws[3] {
@@ -372,11 +326,6 @@ impl Lowerer<'_> {
         kernel: [usize; 2],
         xs: &[usize],
     ) -> Result<crate::shapes::Window> {
-        crate::shapes::window_attrs(at, kernel, xs).map_err(|e| {
-            match e.strip_prefix("unsupported: ") {
-                Some(r) => self.unsupported(r),
-                None => self.malformed(e),
-            }
-        })
+        crate::shapes::window_attrs(at, kernel, xs).map_err(|e| self.window_error(e))
     }
 }

@@ -384,34 +384,18 @@ impl<'m> Lowerer<'m> {
         let model = self.model;
         for gi in &model.inputs {
             let v = if gi.dtype.is_float() {
+                let v = Value::FloatInput {
+                    name: gi.name.clone(),
+                    shape: gi.shape.clone(),
+                    clip: None,
+                };
                 if self.exact() {
-                    Value::FloatInput {
-                        name: gi.name.clone(),
-                        shape: gi.shape.clone(),
-                        clip: None,
-                    }
+                    // quantized by its QuantizeLinear (or, read by another op,
+                    // from calibration data: `float_input`)
+                    v
                 } else {
                     self.node = gi.name.clone();
-                    let q = self.calibrated(&gi.name)?;
-                    let id = self.add_input(
-                        &gi.name,
-                        &gi.shape,
-                        InputQuant::Affine {
-                            scale: q.scale as f32,
-                            zero_point: q.zero,
-                        },
-                        q.lo,
-                        q.hi,
-                    )?;
-                    self.saturating.push((id, true, true));
-                    Value::Real(Affine {
-                        src: Src::Plan(id),
-                        scales: vec![q.scale as f32 as f64],
-                        zeros: vec![q.zero],
-                        axis: 0,
-                        clip: None,
-                        wide: false,
-                    })
+                    self.float_input(v)?
                 }
             } else {
                 let (lo, hi) = gi

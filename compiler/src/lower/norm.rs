@@ -20,7 +20,7 @@ use super::Lowerer;
 use crate::error::Result;
 use crate::model::Attrs;
 use crate::onnx::NodeProto;
-use crate::value::{Affine, ConstTensor, DType, Lazy, Src, Value};
+use crate::value::{Affine, Lazy, Src, Value};
 use zkinf_circuits::Op;
 
 /// The key of an InstanceNormalization's variance range in the calibration
@@ -77,19 +77,7 @@ impl Lowerer<'_> {
         let s = a.scale();
         let x_id = self.src_id(&a.src)?;
         let rows = self.push(Op::Reshape, vec![x_id], Some(vec![nb * ch, p]))?;
-        let ones = self.push_const(&ConstTensor {
-            dtype: DType::I8,
-            shape: vec![p, 1],
-            data: vec![1.0; p],
-        })?;
-        let sum = self.push(
-            Op::MatMul {
-                a_zero: a.zero(),
-                b_zero: vec![0],
-            },
-            vec![rows, ones],
-            None,
-        )?;
+        let sum = self.row_sums(rows, a.zero())?;
         // d = P (x - z) - Σ
         let r = self.plan.info(x_id).range;
         // |d| <= P·span, d² and the normalized products stay below 2^62
@@ -128,14 +116,7 @@ impl Lowerer<'_> {
             vec![d, d],
             None,
         )?;
-        let v = self.push(
-            Op::MatMul {
-                a_zero: 0,
-                b_zero: vec![0],
-            },
-            vec![sq, ones],
-            None,
-        )?;
+        let v = self.row_sums(sq, 0)?;
         // V in integer units: σ² = V s² / P³; the index covers [0, V_max]
         // (the calibrated variance with a quarter's margin)
         let p3 = (p as f64).powi(3);

@@ -16,6 +16,25 @@ use zkinf_circuits::plan::infer::broadcast;
 use zkinf_circuits::{Op, TensorId};
 
 impl Lowerer<'_> {
+    /// `Σ_k (rows[m, k] - a_zero)` for a plan tensor `rows` of shape
+    /// `[M, K]`: a MatMul by a column of ones (`[M, 1]`), an exact sum.
+    pub(crate) fn row_sums(&mut self, rows: TensorId, a_zero: i64) -> Result<TensorId> {
+        let k = self.plan.info(rows).shape.last().copied().unwrap_or(1);
+        let ones = self.push_const(&ConstTensor {
+            dtype: DType::I8,
+            shape: vec![k, 1],
+            data: vec![1.0; k],
+        })?;
+        self.push(
+            Op::MatMul {
+                a_zero,
+                b_zero: vec![0],
+            },
+            vec![rows, ones],
+            None,
+        )
+    }
+
     /// A constant input as real values: a float constant, or a constant
     /// behind a DequantizeLinear (dequantized as onnxruntime does, in float32
     /// for int8 models).
@@ -231,19 +250,7 @@ impl Lowerer<'_> {
         }
         let m: usize = kept.iter().map(|&d| shape[d]).product();
         id = self.push(Op::Reshape, vec![id], Some(vec![m, count]))?;
-        let ones = self.push_const(&ConstTensor {
-            dtype: DType::I8,
-            shape: vec![count, 1],
-            data: vec![1.0; count],
-        })?;
-        let acc = self.push(
-            Op::MatMul {
-                a_zero: a.zero(),
-                b_zero: vec![0],
-            },
-            vec![id, ones],
-            None,
-        )?;
+        let acc = self.row_sums(id, a.zero())?;
         let acc = self.push(Op::Reshape, vec![acc], Some(out_shape))?;
         let scale = if n.op_type == "ReduceMean" {
             a.scale() / count as f64
@@ -481,19 +488,7 @@ impl Lowerer<'_> {
         let rows = last(self, e)?;
         let m = self.plan.info(rows).len() / len.max(1);
         let rows = self.push(Op::Reshape, vec![rows], Some(vec![m, len]))?;
-        let ones = self.push_const(&ConstTensor {
-            dtype: DType::I8,
-            shape: vec![len, 1],
-            data: vec![1.0; len],
-        })?;
-        let sum = self.push(
-            Op::MatMul {
-                a_zero: 0,
-                b_zero: vec![0],
-            },
-            vec![rows, ones],
-            None,
-        )?;
+        let sum = self.row_sums(rows, 0)?;
         let sum = self.push(Op::Reshape, vec![sum], Some(one))?;
         let sr = self.plan.info(sum).range;
         let (lo, hi) = (sr.lo.max(256), sr.hi.max(256));

@@ -227,33 +227,26 @@ impl Lowerer<'_> {
                              onnxruntime's float32 rounding cannot be bounded tightly enough"
                         )));
                     }
-                    let pooled = self.push(
-                        Op::AvgPoolF32 {
-                            kernel,
-                            strides,
-                            pads,
-                            count_include_pad,
-                            in_zero: x.zero(),
-                            mult: d.mult,
-                            shift: d.shift,
-                            out_zero: q.zero,
-                            lo,
-                            hi,
-                            x_scale: x.scale() as f32,
-                            y_scale: q.scale as f32,
-                            // x86-64 runs int8 QDQ models as uint8, zero points + 128
-                            zero_shift: if q.lo < 0 { 128 } else { 0 },
-                            global,
-                        },
-                        vec![id],
-                        None,
-                    )?;
-                    return match out_shape {
-                        Some(s) => self.push(Op::Reshape, vec![pooled], Some(s)),
-                        None => Ok(pooled),
-                    };
                 }
-                let pooled = self.push(
+                let op = if self.exact() {
+                    Op::AvgPoolF32 {
+                        kernel,
+                        strides,
+                        pads,
+                        count_include_pad,
+                        in_zero: x.zero(),
+                        mult: d.mult,
+                        shift: d.shift,
+                        out_zero: q.zero,
+                        lo,
+                        hi,
+                        x_scale: x.scale() as f32,
+                        y_scale: q.scale as f32,
+                        // x86-64 runs int8 QDQ models as uint8, zero points + 128
+                        zero_shift: if q.lo < 0 { 128 } else { 0 },
+                        global,
+                    }
+                } else {
                     Op::AvgPool {
                         kernel,
                         strides,
@@ -265,10 +258,9 @@ impl Lowerer<'_> {
                         out_zero: q.zero,
                         lo,
                         hi,
-                    },
-                    vec![id],
-                    None,
-                )?;
+                    }
+                };
+                let pooled = self.push(op, vec![id], None)?;
                 match out_shape {
                     Some(s) => self.push(Op::Reshape, vec![pooled], Some(s)),
                     None => Ok(pooled),

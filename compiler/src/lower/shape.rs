@@ -7,8 +7,7 @@ use super::Lowerer;
 use crate::error::Result;
 use crate::model::Attrs;
 use crate::onnx::NodeProto;
-use crate::value::{ConstTensor, DType, Src, Value};
-use zkinf_circuits::Op;
+use crate::value::{ConstTensor, Src, Value};
 
 /// For each output position (row-major over `lists`' lengths), the input
 /// position (row-major over `in_shape`) it reads, or `None` (padding) when
@@ -139,7 +138,6 @@ impl Lowerer<'_> {
         pad: f64,
     ) -> Result<Value> {
         let in_shape = self.shape_of(&v);
-        let n_in: usize = in_shape.iter().product();
         if shape == in_shape && map.iter().enumerate().all(|(i, &m)| m == Some(i)) {
             return Ok(v);
         }
@@ -188,17 +186,7 @@ impl Lowerer<'_> {
                 )
             }
         };
-        let mut ins = vec![x];
-        if padded {
-            ins.push(self.push_const(&ConstTensor {
-                dtype: DType::I64,
-                shape: vec![1],
-                data: vec![pad_q as f64],
-            })?);
-        }
-        let map = map.iter().map(|m| m.unwrap_or(n_in) as u32).collect();
-        let id = self.push(Op::Gather { map }, ins, Some(shape))?;
-        Ok(wrap(id))
+        Ok(wrap(self.gather_id(x, shape, map, pad_q)?))
     }
 
     pub(crate) fn slice(&mut self, n: &NodeProto, at: &Attrs) -> Result<Vec<Value>> {

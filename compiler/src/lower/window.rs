@@ -21,13 +21,46 @@ use crate::value::{Affine, ConstTensor, DType, Lazy, Src, Value};
 use zkinf_circuits::{Op, TensorId};
 
 impl Lowerer<'_> {
+    /// A window attribute error: unsupported (its prefix says so) or malformed.
+    pub(crate) fn window_error(&self, e: String) -> crate::error::CompileError {
+        match e.strip_prefix("unsupported: ") {
+            Some(r) => self.unsupported(r),
+            None => self.malformed(e),
+        }
+    }
+
     fn window(&self, at: &Attrs, kernel: &[usize], spatial: &[usize]) -> Result<WindowNd> {
-        crate::shapes::window_nd(at, kernel, spatial).map_err(|e| {
-            match e.strip_prefix("unsupported: ") {
-                Some(r) => self.unsupported(r),
-                None => self.malformed(e),
+        crate::shapes::window_nd(at, kernel, spatial).map_err(|e| self.window_error(e))
+    }
+
+    /// A 1-D or 3-D convolution from its ONNX attributes (`kernel_shape`
+    /// checked against the weights, `group`, the window): see [`Self::conv_any`].
+    pub(crate) fn conv_nd(
+        &mut self,
+        at: &Attrs,
+        x: TensorId,
+        x_zero: i64,
+        w: &Affine,
+        w_zero: Vec<i64>,
+        bias: Option<TensorId>,
+    ) -> Result<TensorId> {
+        let (xs, ws) = (self.plan.info(x).shape.clone(), self.affine_shape(w));
+        if ws.len() != xs.len() || xs.len() < 3 {
+            return Err(self.malformed(format!("weights {ws:?} for input {xs:?}")));
+        }
+        if let Some(k) = at.ints("kernel_shape") {
+            if k.iter().map(|&v| v as usize).ne(ws[2..].iter().copied()) {
+                return Err(
+                    self.malformed(format!("kernel_shape {k:?} does not match weights {ws:?}"))
+                );
             }
-        })
+        }
+        let group = at.int("group", 1);
+        if group < 1 {
+            return Err(self.malformed("group must be positive"));
+        }
+        let win = self.window(at, &ws[2..], &xs[2..])?;
+        self.conv_any(x, x_zero, w, w_zero, bias, &win, group as usize)
     }
 
     fn reshaped(&mut self, id: TensorId, shape: Vec<usize>) -> Result<TensorId> {

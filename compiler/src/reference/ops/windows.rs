@@ -69,8 +69,8 @@ fn window(at: &Attrs, kernel: &[usize], input: &[usize]) -> Result<Win, String> 
     })
 }
 
-/// Output length along one axis; in ceil mode the last window must start
-/// inside the input or its leading padding.
+/// Output length along one axis (the plan's own rule: in ceil mode the
+/// last window must start inside the input or its leading padding).
 fn win_out(
     input: usize,
     k: usize,
@@ -80,21 +80,7 @@ fn win_out(
     d: usize,
     ceil: bool,
 ) -> Option<usize> {
-    let eff = d.checked_mul(k.checked_sub(1)?)?.checked_add(1)?;
-    let padded = input + pb + pe;
-    if padded < eff || s == 0 {
-        return None;
-    }
-    let span = padded - eff;
-    let mut out = if ceil {
-        span.div_ceil(s) + 1
-    } else {
-        span / s + 1
-    };
-    if ceil && (out - 1) * s >= input + pb {
-        out -= 1;
-    }
-    Some(out)
+    zkinf_circuits::plan::infer::window_out(input, k, s, pb.checked_add(pe)?, d, pb, ceil)
 }
 
 /// For every position `p` of the grid `from` (row-major), the kernel taps
