@@ -123,6 +123,16 @@ pub fn dequantize_output(output: &PlanOutput, values: &ArrayD<i64>) -> ArrayD<f6
 
 /// The values of `node` computed by `op` (the node's own op, or a
 /// variant of it) from the values of the nodes before it.
+/// The values of node `i` (of a checked plan) from the values of the nodes
+/// before it.
+pub fn eval_node(
+    i: usize,
+    node: &crate::plan::Node,
+    values: &[ArrayD<i64>],
+) -> Result<ArrayD<i64>, ExecError> {
+    eval(i, node, &node.op, values)
+}
+
 fn eval(
     i: usize,
     node: &crate::plan::Node,
@@ -312,6 +322,13 @@ fn eval(
             *lo,
             *hi,
         ),
+        Op::Sqrt { bias } => ew::sqrt(arg(0), *bias),
+        Op::Div {
+            mult,
+            out_zero,
+            lo,
+            hi,
+        } => ew::div(arg(0), arg(1), *mult, *out_zero, *lo, *hi),
         Op::Reshape => layout::reshape(arg(0), shape),
         Op::Transpose { perm } => layout::transpose(arg(0), perm),
         Op::Concat { axis } => {
@@ -344,6 +361,7 @@ pub fn clamped(
         | Op::Mul { lo, hi, .. }
         | Op::AvgPool { lo, hi, .. }
         | Op::AvgPoolF32 { lo, hi, .. }
+        | Op::Div { lo, hi, .. }
         | Op::Softmax { lo, hi, .. } => {
             let bounds = (*lo, *hi);
             (*lo, *hi) = (i64::MIN / 4, i64::MAX / 4);

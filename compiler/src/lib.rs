@@ -5,6 +5,7 @@
 mod compile;
 mod cut;
 mod error;
+mod fuse;
 pub mod inputs;
 mod lower;
 pub mod model;

@@ -56,6 +56,8 @@ pub const SUPPORTED: &[(&str, &str)] = &[
     ("", "Squeeze"),
     ("", "Unsqueeze"),
     ("", "Identity"),
+    ("", "Cast"),
+    ("", "Where"),
     ("", "Constant"),
     ("", "Shape"),
     ("", "BatchNormalization"),
@@ -95,6 +97,9 @@ pub const SUPPORTED: &[(&str, &str)] = &[
     ("", "ReduceMin"),
     ("", "LogSoftmax"),
     ("", "InstanceNormalization"),
+    ("", "LayerNormalization"),
+    ("", "RMSNormalization"),
+    ("zkinf", "MaskedSoftmax"),
     ("", "QuantizeLinear"),
     ("", "DequantizeLinear"),
     ("", "QLinearMatMul"),
@@ -312,14 +317,16 @@ pub fn load(
         }
     }
     let nodes = graph.node.clone();
-    Ok(LoadedModel {
+    let mut model = LoadedModel {
         name: graph.name.clone(),
         opset,
         inputs,
         outputs,
         consts,
         nodes,
-    })
+    };
+    crate::fuse::fuse(&mut model);
+    Ok(model)
 }
 
 /// Attribute access on a node.

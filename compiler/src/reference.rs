@@ -270,6 +270,21 @@ fn eval(
             let axis = axis_of(x.ndim(), if model.opset >= 13 { -1 } else { 1 })?;
             f(ops::softmax(x, axis, model.opset < 13, false)?)
         }
+        // the fusion pass's masked attention softmax: masked entries are 0
+        "MaskedSoftmax" => {
+            let x = req(0)?;
+            let masked = bcast(
+                x,
+                req(1)?,
+                |v, k| if k != 0.0 { v } else { f64::NEG_INFINITY },
+            )?;
+            f(ops::softmax(
+                &masked,
+                x.ndim().saturating_sub(1),
+                false,
+                false,
+            )?)
+        }
         "BatchNormalization" => {
             let x = req(0)?;
             let eps = at.float("epsilon", 1e-5) as f64;

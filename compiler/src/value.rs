@@ -168,6 +168,13 @@ pub enum Lazy {
         b: Affine,
         shape: Vec<usize>,
     },
+    /// `a / b` for a computed `b` whose whole range is positive (a rounded
+    /// division, `Op::Div`).
+    Quotient {
+        a: Affine,
+        b: Affine,
+        shape: Vec<usize>,
+    },
     /// An elementwise function of one input (Sigmoid, Tanh, ...).
     Unary {
         x: Affine,
@@ -189,13 +196,15 @@ pub enum Lazy {
         /// int8 kernel then sums in integers)
         global: bool,
     },
-    /// Per-channel `x * mul[c] + add[c]` along axis 1 (BatchNormalization).
+    /// Per-channel `x * mul[c] + add[c]` along `axis` (1: BatchNormalization,
+    /// InstanceNormalization; the last: LayerNormalization's scale and bias).
     /// `clip` is a ReLU/Clip that follows, folded into the requantization.
     ChannelAffine {
         x: Affine,
         mul: Vec<f64>,
         add: Vec<f64>,
         clip: Option<(f64, f64)>,
+        axis: usize,
     },
     Concat {
         parts: Vec<Affine>,

@@ -40,6 +40,11 @@ pub fn ops_fixture(name: &str) -> PathBuf {
     root().join("models").join("ops").join(name)
 }
 
+/// A file of `models/transformer/` (small transformer blocks, committed).
+pub fn transformer_fixture(name: &str) -> PathBuf {
+    root().join("models").join("transformer").join(name)
+}
+
 /// A `samples.json` file: inputs and onnxruntime's outputs.
 pub fn samples_at(path: &std::path::Path) -> Samples {
     let text = std::fs::read_to_string(path).expect("samples file");

@@ -110,7 +110,7 @@ fn random_plan(rng: &mut StdRng) -> Option<Plan> {
         let info = p.nodes[x as usize].info.clone();
         let sh = info.shape.clone();
         let name = format!("l{layer}");
-        x = match (sh.len(), rng.gen_range(0..12)) {
+        x = match (sh.len(), rng.gen_range(0..14)) {
             (2, 0..=2) => {
                 let (k, m) = (sh[1], rng.gen_range(1..=6));
                 // the right operand: constant weights, or an activation
@@ -356,6 +356,58 @@ fn random_plan(rng: &mut StdRng) -> Option<Plan> {
                 let map = (0..n).map(|_| rng.gen_range(0..=len) as u32).collect();
                 p.push(&name, Op::Gather { map }, vec![x, pad], Some(shape))
                     .ok()?
+            }
+            (2, 12) => {
+                // a row normalization as LayerNorm/RMSNorm lower: squares,
+                // their row sums, the floor square root plus a bias, and
+                // the row divided by it
+                let r = info.range;
+                let top = (r.lo.abs().max(r.hi.abs()) as i64).pow(2);
+                let sq = Op::Mul {
+                    a_zero: 0,
+                    b_zero: 0,
+                    mult: 1,
+                    shift: 0,
+                    out_zero: 0,
+                    lo: 0,
+                    hi: top,
+                };
+                let sq = p.push(format!("{name}.sq"), sq, vec![x, x], None).ok()?;
+                let ones = konst(&mut p, rng, vec![sh[1], 1], 1, 1);
+                let op = Op::MatMul {
+                    a_zero: 0,
+                    b_zero: vec![0],
+                };
+                let v = p
+                    .push(format!("{name}.sum"), op, vec![sq, ones], None)
+                    .ok()?;
+                let bias = rng.gen_range(1..=100);
+                let root = p
+                    .push(format!("{name}.root"), Op::Sqrt { bias }, vec![v], None)
+                    .ok()?;
+                let op = Op::Div {
+                    mult: rng.gen_range(1..=1 << 8),
+                    out_zero: 0,
+                    lo: -128,
+                    hi: 127,
+                };
+                p.push(&name, op, vec![x, root], None).ok()?
+            }
+            (_, 13) => {
+                // division by a tensor: one divisor per element or per row
+                let mut dshape = sh.clone();
+                if rng.gen_bool(0.5) {
+                    let last = dshape.len() - 1;
+                    dshape[last] = 1;
+                }
+                let d = konst(&mut p, rng, dshape, 1, 9);
+                let op = Op::Div {
+                    mult: rng.gen_range(1..=64),
+                    out_zero: rng.gen_range(-3..=3),
+                    lo: -128,
+                    hi: 127,
+                };
+                p.push(&name, op, vec![x, d], None).ok()?
             }
             _ => x,
         };

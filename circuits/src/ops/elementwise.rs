@@ -158,6 +158,42 @@ pub fn softmax(
     ArrayD::from_shape_vec(IxDyn(x.shape()), out).expect("shape matches data")
 }
 
+/// `y = floor(sqrt(x + bias))` (the plan checks `x + bias >= 0`; below
+/// zero reads 0).
+pub fn sqrt(x: &ArrayD<i64>, bias: i64) -> ArrayD<i64> {
+    x.mapv(|v| crate::plan::infer::isqrt(v as i128 + bias as i128) as i64)
+}
+
+/// `y = clamp(rhe(a mult / b) + out_zero, lo, hi)` with `b` shaped like `a`
+/// or one divisor per row (`a`'s last axis); a divisor below 1 (never in a
+/// checked plan) divides as 1.
+pub fn div(
+    a: &ArrayD<i64>,
+    b: &ArrayD<i64>,
+    mult: i64,
+    out_zero: i64,
+    lo: i64,
+    hi: i64,
+) -> ArrayD<i64> {
+    let per_row = b.len() != a.len();
+    let row = a.shape().last().copied().unwrap_or(1).max(1);
+    let bv: Vec<i64> = b.iter().copied().collect();
+    let out: Vec<i64> = a
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| {
+            let d = if per_row { bv[i / row] } else { bv[i] };
+            saturate(
+                div_round_half_even(v as i128 * mult as i128, (d as i128).max(1))
+                    + out_zero as i128,
+                lo,
+                hi,
+            )
+        })
+        .collect();
+    ArrayD::from_shape_vec(IxDyn(a.shape()), out).expect("shape matches data")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -241,8 +241,35 @@ fn arithmetic_guard(plan: &Plan, op: &Op, inputs: &[u32]) -> Option<()> {
                 .checked_mul(lane)?
                 .checked_mul((*out_mult as i128).abs().max(1)))
         }
+        Op::Div { mult, out_zero, .. } => {
+            dev(IntRange { lo: 0, hi: 0 }, *out_zero)?;
+            // the divide chip's widths stay far below its 2^120 bound
+            dev(r(0), 0)?
+                .checked_mul((*mult as i128).abs())
+                .filter(|&m| m <= 1 << 100)
+                .map(|_| ())
+        }
+        Op::Sqrt { bias } => (r(0).hi as i128)
+            .checked_add(*bias as i128)
+            .filter(|&m| m <= VALUE_LIMIT)
+            .map(|_| ()),
         _ => Some(()),
     }
+}
+
+/// `floor(sqrt(v))` of `v >= 0`, exact.
+pub fn isqrt(v: i128) -> i128 {
+    if v <= 0 {
+        return 0;
+    }
+    let mut s = (v as f64).sqrt() as i128;
+    while s * s > v {
+        s -= 1;
+    }
+    while (s + 1) * (s + 1) <= v {
+        s += 1;
+    }
+    s
 }
 
 fn declared(lo: i64, hi: i64, node: usize, name: &str) -> Result<IntRange, PlanError> {
@@ -285,7 +312,12 @@ pub fn infer(
     let inp = |k: usize| plan.info(inputs[k]).clone();
     let needs = match op {
         Op::MatMul { .. } | Op::Conv { .. } | Op::Add { .. } | Op::Mul { .. } => 2,
-        Op::Rescale { .. } | Op::AvgPool { .. } | Op::AvgPoolF32 { .. } | Op::Softmax { .. } => 1,
+        Op::Div { .. } => 2,
+        Op::Rescale { .. }
+        | Op::AvgPool { .. }
+        | Op::AvgPoolF32 { .. }
+        | Op::Softmax { .. }
+        | Op::Sqrt { .. } => 1,
         _ => 0,
     };
     if inputs.len() >= needs && arithmetic_guard(plan, op, inputs).is_none() {
@@ -583,6 +615,51 @@ pub fn infer(
                 ));
             }
             (x.shape, declared(*lo, *hi, id, name)?)
+        }
+        Op::Sqrt { bias } => {
+            arity(&[1])?;
+            let x = inp(0);
+            let (lo, hi) = (
+                x.range.lo as i128 + *bias as i128,
+                x.range.hi as i128 + *bias as i128,
+            );
+            if lo < 0 {
+                return Err(bad(
+                    id,
+                    name,
+                    format!("square root of a range reaching {lo} (below zero)"),
+                ));
+            }
+            (x.shape, range(isqrt(lo), isqrt(hi), id, name)?)
+        }
+        Op::Div { lo, hi, .. } => {
+            arity(&[2])?;
+            let (a, b) = (inp(0), inp(1));
+            let rows_of = |s: &[usize]| {
+                let mut s = s.to_vec();
+                if let Some(l) = s.last_mut() {
+                    *l = 1;
+                }
+                s
+            };
+            if b.shape != a.shape && b.shape != rows_of(&a.shape) {
+                return Err(bad(
+                    id,
+                    name,
+                    format!(
+                        "divisor shape {:?} is neither {:?} nor one per row",
+                        b.shape, a.shape
+                    ),
+                ));
+            }
+            if b.range.lo < 1 {
+                return Err(bad(
+                    id,
+                    name,
+                    format!("divisor range reaches {} (must stay >= 1)", b.range.lo),
+                ));
+            }
+            (a.shape, declared(*lo, *hi, id, name)?)
         }
         Op::Reshape => {
             arity(&[1])?;

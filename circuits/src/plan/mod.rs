@@ -248,6 +248,22 @@ pub enum Op {
         zero_shift: i64,
         global: bool,
     },
+    /// Floor square root: `y = floor(sqrt(x + bias))`; `x + bias >= 0` over
+    /// the operand's whole range (checked). One per row of a normalization
+    /// (the sum of squares of the row's centred values plus epsilon).
+    Sqrt {
+        bias: i64,
+    },
+    /// Rounded division by a computed tensor. Operands `[a, b]`, `b` shaped
+    /// like `a` or like `a` with its last axis 1 (one divisor per row):
+    /// `y = clamp(rhe(a mult / b) + out_zero, lo, hi)`; `b >= 1` over its
+    /// whole range (checked).
+    Div {
+        mult: i64,
+        out_zero: i64,
+        lo: i64,
+        hi: i64,
+    },
 }
 
 impl Op {
@@ -271,6 +287,8 @@ impl Op {
             Op::Concat { .. } => "Concat",
             Op::Gather { .. } => "Gather",
             Op::AvgPoolF32 { .. } => "AvgPoolF32",
+            Op::Sqrt { .. } => "Sqrt",
+            Op::Div { .. } => "Div",
         }
     }
 }

@@ -97,6 +97,8 @@ impl Circuit<Fr> for ShardCircuit {
                             self.assign_avg_pool(&mut s, n, t)?
                         }
                         Op::Softmax { .. } => self.assign_softmax(&mut s, n, i)?,
+                        Op::Sqrt { .. } => self.assign_sqrt(&mut s, n)?,
+                        Op::Div { .. } => self.assign_div(&mut s, n)?,
                         Op::Lookup { .. } => self.assign_lookup(&mut s, n, i)?,
                         Op::Transpose { perm } => self.assign_transpose(&s, n, perm)?,
                         Op::Concat { axis } => self.assign_concat(&s, n, *axis)?,

@@ -170,6 +170,60 @@ impl ShardCircuit {
     }
 }
 
+impl ShardCircuit {
+    /// Floor square roots of node `n`'s operand, one divide-chip row each.
+    pub(super) fn assign_sqrt(&self, s: &mut Synth<'_, '_>, n: &Node) -> Result<Vec<Wire>, Error> {
+        let x = s.operand(n.inputs[0])?;
+        let (config, region, cur) = (s.config, &mut *s.region, &mut s.cur);
+        let xv = self.values_or_zero(n.inputs[0], x.len());
+        let params = Self::sqrt_params(&self.plan, n).ok_or(Error::Synthesis)?;
+        // without a witness, roots of the range's low end (any valid value)
+        let lo = self.plan.info(n.inputs[0]).range.lo;
+        let xs: Vec<(Wire, i64)> = x
+            .iter()
+            .zip(&xv)
+            .map(|(&w, &v)| (w, if self.values.is_some() { v } else { lo }))
+            .collect();
+        let (ys, next) =
+            config
+                .divide()?
+                .assign_sqrt(region, cur.bank, cur.range, &xs, &params, |_, _| {})?;
+        cur.bank += xs.len();
+        cur.range = next;
+        Ok(ys)
+    }
+
+    /// Division of node `n`'s first operand by its second (one divisor per
+    /// row or per element): one divide-chip call per divisor.
+    pub(super) fn assign_div(&self, s: &mut Synth<'_, '_>, n: &Node) -> Result<Vec<Wire>, Error> {
+        let a = s.operand(n.inputs[0])?;
+        let b = s.operand(n.inputs[1])?;
+        let (config, region, cur) = (s.config, &mut *s.region, &mut s.cur);
+        let av = self.values_or_zero(n.inputs[0], a.len());
+        let bv = self.values_or_zero(n.inputs[1], b.len());
+        let known = self.values.is_some();
+        let divisions = Self::division_params(&self.plan, n);
+        let mut outs = Vec::with_capacity(a.len());
+        for (j, (params, per)) in divisions.iter().enumerate() {
+            let d = if known { bv[j] as i128 } else { params.d_lo };
+            let xs: Vec<(Wire, i64)> = (j * per..(j + 1) * per).map(|e| (a[e], av[e])).collect();
+            let (ys, next) = config.divide()?.assign(
+                region,
+                cur.bank,
+                cur.range,
+                &xs,
+                &Divisor::Wire(b[j], d),
+                params,
+                |_, _| {},
+            )?;
+            cur.bank += per;
+            cur.range = next;
+            outs.extend(ys);
+        }
+        Ok(outs)
+    }
+}
+
 /// The division row of an `AvgPoolF32` output `y` (onnxruntime's rounding
 /// of the average of `n`): the quotient is `y - out_zero` inside the clamp,
 /// and the exact rounding moved to the clamp's bound at it.

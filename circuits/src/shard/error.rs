@@ -41,7 +41,9 @@ pub enum ShardError {
         end: usize,
         expected: usize,
     },
-    #[error("partition: shard {shard} ends after node {node}, where more than one tensor crosses")]
+    #[error("partition: a cut carries {tensors} tensors of {values} values in all, more than a bundle may (16 tensors, 2^20 values)")]
+    BundleTooLarge { tensors: usize, values: usize },
+    #[error("partition: shard {shard} ends after node {node}, which is no cut point (one tensor, or a bundle of at most 16 tensors and 2^20 values, must cross)")]
     NotACutPoint { shard: usize, node: usize },
     #[error("partition: the shards cover nodes 0..{covered} of {nodes}")]
     Uncovered { covered: usize, nodes: usize },

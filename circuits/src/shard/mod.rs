@@ -12,6 +12,8 @@
 //! Reshape, Transpose and Concat as wiring. [`ShardCircuit::new`] rejects
 //! only plans whose parameters do not fit the chips.
 
+#[cfg(test)]
+mod bundle_tests;
 mod circuit;
 mod commit;
 mod config;
@@ -38,7 +40,8 @@ pub use config::ShardConfig;
 pub use error::ShardError;
 pub use params::{chips, model_id, ShardParams, MAX_RANGE_LANES};
 pub use partition::{
-    check_partition, cut_points, partition, partition_into, slice, ShardSpec, SizedShard,
+    bundle_cut_points, check_partition, crossing, cut_points, partition, partition_into, slice,
+    ShardSpec, SizedShard, MAX_BUNDLE, MAX_BUNDLE_TENSORS,
 };
 pub use size::{node_rows, NodeRows};
 
@@ -95,7 +98,19 @@ impl ShardCircuit {
                 | Op::Add { .. } => true,
                 Op::Conv { .. } => n.inputs[1..].iter().all(|&t| plan.is_const(t)),
                 Op::MatMul { .. } => n.inputs.get(2).is_none_or(|&t| plan.is_const(t)),
-                Op::AvgPool { .. } | Op::AvgPoolF32 { .. } | Op::Softmax { .. } => {
+                Op::Sqrt { .. } => {
+                    if Self::sqrt_params(&plan, n).is_none_or(|p| p.validate().is_err()) {
+                        return Err(ShardError::DivisionTooWide {
+                            node: i,
+                            name: n.name.clone(),
+                        });
+                    }
+                    true
+                }
+                Op::AvgPool { .. }
+                | Op::AvgPoolF32 { .. }
+                | Op::Softmax { .. }
+                | Op::Div { .. } => {
                     let all_ok = Self::division_params(&plan, n)
                         .iter()
                         .all(|(p, _)| p.validate().is_ok());

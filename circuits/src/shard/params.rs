@@ -4,7 +4,7 @@
 //! divisions, comparison widths, softmax tables).
 
 use super::ShardCircuit;
-use crate::chips::divide::DivideParams;
+use crate::chips::divide::{DivideParams, SqrtParams};
 use crate::chips::rescale::{RescaleParams, Second};
 use crate::ops::index::pool_windows;
 use crate::plan::{CheckedPlan, Node, Op};
@@ -71,7 +71,9 @@ pub(super) fn chips_used(plan: &CheckedPlan) -> u32 {
             Op::MaxPool { .. } => chips::MAXPOOL,
             Op::Lookup { .. } => chips::LOOKUP,
             Op::Softmax { .. } => chips::MAXPOOL | chips::LOOKUP | chips::DIVIDE,
-            Op::AvgPool { .. } | Op::AvgPoolF32 { .. } => chips::DIVIDE,
+            Op::AvgPool { .. } | Op::AvgPoolF32 { .. } | Op::Sqrt { .. } | Op::Div { .. } => {
+                chips::DIVIDE
+            }
             Op::Rescale { .. } | Op::Add { .. } | Op::Mul { .. } | Op::Clamp { .. } => {
                 chips::RESCALE
             }
@@ -183,8 +185,43 @@ impl ShardCircuit {
                 };
                 vec![(p, len)]
             }
+            // one division per divisor (per row, or per element)
+            Op::Div {
+                mult,
+                out_zero,
+                lo,
+                hi,
+            } => {
+                let b = plan.info(n.inputs[1]);
+                let p = DivideParams {
+                    mult: *mult,
+                    out_zero: *out_zero,
+                    lo: *lo,
+                    hi: *hi,
+                    n_lo: x.range.lo,
+                    n_hi: x.range.hi,
+                    d_lo: (b.range.lo as i128).max(1),
+                    d_hi: (b.range.hi as i128).max(1),
+                    slack: 0,
+                };
+                let per = x.len() / b.len().max(1);
+                vec![(p, per); b.len()]
+            }
             _ => Vec::new(),
         }
+    }
+
+    /// A square root's parameters.
+    pub(super) fn sqrt_params(plan: &CheckedPlan, n: &Node) -> Option<SqrtParams> {
+        let Op::Sqrt { bias } = &n.op else {
+            return None;
+        };
+        let x = plan.info(n.inputs[0]).range;
+        Some(SqrtParams {
+            bias: *bias,
+            x_lo: x.lo,
+            x_hi: x.hi,
+        })
     }
 
     pub(super) fn pool_bits(&self, n: &Node) -> u32 {

@@ -1,12 +1,24 @@
 //! The partitioner: cuts a plan into shards, each a contiguous run of nodes
 //! whose circuit fits in `2^max_k` rows.
 //!
-//! A cut after node `p` is allowed only where tensor `p` is the one value
-//! crossing it (every other tensor defined before the cut is either a
-//! constant or no longer read), so consecutive shards link through exactly
-//! one committed tensor: shard `i`'s output commitment is shard `i + 1`'s
-//! input commitment. Constants read after a cut are copied into the shard
-//! that reads them (they become that shard's fixed columns).
+//! A cut after node `p` where tensor `p` is the one value crossing it
+//! (every other tensor defined before the cut is either a constant or no
+//! longer read) links consecutive shards through that committed tensor:
+//! shard `i`'s output commitment is shard `i + 1`'s input commitment.
+//! Inside a transformer layer no such point exists (the residual stream
+//! stays live across attention and across the MLP), so a cut may also carry
+//! a *bundle*: every tensor crossing it, flattened and concatenated into one
+//! committed vector (at most [`MAX_BUNDLE`] values, [`MAX_BUNDLE_TENSORS`]
+//! tensors). The shard before it ends with that concatenation (wiring:
+//! Reshape, Concat); the shard after it starts from the vector, takes each
+//! tensor back out (Gather) and clamps it to its own range (the vector's
+//! range is the union of theirs; the values, committed by the shard that
+//! computed them, are inside it, so the clamp changes nothing and restores
+//! the range that sizes the chips downstream). The partitioner uses bundle
+//! cuts only for a shard that no single-tensor cut can bound, so models
+//! that cut without them are cut as before. Constants read after a cut are
+//! copied into the shard that reads them (they become that shard's fixed
+//! columns).
 //!
 //! Sizes come from [`ShardCircuit::rows`], the exact row count of the
 //! shard's circuit, so a shard never needs a larger `k` than the partition
@@ -42,6 +54,68 @@ impl SizedShard {
             end: self.end,
         }
     }
+}
+
+/// The most values a bundle cut may carry.
+pub const MAX_BUNDLE: usize = 1 << 20;
+/// The most tensors a bundle cut may carry.
+pub const MAX_BUNDLE_TENSORS: usize = 16;
+
+/// The marker in a slice's origin list of a node the slice added (a
+/// bundle's input vector, the tensors taken out of it, the clamps, the
+/// output concatenation): it stands for no node of the full plan.
+pub const ADDED: TensorId = TensorId::MAX;
+
+/// The last node reading each tensor (the plan's output: `n`).
+fn last_uses(plan: &CheckedPlan) -> Vec<usize> {
+    let n = plan.nodes.len();
+    let mut last_use: Vec<usize> = (0..n).collect();
+    for (i, node) in plan.nodes.iter().enumerate() {
+        for &t in &node.inputs {
+            last_use[t as usize] = last_use[t as usize].max(i);
+        }
+    }
+    if let Some(o) = plan.outputs.first() {
+        last_use[o.tensor as usize] = n;
+    }
+    last_use
+}
+
+/// The non-constant tensors crossing a cut after node `p`, in order.
+pub fn crossing(plan: &CheckedPlan, p: usize) -> Vec<TensorId> {
+    let last_use = last_uses(plan);
+    (0..=p.min(plan.nodes.len().saturating_sub(1)))
+        .filter(|&t| !plan.is_const(t as TensorId) && last_use[t] > p)
+        .map(|t| t as TensorId)
+        .collect()
+}
+
+/// The nodes after which the plan may be cut with a bundle (two or more
+/// tensors crossing, within the bundle limits).
+pub fn bundle_cut_points(plan: &CheckedPlan) -> Vec<usize> {
+    let n = plan.nodes.len();
+    let Some(out) = plan.outputs.first().map(|o| o.tensor as usize) else {
+        return Vec::new();
+    };
+    let last_use = last_uses(plan);
+    let mut cuts = Vec::new();
+    let mut live: Vec<usize> = Vec::new();
+    for p in 0..n {
+        if !plan.is_const(p as TensorId) && last_use[p] > p {
+            live.push(p);
+        }
+        live.retain(|&t| last_use[t] > p);
+        let values: usize = live.iter().map(|&t| plan.info(t as TensorId).len()).sum();
+        if live.len() >= 2
+            && live.len() <= MAX_BUNDLE_TENSORS
+            && values <= MAX_BUNDLE
+            && p < out
+            && !matches!(plan.nodes[p].op, Op::Input { .. } | Op::Const { .. })
+        {
+            cuts.push(p);
+        }
+    }
+    cuts
 }
 
 /// The nodes after which the plan may be cut (tensor `p` alone crosses).
@@ -107,7 +181,16 @@ pub fn slice(
     let mut origin: Vec<TensorId> = Vec::new();
     let mut map: std::collections::HashMap<TensorId, TensorId> = Default::default();
     let boundary = (spec.start > 0).then(|| (spec.start - 1) as TensorId);
-    if let Some(b) = boundary {
+    let bundle_in = match boundary {
+        Some(b) => {
+            let c = crossing(plan, b as usize);
+            (c != [b]).then_some(c)
+        }
+        None => None,
+    };
+    if let Some(tensors) = &bundle_in {
+        bundle_input(plan, tensors, &mut sub, &mut origin, &mut map)?;
+    } else if let Some(b) = boundary {
         let info = plan.info(b).clone();
         sub.inputs.push(PlanInput {
             name: format!("tensor {b}"),
@@ -167,15 +250,148 @@ pub fn slice(
         }
     } else {
         let last = (spec.end - 1) as TensorId;
+        let c = crossing(plan, spec.end - 1);
+        let tensor = if c == [last] {
+            map[&last]
+        } else {
+            bundle_output(plan, &c, &mut sub, &mut origin, &map)?
+        };
         PlanOutput {
             name: format!("tensor {last}"),
-            tensor: map[&last],
+            tensor,
             dequant: OutputDequant::Integer,
         }
     };
     sub.outputs.push(out);
     let checked = CheckedPlan::new(sub).map_err(ShardError::SubPlan)?;
     Ok((checked, origin))
+}
+
+fn push_added(
+    sub: &mut Plan,
+    origin: &mut Vec<TensorId>,
+    name: String,
+    op: Op,
+    inputs: Vec<TensorId>,
+    shape: Option<Vec<usize>>,
+) -> Result<TensorId, ShardError> {
+    let id = sub
+        .push(name, op, inputs, shape)
+        .map_err(ShardError::SubPlan)?;
+    origin.push(ADDED);
+    Ok(id)
+}
+
+/// A bundle's check: within the limits of [`bundle_cut_points`].
+fn bundle_ok(plan: &CheckedPlan, tensors: &[TensorId]) -> bool {
+    let values: usize = tensors.iter().map(|&t| plan.info(t).len()).sum();
+    tensors.len() <= MAX_BUNDLE_TENSORS && values <= MAX_BUNDLE && !tensors.is_empty()
+}
+
+/// The input of a shard after a bundle cut: the concatenated vector, each
+/// tensor taken out of it and clamped to its own range.
+fn bundle_input(
+    plan: &CheckedPlan,
+    tensors: &[TensorId],
+    sub: &mut Plan,
+    origin: &mut Vec<TensorId>,
+    map: &mut std::collections::HashMap<TensorId, TensorId>,
+) -> Result<(), ShardError> {
+    if !bundle_ok(plan, tensors) {
+        return Err(ShardError::BundleTooLarge {
+            tensors: tensors.len(),
+            values: tensors.iter().map(|&t| plan.info(t).len()).sum(),
+        });
+    }
+    let total: usize = tensors.iter().map(|&t| plan.info(t).len()).sum();
+    let lo = tensors
+        .iter()
+        .map(|&t| plan.info(t).range.lo)
+        .min()
+        .unwrap_or(0);
+    let hi = tensors
+        .iter()
+        .map(|&t| plan.info(t).range.hi)
+        .max()
+        .unwrap_or(0);
+    let names: Vec<String> = tensors.iter().map(|t| t.to_string()).collect();
+    sub.inputs.push(PlanInput {
+        name: format!("tensors {}", names.join(", ")),
+        shape: vec![total],
+        range: crate::plan::IntRange { lo, hi },
+        quant: InputQuant::Integer,
+    });
+    let input = push_added(
+        sub,
+        origin,
+        format!("bundle {}", names.join(", ")),
+        Op::Input { index: 0 },
+        vec![],
+        None,
+    )?;
+    let mut offset = 0u32;
+    for &t in tensors {
+        let info = plan.info(t).clone();
+        let len = info.len() as u32;
+        let name = format!("bundle: tensor {t}");
+        let map_t = (offset..offset + len).collect();
+        offset += len;
+        let mut id = push_added(
+            sub,
+            origin,
+            name.clone(),
+            Op::Gather { map: map_t },
+            vec![input],
+            Some(info.shape.clone()),
+        )?;
+        if (info.range.lo, info.range.hi) != (lo, hi) {
+            let op = Op::Clamp {
+                lo: info.range.lo,
+                hi: info.range.hi,
+            };
+            id = push_added(sub, origin, name, op, vec![id], None)?;
+        }
+        map.insert(t, id);
+    }
+    Ok(())
+}
+
+/// The output of a shard before a bundle cut: every crossing tensor
+/// flattened, concatenated in order.
+fn bundle_output(
+    plan: &CheckedPlan,
+    tensors: &[TensorId],
+    sub: &mut Plan,
+    origin: &mut Vec<TensorId>,
+    map: &std::collections::HashMap<TensorId, TensorId>,
+) -> Result<TensorId, ShardError> {
+    if !bundle_ok(plan, tensors) {
+        return Err(ShardError::BundleTooLarge {
+            tensors: tensors.len(),
+            values: tensors.iter().map(|&t| plan.info(t).len()).sum(),
+        });
+    }
+    let mut parts = Vec::with_capacity(tensors.len());
+    for &t in tensors {
+        let &m = map.get(&t).ok_or(ShardError::NoOutput(t))?;
+        let len = plan.info(t).len();
+        parts.push(push_added(
+            sub,
+            origin,
+            format!("bundle: tensor {t}"),
+            Op::Reshape,
+            vec![m],
+            Some(vec![len]),
+        )?);
+    }
+    push_added(
+        sub,
+        origin,
+        "bundle".into(),
+        Op::Concat { axis: 0 },
+        parts,
+        None,
+    )
 }
 
 impl ShardCircuit {
@@ -189,18 +405,51 @@ impl ShardCircuit {
         trace: Option<&Trace>,
     ) -> Result<ShardCircuit, ShardError> {
         let (sub, origin) = slice(plan, spec)?;
-        let sub_trace = trace.map(|t| Trace {
-            values: origin.iter().map(|&o| t.get(o).clone()).collect(),
-        });
+        let sub_trace = match trace {
+            Some(t) => Some(sub_trace(plan, spec, &sub, &origin, t)?),
+            None => None,
+        };
         let mut c = ShardCircuit::new(sub, index, sub_trace.as_ref())?;
         c.model = model_id(plan);
         Ok(c)
     }
 }
 
+/// The trace of a slice: the full plan's values where the slice's nodes
+/// stand for its nodes, the added nodes evaluated (a bundle's vector is
+/// the crossing tensors' values, concatenated).
+fn sub_trace(
+    plan: &CheckedPlan,
+    spec: ShardSpec,
+    sub: &CheckedPlan,
+    origin: &[TensorId],
+    t: &Trace,
+) -> Result<Trace, ShardError> {
+    let mut values: Vec<ndarray::ArrayD<i64>> = Vec::with_capacity(origin.len());
+    for (j, &o) in origin.iter().enumerate() {
+        let v = if o != ADDED {
+            t.get(o).clone()
+        } else if matches!(sub.nodes[j].op, Op::Input { .. }) {
+            let flat: Vec<i64> = crossing(plan, spec.start - 1)
+                .iter()
+                .flat_map(|&c| t.get(c).iter().copied().collect::<Vec<_>>())
+                .collect();
+            ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(&[flat.len()]), flat)
+                .map_err(|_| ShardError::NoOutput(j as TensorId))?
+        } else {
+            crate::exec::eval_node(j, &sub.nodes[j], &values)
+                .map_err(|_| ShardError::NoOutput(j as TensorId))?
+        };
+        values.push(v);
+    }
+    Ok(Trace { values })
+}
+
 /// Checks that `shards` cut `plan` into contiguous shards at allowed points.
 pub fn check_partition(plan: &CheckedPlan, shards: &[ShardSpec]) -> Result<(), ShardError> {
-    let cuts = cut_points(plan);
+    let mut cuts = cut_points(plan);
+    cuts.extend(bundle_cut_points(plan));
+    cuts.sort_unstable();
     let mut at = 0;
     for (i, s) in shards.iter().enumerate() {
         if s.start != at || s.end <= s.start {
@@ -290,15 +539,48 @@ fn sized(plan: &CheckedPlan, start: usize, end: usize) -> Result<SizedShard, Sha
     })
 }
 
+/// The largest shard from `start` ending at a cut of `all` before `limit`
+/// (bundle cuts included) within `max_k` and `budget`, if any: the search
+/// over every cut runs only where single-tensor cuts could not bound a
+/// shard, and grows the shard until it no longer fits.
+fn bundled(
+    plan: &CheckedPlan,
+    start: usize,
+    limit: usize,
+    all: &[usize],
+    max_k: u32,
+    budget: usize,
+) -> Result<Option<SizedShard>, ShardError> {
+    let mut best = None;
+    for &end in all.iter().filter(|&&e| e > start && e < limit) {
+        let s = sized(plan, start, end)?;
+        if s.k > max_k || s.rows > budget {
+            break;
+        }
+        best = Some(s);
+    }
+    Ok(best)
+}
+
 /// Greedy: each shard takes nodes up to the last cut point that keeps it
-/// within `budget` rows and `2^max_k`.
-fn greedy(plan: &CheckedPlan, max_k: u32, budget: usize) -> Result<Vec<SizedShard>, ShardError> {
+/// within `budget` rows and `2^max_k` (a bundle cut where no single-tensor
+/// cut can).
+pub(crate) fn greedy(
+    plan: &CheckedPlan,
+    max_k: u32,
+    budget: usize,
+) -> Result<Vec<SizedShard>, ShardError> {
     let n = plan.nodes.len();
     let ends: Vec<usize> = cut_points(plan)
         .into_iter()
         .map(|p| p + 1)
         .chain(std::iter::once(n))
         .collect();
+    // every cut, bundles included (for shards single cuts cannot bound)
+    let mut all: Vec<usize> = ends.clone();
+    all.extend(bundle_cut_points(plan).into_iter().map(|p| p + 1));
+    all.sort_unstable();
+    all.dedup();
     let mut shards = Vec::new();
     let mut start = 0;
     while start < n {
@@ -306,6 +588,9 @@ fn greedy(plan: &CheckedPlan, max_k: u32, budget: usize) -> Result<Vec<SizedShar
         for &end in ends.iter().filter(|&&e| e > start) {
             let s = sized(plan, start, end)?;
             if s.k > max_k || s.rows > budget {
+                if best.is_none() {
+                    best = bundled(plan, start, end, &all, max_k, budget)?;
+                }
                 if best.is_none() {
                     let names: Vec<&str> = plan.nodes[start..end]
                         .iter()

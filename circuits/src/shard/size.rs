@@ -294,6 +294,18 @@ impl ShardCircuit {
                     r.add(Group::Range, p.range_rows());
                 }
             }
+            Op::Sqrt { .. } => {
+                if let Some(p) = Self::sqrt_params(plan, n) {
+                    r.add(Group::Rescale, n.info.len());
+                    r.add(Group::Range, p.range_rows() * n.info.len());
+                }
+            }
+            Op::Div { .. } => {
+                for (p, per) in Self::division_params(plan, n) {
+                    r.add(Group::Rescale, per);
+                    r.add(Group::Range, p.range_rows() * per + p.divisor_rows());
+                }
+            }
             Op::Softmax { axis, .. } => {
                 let x = plan.info(n.inputs[0]);
                 let len = x.shape[*axis as usize];

@@ -55,7 +55,8 @@ impl Lowerer<'_> {
                 | Op::Add { lo, hi, .. }
                 | Op::Mul { lo, hi, .. }
                 | Op::AvgPool { lo, hi, .. }
-                | Op::AvgPoolF32 { lo, hi, .. } => (*lo, *hi),
+                | Op::AvgPoolF32 { lo, hi, .. }
+                | Op::Div { lo, hi, .. } => (*lo, *hi),
                 _ => continue,
             };
             let lo_sat = lo == q.lo && clip.is_none_or(|c| quant(c.0) < q.lo as f64);

@@ -3,6 +3,7 @@
 //! quantization is known (a `QuantizeLinear` in int8 models, calibrated
 //! parameters in float models), where they become one requantizing op.
 
+mod attention;
 mod calibrate;
 mod layout;
 mod linear;
@@ -240,9 +241,10 @@ impl<'m> Lowerer<'m> {
     pub(crate) fn lazy_shape(&self, l: &crate::value::Lazy) -> Vec<usize> {
         use crate::value::Lazy;
         match l {
-            Lazy::Sum { shape, .. } | Lazy::Prod { shape, .. } | Lazy::Extremum { shape, .. } => {
-                shape.clone()
-            }
+            Lazy::Sum { shape, .. }
+            | Lazy::Prod { shape, .. }
+            | Lazy::Quotient { shape, .. }
+            | Lazy::Extremum { shape, .. } => shape.clone(),
             Lazy::Unary { x, .. }
             | Lazy::Softmax { x, .. }
             | Lazy::ChannelAffine { x, .. }
@@ -589,7 +591,12 @@ impl<'m> Lowerer<'m> {
             "ReduceSum" | "ReduceMean" | "ReduceMax" | "ReduceMin" => self.reduce(n, &a)?,
             "LogSoftmax" => self.log_softmax(n, &a)?,
             "InstanceNormalization" => self.instance_norm(n, &a)?,
+            "LayerNormalization" => self.layer_norm(n, &a)?,
+            "RMSNormalization" => self.rms_norm(n, &a)?,
             "Softmax" => self.softmax(n, &a)?,
+            "MaskedSoftmax" => self.masked_softmax(n)?,
+            "Cast" => self.cast(n, &a)?,
+            "Where" => self.where_(n)?,
             "BatchNormalization" => self.batch_norm(n, &a)?,
             "Flatten" | "Reshape" | "Transpose" | "Squeeze" | "Unsqueeze" | "Identity" => {
                 self.layout(n, &a)?

@@ -21,7 +21,7 @@ use crate::error::Result;
 use crate::model::Attrs;
 use crate::onnx::NodeProto;
 use crate::value::{Affine, Lazy, Src, Value};
-use zkinf_circuits::Op;
+use zkinf_circuits::{Op, TensorId};
 
 /// The key of an InstanceNormalization's variance range in the calibration
 /// ranges (the compile pass adds it; `V_max` above, in real units).
@@ -190,6 +190,218 @@ impl Lowerer<'_> {
             mul: params[0].clone(),
             add: params[1].clone(),
             clip: None,
+            axis: 1,
         })])
+    }
+}
+
+/// Bits of a row normalization's quotient: `y = rhe(d M / r)` with
+/// `M = 2^NORM_BITS` (`|y| <= M` up to the root's rounding; see
+/// [`Lowerer::normalize_rows`]).
+const NORM_BITS: u32 = 14;
+
+impl Lowerer<'_> {
+    /// LayerNormalization (opset 17) over the last axis, and the
+    /// decomposed form the fusion pass rewrites to it.
+    pub(crate) fn layer_norm(&mut self, n: &NodeProto, at: &Attrs) -> Result<Vec<Value>> {
+        self.row_norm(n, at, true)
+    }
+
+    /// RMSNormalization (opset 23) over the last axis, and the exported
+    /// `x / sqrt(mean(x²) + ε)` forms the fusion pass rewrites to it.
+    pub(crate) fn rms_norm(&mut self, n: &NodeProto, at: &Attrs) -> Result<Vec<Value>> {
+        self.row_norm(n, at, false)
+    }
+
+    fn row_norm(&mut self, n: &NodeProto, at: &Attrs, centre: bool) -> Result<Vec<Value>> {
+        let eps = at.float("epsilon", 1e-5) as f64;
+        if !(eps.is_finite() && eps >= 0.0) {
+            return Err(self.malformed(format!("epsilon {eps}")));
+        }
+        let x = self.required(n, 0)?;
+        let shape = self.shape_of(&x);
+        let rank = shape.len() as i64;
+        let axis = at.int("axis", -1);
+        if rank == 0 || (axis != -1 && axis != rank - 1) {
+            return Err(self.unsupported(format!(
+                "{} over more than the last axis (axis {axis} of rank {rank})",
+                n.op_type
+            )));
+        }
+        let p = *shape.last().unwrap_or(&1);
+        let mut params = Vec::new();
+        for (k, default) in [(1usize, 1.0), (2, 0.0)] {
+            let c = match self.const_real_input(n, k)? {
+                Some(c) if c.data.len() == p => c.data,
+                Some(c) if c.data.len() == 1 => vec![c.data[0]; p],
+                Some(_) => {
+                    return Err(self.malformed(format!(
+                        "{} scale or bias does not match the last axis ({p})",
+                        n.op_type
+                    )))
+                }
+                None if k == 1 && self.input(n, 1)?.is_some() => {
+                    return Err(self.unsupported(format!("{} with a computed scale", n.op_type)))
+                }
+                None => vec![default; p],
+            };
+            params.push(c);
+        }
+        if self.exact() {
+            // onnxruntime computes it in float32 inside its QDQ pair
+            let node = self.node.clone();
+            self.approximated.push(format!("{node} ({})", n.op_type));
+        }
+        let a = self.activation(x, &n.input[0])?;
+        let y = self.normalize_rows(&a, &shape, centre, eps)?;
+        // a normalized value lies within sqrt(P) of 0, so the output within
+        // |γ| sqrt(P) of β; calibration on a few inputs sees less than that:
+        // the output's range gets a quarter of its span on each side, up to
+        // that bound (fewer values clamped, a little precision spent)
+        if let (super::Mode::Calibrated { ranges, .. }, Some(out)) =
+            (&mut self.mode, n.output.first())
+        {
+            if let Some(r) = ranges.get_mut(out) {
+                let bound = (p as f64).sqrt();
+                let (blo, bhi) = params[0]
+                    .iter()
+                    .zip(&params[1])
+                    .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), (g, b)| {
+                        (lo.min(b - g.abs() * bound), hi.max(b + g.abs() * bound))
+                    });
+                let m = 0.25 * (r.1 - r.0);
+                *r = ((r.0 - m).max(blo).min(r.0), (r.1 + m).min(bhi).max(r.1));
+            }
+        }
+        let last = shape.len() - 1;
+        Ok(vec![Value::Lazy(Lazy::ChannelAffine {
+            x: Affine {
+                src: Src::Plan(y),
+                scales: vec![(p as f64).sqrt() / (1u64 << NORM_BITS) as f64],
+                zeros: vec![0],
+                axis: last,
+                clip: None,
+                wide: true,
+            },
+            mul: params[0].clone(),
+            add: params[1].clone(),
+            clip: None,
+            axis: last,
+        })])
+    }
+
+    /// `(x - μ) / sqrt(σ² + ε)` (with `centre`; else `x / sqrt(mean(x²) +
+    /// ε)`) of every row of the last axis (`P` values) of the activation
+    /// `a` (scale `s`, zero `z`), in exact integers and one witnessed root
+    /// per row:
+    /// - `d = P (x - z) - Σ (x - z)` (centred; `d / P = (x - μ) / s`), or
+    ///   `d = x - z`;
+    /// - `W = Σ d² + B` with `B = max(1, rhe(P³ ε / s²))` (centred) or
+    ///   `max(1, rhe(P ε / s²))`: `W = P³ (σ² + ε) / s²`, or `P (mean(x²) +
+    ///   ε) / s²` (B >= 1 keeps the root a valid divisor when `ε` is below a
+    ///   step: only a constant row is affected, and its `d` is 0);
+    /// - `r = floor(sqrt(W))` (`Op::Sqrt`: `r² <= W < (r + 1)²`, proven by
+    ///   two range checks, no table), relative error below `1 / r`;
+    /// - `y = rhe(d 2^NORM_BITS / r)` (`Op::Div`, per row): in both cases
+    ///   the normalized value is `d sqrt(P) / sqrt(W)`, so `y` is it at scale
+    ///   `sqrt(P) / 2^NORM_BITS`. `|d| <= sqrt(W) < r + 1`, so `|y| <
+    ///   2^(NORM_BITS+1)`: the division's bounds never clamp.
+    ///
+    /// Returns `y`, shaped like the input.
+    pub(crate) fn normalize_rows(
+        &mut self,
+        a: &Affine,
+        shape: &[usize],
+        centre: bool,
+        eps: f64,
+    ) -> Result<TensorId> {
+        let p = *shape.last().unwrap_or(&1);
+        let rows_n: usize = shape[..shape.len() - 1].iter().product();
+        let (s, z) = (a.scale(), a.zero());
+        let x_id = self.src_id(&a.src)?;
+        let r = self.plan.info(x_id).range;
+        let span = (r.hi - r.lo) as i128;
+        let dmax = if centre {
+            p as i128 * span
+        } else {
+            span.max(r.hi.abs().max(r.lo.abs()) as i128 + z.unsigned_abs() as i128)
+        };
+        if dmax * dmax >= 1 << 62 || dmax * dmax * (p as i128) >= 1 << 61 {
+            return Err(self.unsupported(format!(
+                "normalization over {p} values of a {}-value range (its sums of squares need more than 62 bits)",
+                span + 1
+            )));
+        }
+        let dmax = dmax as i64;
+        let rows = self.push(Op::Reshape, vec![x_id], Some(vec![rows_n, p]))?;
+        let d = if centre {
+            let sum = self.row_sums(rows, z)?;
+            self.push(
+                Op::Add {
+                    a_zero: z,
+                    b_zero: 0,
+                    a_mult: p as i64,
+                    b_mult: -1,
+                    shift: 0,
+                    out_zero: 0,
+                    lo: -dmax,
+                    hi: dmax,
+                },
+                vec![rows, sum],
+                None,
+            )?
+        } else if z == 0 {
+            rows
+        } else {
+            self.push(
+                Op::Rescale {
+                    in_zero: z,
+                    mult: vec![1],
+                    bias: vec![],
+                    shift: 0,
+                    axis: 0,
+                    out_zero: 0,
+                    lo: -dmax,
+                    hi: dmax,
+                },
+                vec![rows],
+                None,
+            )?
+        };
+        let sq = self.push(
+            Op::Mul {
+                a_zero: 0,
+                b_zero: 0,
+                mult: 1,
+                shift: 0,
+                out_zero: 0,
+                lo: 0,
+                hi: dmax * dmax,
+            },
+            vec![d, d],
+            None,
+        )?;
+        let v = self.row_sums(sq, 0)?;
+        let pf = p as f64;
+        let b = if centre { pf * pf * pf } else { pf } * eps / (s * s);
+        if b.is_nan() || b >= (1u64 << 60) as f64 {
+            return Err(self.unsupported(format!(
+                "normalization epsilon {eps} is too large for its input scale {s}"
+            )));
+        }
+        let bias = (b.round_ties_even() as i64).max(1);
+        let root = self.push(Op::Sqrt { bias }, vec![v], None)?;
+        let m = 1i64 << NORM_BITS;
+        let y = self.push(
+            Op::Div {
+                mult: m,
+                out_zero: 0,
+                lo: -2 * m,
+                hi: 2 * m,
+            },
+            vec![d, root],
+            None,
+        )?;
+        self.push(Op::Reshape, vec![y], Some(shape.to_vec()))
     }
 }

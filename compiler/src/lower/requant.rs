@@ -149,6 +149,7 @@ impl Lowerer<'_> {
                     None,
                 )
             }
+            Lazy::Quotient { a, b, shape } => self.quotient(a, b, &shape, q),
             Lazy::Unary { x, f } => {
                 let id = self.src_id(&x.src)?;
                 let r = self.plan.info(id).range;
@@ -266,13 +267,19 @@ impl Lowerer<'_> {
                     None => Ok(pooled),
                 }
             }
-            Lazy::ChannelAffine { x, mul, add, clip } => {
+            Lazy::ChannelAffine {
+                x,
+                mul,
+                add,
+                clip,
+                axis,
+            } => {
                 let (lo, hi) = self.clip_bounds(clip, q);
                 let mut signs = Vec::new();
                 let mut ds = Vec::new();
-                if x.clip.is_some() || (x.scales.len() > 1 && x.axis != 1) {
+                if x.clip.is_some() || (x.scales.len() > 1 && x.axis != axis) {
                     return Err(self.unsupported(
-                        "BatchNormalization of a clipped or differently laid out tensor",
+                        "a per-channel scale and bias (BatchNormalization, LayerNormalization) of a clipped or differently laid out tensor",
                     ));
                 }
                 for (c, &m) in mul.iter().enumerate() {
@@ -299,7 +306,7 @@ impl Lowerer<'_> {
                         mult: mults,
                         bias,
                         shift,
-                        axis: 1,
+                        axis: axis as u32,
                         out_zero: q.zero,
                         lo,
                         hi,

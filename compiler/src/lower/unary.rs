@@ -14,6 +14,11 @@ fn arr(c: &ConstTensor) -> ArrayD<f64> {
     ArrayD::from_shape_vec(IxDyn(&c.shape), c.data.clone()).expect("const shape")
 }
 
+/// A constant broadcast to `shape`, flattened.
+pub(crate) fn broadcast_const(c: &ConstTensor, shape: &[usize]) -> Vec<f64> {
+    fold_binary(c, c, shape, |p, _| p).data
+}
+
 fn fold_binary(
     a: &ConstTensor,
     b: &ConstTensor,
@@ -70,13 +75,20 @@ impl Lowerer<'_> {
                 a.clip = Some((olo.max(lo), ohi.min(hi)));
                 Value::Real(a)
             }
-            Value::Lazy(Lazy::ChannelAffine { x, mul, add, clip }) => {
+            Value::Lazy(Lazy::ChannelAffine {
+                x,
+                mul,
+                add,
+                clip,
+                axis,
+            }) => {
                 let (olo, ohi) = clip.unwrap_or((f64::NEG_INFINITY, f64::INFINITY));
                 Value::Lazy(Lazy::ChannelAffine {
                     x,
                     mul,
                     add,
                     clip: Some((olo.max(lo), ohi.min(hi))),
+                    axis,
                 })
             }
             Value::Int { id, dtype } => {
@@ -131,13 +143,13 @@ impl Lowerer<'_> {
                 c.data.iter_mut().for_each(|v| *v = 1.0 / *v);
                 ("Mul", Value::Const(c))
             }
-            ("Div", _) => return Err(self.unsupported("division by a computed tensor")),
             (op, b) => (op, b),
         };
         let a = self.activation(a, &n.input[0])?;
         let b = self.activation(b, &n.input[1])?;
         Ok(vec![Value::Lazy(match op {
             "Mul" => Lazy::Prod { a, b, shape },
+            "Div" => Lazy::Quotient { a, b, shape },
             _ => Lazy::Sum {
                 a,
                 b,
@@ -160,7 +172,18 @@ impl Lowerer<'_> {
             }
             v => {
                 let x = self.activation(v, &n.input[0])?;
-                Value::Lazy(Lazy::Unary { x, f })
+                if f == Unary::Neg {
+                    // exact: a requantization by -1, no table
+                    Value::Lazy(Lazy::ChannelAffine {
+                        x,
+                        mul: vec![-1.0],
+                        add: vec![0.0],
+                        clip: None,
+                        axis: 0,
+                    })
+                } else {
+                    Value::Lazy(Lazy::Unary { x, f })
+                }
             }
         }])
     }
@@ -300,6 +323,7 @@ impl Lowerer<'_> {
             mul,
             add,
             clip: None,
+            axis: 1,
         })])
     }
 }

@@ -422,12 +422,15 @@ fn layer_norm(nd: &Node) -> Outs {
     let axis = norm_axis(at.int("axis", -1), r)?;
     let eps = at.float("epsilon", 1e-5) as f64;
     let tail = IxDyn(&x.shape()[axis..]);
-    let scale = flat(
-        &nd.req(1)?
-            .broadcast(tail.clone())
-            .ok_or("Scale does not broadcast")?
-            .to_owned(),
-    );
+    // a fused LayerNormalization may have no scale (ones)
+    let scale = match nd.get(1) {
+        Some(s) => flat(
+            &s.broadcast(tail.clone())
+                .ok_or("Scale does not broadcast")?
+                .to_owned(),
+        ),
+        None => vec![1.0; x.shape()[axis..].iter().product()],
+    };
     let bias = match nd.get(2) {
         Some(b) => flat(&b.broadcast(tail).ok_or("B does not broadcast")?.to_owned()),
         None => vec![0.0; scale.len()],
@@ -455,6 +458,36 @@ fn layer_norm(nd: &Node) -> Outs {
         (tensor(&stat, means)?, DType::F32),
         (tensor(&stat, invs)?, DType::F32),
     ])
+}
+
+/// RMSNormalization (opset 23): `x / sqrt(mean(x²) + ε) * scale` over the
+/// axes from `axis` on.
+fn rms_norm(nd: &Node) -> Outs {
+    let x = nd.req(0)?;
+    let at = nd.at();
+    let axis = norm_axis(at.int("axis", -1), x.ndim())?;
+    let eps = at.float("epsilon", 1e-5) as f64;
+    let tail = IxDyn(&x.shape()[axis..]);
+    let scale = match nd.get(1) {
+        Some(s) => flat(
+            &s.broadcast(tail)
+                .ok_or("scale does not broadcast")?
+                .to_owned(),
+        ),
+        None => vec![1.0; x.shape()[axis..].iter().product()],
+    };
+    let inner = scale.len();
+    let mut data = flat(x);
+    if inner > 0 {
+        for v in data.chunks_mut(inner) {
+            let ms = v.iter().map(|&e| e * e).sum::<f64>() / inner as f64;
+            let inv = 1.0 / (ms + eps).sqrt();
+            for (i, e) in v.iter_mut().enumerate() {
+                *e *= inv * scale[i];
+            }
+        }
+    }
+    Ok(vec![(tensor(x.shape(), data)?, nd.dt(0))])
 }
 
 fn variadic(nd: &Node, op: &str) -> Outs {
@@ -604,6 +637,7 @@ pub(super) fn eval(nd: &Node) -> Option<Outs> {
         "LogSoftmax" => log_softmax(nd),
         "InstanceNormalization" => instance_norm_node(nd),
         "LayerNormalization" => layer_norm(nd),
+        "RMSNormalization" => rms_norm(nd),
         "Split" => split(nd),
         "Expand" => expand(nd),
         "Tile" => tile(nd),

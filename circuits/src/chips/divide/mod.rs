@@ -62,9 +62,15 @@
 //! The running sum puts `Σ k_i w_i + c0` (fixed `k_i`, `c0`) in one row per
 //! term: `acc = k_0 w_0 + c0` on the first row, `acc = acc_prev + k_i w_i`
 //! on the others. Gates are of degree at most 3.
+//!
+//! The floor square root a normalization divides by lives on the same rows
+//! (`sqrt`: two gates, two range checks, no table).
 
+mod sqrt;
 #[cfg(test)]
 pub(crate) mod tests;
+
+pub use sqrt::{SqrtParams, SqrtRow};
 
 use crate::arith::{div_round_half_even, saturate};
 use crate::chips::poseidon::Wire;
@@ -92,6 +98,7 @@ pub struct DivideConfig {
     fixed: [Column<Fixed>; FIXED],
     q: Selector,
     q_const: Selector,
+    q_sqrt: Selector,
     sum_first: Selector,
     sum_step: Selector,
     pub range: RangeConfig,
@@ -306,7 +313,7 @@ impl DivideConfig {
         fixed: [Column<Fixed>; FIXED],
         range: RangeConfig,
     ) -> DivideConfig {
-        let (q, q_const) = (meta.selector(), meta.selector());
+        let (q, q_const, q_sqrt) = (meta.selector(), meta.selector(), meta.selector());
         let (sum_first, sum_step) = (meta.selector(), meta.selector());
         // copied cells only (the flags sl, sh stay inside the row)
         for (i, c) in advice.iter().enumerate() {
@@ -387,6 +394,7 @@ impl DivideConfig {
             let dc = meta.query_fixed(fixed[6], Rotation::cur());
             vec![mutation::gate("divide/gate:const-divisor", s * (d - dc))]
         });
+        sqrt::configure(meta, q_sqrt, &advice, &fixed);
         meta.create_gate("running sum", |meta| {
             let (first, step) = (
                 meta.query_selector(sum_first),
@@ -412,6 +420,7 @@ impl DivideConfig {
             fixed,
             q,
             q_const,
+            q_sqrt,
             sum_first,
             sum_step,
             range,

@@ -60,7 +60,8 @@ pub(crate) fn cases() -> Vec<Case> {
     fn lo_for_inside(p: &DivideParams, n: i64, d: i128, r: &mut Row) {
         *r = p.row_for(n, d, p.witness(n, d).q, p.lo);
     }
-    vec![
+    let mut all = super::sqrt::cases();
+    all.extend(vec![
         Case::honest("ties, constant divisors", {
             let c = circuit(small(1, 8), (-20..=20).collect(), Den::Const(4));
             move || prove(&c)
@@ -325,7 +326,8 @@ pub(crate) fn cases() -> Vec<Case> {
                 move || prove(&c)
             },
         ),
-    ]
+    ]);
+    all
 }
 
 #[test]

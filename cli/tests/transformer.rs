@@ -1,0 +1,127 @@
+//! Transformer blocks end to end with the CLI (`models/transformer/`): the
+//! benchmark's pre-LayerNorm encoder block and a Qwen-style decoder block
+//! (RMSNorm, rotary embeddings, grouped-query attention, causal mask,
+//! SiLU-gated MLP) compiled with their calibration data, set up with the
+//! development SRS, proven, verified against the input, exported as a web
+//! bundle and verified from it; the compile report carries the error per
+//! layer against the float model.
+
+mod common;
+
+use common::{ok, root, s, zkinf};
+
+fn fixture(name: &str) -> String {
+    s(&root().join("models/transformer").join(name))
+}
+
+#[test]
+fn transformer_blocks_prove_verify_and_export() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = tmp.path().join("cache");
+    for model in ["block", "decoder_block"] {
+        let dir = tmp.path().join(model);
+        let input = fixture(&format!("{model}.input.json"));
+        let o = ok(&zkinf(
+            &cache,
+            &[
+                "compile",
+                &fixture(&format!("{model}.onnx")),
+                "--out",
+                &s(&dir),
+                "--calibration",
+                &fixture(&format!("{model}.calibration.json")),
+            ],
+        ));
+        // the table: the normalization's root and division, an error column
+        assert!(o.contains(" Sqrt ") && o.contains(" Div "), "{o}");
+        let report: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap())
+                .unwrap();
+        let errors = report["ops"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["max_abs_error"].as_f64().is_some())
+            .count();
+        assert!(
+            errors >= 10,
+            "{model}: {errors} layers with an error figure"
+        );
+        ok(&zkinf(&cache, &["setup", &s(&dir), "--dev-srs"]));
+        ok(&zkinf(&cache, &["prove", &s(&dir), "--input", &input]));
+        let verdict = ok(&zkinf(&cache, &["verify", &s(&dir), "--input", &input]));
+        assert!(
+            verdict
+                .lines()
+                .last()
+                .unwrap_or_default()
+                .starts_with("verified"),
+            "{model}: {verdict}"
+        );
+        let bundle = tmp.path().join(format!("{model}.bundle"));
+        ok(&zkinf(
+            &cache,
+            &[
+                "export-web",
+                &s(&dir),
+                "--out",
+                &s(&bundle),
+                "--input",
+                &input,
+            ],
+        ));
+        let v = ok(&zkinf(&cache, &["verify-bundle", &s(&bundle)]));
+        assert!(v.contains("verified"), "{model}: {v}");
+    }
+}
+
+/// The block cut inside its layers (`--max-log-rows 11`): shards inside
+/// attention and the MLP chain through bundles of the tensors crossing
+/// each cut (the residual stream among them); the chain proves and
+/// verifies, and a shard proof of another input breaks the link.
+#[test]
+fn a_block_cut_inside_its_layers_chains_through_bundles() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = tmp.path().join("cache");
+    let dir = tmp.path().join("block");
+    ok(&zkinf(
+        &cache,
+        &[
+            "compile",
+            &fixture("block.onnx"),
+            "--out",
+            &s(&dir),
+            "--calibration",
+            &fixture("block.calibration.json"),
+            "--max-log-rows",
+            "11",
+            "--quiet",
+        ],
+    ));
+    let shards: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("shards.json")).unwrap()).unwrap();
+    let n = shards["shards"].as_array().unwrap().len();
+    assert!(n >= 4, "{n} shards");
+    ok(&zkinf(&cache, &["setup", &s(&dir), "--dev-srs"]));
+    // a second input: the first calibration sample
+    let cal: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture("block.calibration.json")).unwrap())
+            .unwrap();
+    let other = tmp.path().join("other.json");
+    std::fs::write(&other, serde_json::json!({ "x": cal["x"][0] }).to_string()).unwrap();
+    let proof = |i: usize| dir.join("proofs").join(format!("shard-{i}.proof"));
+    ok(&zkinf(&cache, &["prove", &s(&dir), "--input", &s(&other)]));
+    let foreign = std::fs::read(proof(1)).unwrap();
+    let input = fixture("block.input.json");
+    ok(&zkinf(&cache, &["prove", &s(&dir), "--input", &input]));
+    let verdict = ok(&zkinf(&cache, &["verify", &s(&dir), "--input", &input]));
+    assert!(
+        verdict.contains(&format!("chain of {n} shard(s)")),
+        "{verdict}"
+    );
+    std::fs::write(proof(1), foreign).unwrap();
+    common::fails_with(
+        &zkinf(&cache, &["verify", &s(&dir), "--input", &input]),
+        "do not link",
+    );
+}
