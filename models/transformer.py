@@ -579,8 +579,9 @@ def versions():
             "onnx": onnx.__version__, "onnxruntime": ort.__version__}
 
 
-def file_table(outdir):
-    files = sorted(p for p in outdir.iterdir() if p.is_file() and p.name != "MANIFEST.json")
+def file_table(outdir, prefix=""):
+    files = sorted(p for p in outdir.iterdir()
+                   if p.is_file() and p.name != "MANIFEST.json" and p.name.startswith(prefix))
     return {p.name: {"sha256": sha256(p), "size": p.stat().st_size} for p in files}
 
 
@@ -909,8 +910,9 @@ def gen_minilm():
                            "crc32('minilm:calibration')) + [SEP]",
         },
         "models": models,
-        "files": file_table(LARGE),
+        "files": file_table(LARGE, "minilm_"),
     }
+    # qwen.py writes its own qwen.MANIFEST.json beside it
     (LARGE / "MANIFEST.json").write_text(manifest_json(manifest) + "\n")
     for p in sorted(LARGE.iterdir()):
         if p.is_file():

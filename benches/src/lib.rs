@@ -215,3 +215,25 @@ pub fn digits_trace(model: &str, plan: &CheckedPlan) -> Trace {
         .expect("input quantizes");
     execute(plan, vec![q]).expect("model runs")
 }
+
+/// The benchmark's transformer block (`models/transformer/block.onnx`: a
+/// pre-LayerNorm encoder block, 4 tokens, width 16, 2 heads, Erf-GELU MLP
+/// of width 32) compiled with its calibration data, and its bundled input
+/// executed.
+pub fn transformer_block() -> (CheckedPlan, Trace) {
+    let dir = root().join("models/transformer");
+    let opts = zkinf_compiler::CompileOptions {
+        calibration: Some(dir.join("block.calibration.json")),
+        ..zkinf_compiler::CompileOptions::default()
+    };
+    let plan = zkinf_compiler::compile_file(&dir.join("block.onnx"), &opts)
+        .expect("the transformer block compiles")
+        .plan;
+    let text = std::fs::read_to_string(dir.join("block.input.json")).expect("bundled input");
+    let expected = vec![(plan.inputs[0].name.clone(), plan.inputs[0].shape.clone())];
+    let values = zkinf_compiler::parse_inputs(&text, &expected).expect("input parses");
+    let q = zkinf_circuits::quantize_input(&plan.inputs[0], &values[&plan.inputs[0].name])
+        .expect("input quantizes");
+    let trace = execute(&plan, vec![q]).expect("model runs");
+    (plan, trace)
+}

@@ -97,7 +97,7 @@ fn partitions_are_checked() {
     let n = plan.nodes.len();
     let cuts = cut_points(&plan);
     assert!(!cuts.is_empty());
-    // a gap, an overlap, a cut where two tensors cross, not covering the end
+    // a gap, an overlap, a cut after a constant (no cut point), not covering the end
     let c = cuts[0] + 1;
     for (bad, what) in [
         (
@@ -116,7 +116,7 @@ fn partitions_are_checked() {
                 ShardSpec { start: 0, end: 1 },
                 ShardSpec { start: 1, end: n },
             ],
-            "more than one tensor crosses",
+            "which is no cut point",
         ),
     ] {
         let e = check_partition(&plan, &bad).unwrap_err().to_string();

@@ -47,8 +47,12 @@ impl Lowerer<'_> {
         }
     }
 
-    /// Signed dyadic for a possibly negative real multiplier.
+    /// Signed dyadic for a possibly negative real multiplier; one below
+    /// 2^-60 of an output step (a LayerNorm γ of 1e-30, say) is 0.
     fn signed_ratio(&self, num: f64, den: f64) -> Result<(i64, Dyadic)> {
+        if den > 0.0 && (num / den).abs() < 2f64.powi(-60) {
+            return Ok((1, Dyadic { mult: 0, shift: 0 }));
+        }
         let d = self.ratio(num.abs(), den)?;
         Ok((if num < 0.0 { -1 } else { 1 }, d))
     }
