@@ -171,7 +171,18 @@ pub fn print_report(r: &Report, json: bool) {
             ),
         }
     }
-    let shown: Vec<String> = r.output.values.iter().map(|v| format!("{v:.3}")).collect();
+    // a transformer's hidden states are thousands of values: the first 64
+    let n = r.output.values.len();
+    let mut shown: Vec<String> = r
+        .output
+        .values
+        .iter()
+        .take(64)
+        .map(|v| format!("{v:.3}"))
+        .collect();
+    if n > 64 {
+        shown.push(format!("... ({n} values)"));
+    }
     println!(
         "claimed output {}: [{}]{}",
         r.output.name,

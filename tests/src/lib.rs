@@ -81,6 +81,11 @@ pub mod onnx_build {
     };
 
     pub fn float_input(name: &str, shape: &[usize]) -> ValueInfoProto {
+        typed_input(name, shape, 1)
+    }
+
+    /// A graph input of ONNX element type `elem_type` (7: int64).
+    pub fn typed_input(name: &str, shape: &[usize], elem_type: i32) -> ValueInfoProto {
         let dims = shape
             .iter()
             .map(|&d| onnx::tensor_shape_proto::Dimension {
@@ -89,7 +94,7 @@ pub mod onnx_build {
             })
             .collect();
         let tt = type_proto::Tensor {
-            elem_type: 1,
+            elem_type,
             shape: Some(onnx::TensorShapeProto { dim: dims }),
         };
         ValueInfoProto {

@@ -207,3 +207,94 @@ fn transformer_blocks_prove_and_a_moved_output_is_rejected() {
         }
     }
 }
+
+/// Token embeddings: an int64 input of token ids gathering rows of a
+/// constant table (`Gather(E, ids)`), a position embedding added, then a
+/// LayerNormalization. The ids' range is the table's rows; the gather is
+/// one lookup per value (`key = id D + d`); the result matches the float
+/// reference within a few output steps, proves, and an id outside the
+/// vocabulary is refused before anything runs.
+#[test]
+fn token_embeddings_gather_rows_by_computed_ids() {
+    use zkinf_tests::onnx_build::{floats, model, node, typed_input};
+    let (v, d, t) = (32usize, 8usize, 4usize);
+    let table: Vec<f32> = (0..v * d)
+        .map(|i| ((i * 37 % 101) as f32 / 50.0) - 1.0)
+        .collect();
+    let pos: Vec<f32> = (0..t * d).map(|i| (i as f32 * 0.07).sin() * 0.3).collect();
+    let gamma: Vec<f32> = (0..d).map(|i| 1.0 + 0.1 * i as f32).collect();
+    let beta: Vec<f32> = (0..d).map(|i| 0.05 * i as f32).collect();
+    let mut ln = node("LayerNormalization", &["h", "gamma", "beta"], "y", vec![]);
+    ln.attribute
+        .push(zkinf_tests::onnx_build::int_attr("axis", -1));
+    let bytes = model(
+        vec![
+            node("Gather", &["table", "ids"], "e", vec![]),
+            node("Add", &["e", "pos"], "h", vec![]),
+            ln,
+        ],
+        vec![
+            floats("table", &[v, d], &table),
+            floats("pos", &[1, t, d], &pos),
+            floats("gamma", &[d], &gamma),
+            floats("beta", &[d], &beta),
+        ],
+        vec![typed_input("ids", &[1, t], 7)],
+        vec![zkinf_tests::onnx_build::float_input("y", &[1, t, d])],
+    );
+    let samples: Vec<std::collections::BTreeMap<String, Vec<f64>>> = (0..16)
+        .map(|s| {
+            let ids = (0..t).map(|i| ((s * 7 + i * 5) % v) as f64).collect();
+            [("ids".to_string(), ids)].into_iter().collect()
+        })
+        .collect();
+    let opts = CompileOptions {
+        samples: Some(samples.clone()),
+        bits: 16,
+        ..CompileOptions::default()
+    };
+    let compiled = zkinf_compiler::compile(&bytes, "embed.onnx", None, &opts).unwrap();
+    let plan = compiled.plan;
+    assert_eq!(plan.inputs[0].range.lo, 0);
+    assert_eq!(plan.inputs[0].range.hi, v as i64 - 1);
+    assert_eq!(count(&plan, |o| matches!(o, Op::Lookup { .. })), 1);
+    for s in &samples[..4] {
+        let ids = &s["ids"];
+        let q = quantize_input(&plan.inputs[0], ids).unwrap();
+        let trace = execute(&plan, vec![q]).unwrap();
+        let out = &plan.outputs[0];
+        let got: Vec<f64> = dequantize_output(out, trace.get(out.tensor))
+            .iter()
+            .copied()
+            .collect();
+        // the float model: rows of the table, plus positions, normalized
+        for (row, &id) in ids.iter().enumerate() {
+            let h: Vec<f64> = (0..d)
+                .map(|c| table[id as usize * d + c] as f64 + pos[row * d + c] as f64)
+                .collect();
+            let mean = h.iter().sum::<f64>() / d as f64;
+            let var = h.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / d as f64;
+            for c in 0..d {
+                let want = (h[c] - mean) / (var + 1e-5).sqrt() * gamma[c] as f64 + beta[c] as f64;
+                let e = (got[row * d + c] - want).abs();
+                assert!(
+                    e < 0.01,
+                    "id {id}, column {c}: {} vs {want}",
+                    got[row * d + c]
+                );
+            }
+        }
+        let c = ShardCircuit::new(plan.clone(), 0, Some(&trace)).unwrap();
+        let inst = c.instances().unwrap();
+        assert!(MockProver::run(c.k(), &c, vec![inst])
+            .unwrap()
+            .verify()
+            .is_ok());
+    }
+    // an id past the vocabulary: refused when the input is quantized
+    let e = quantize_input(&plan.inputs[0], &[0.0, 1.0, v as f64, 2.0]).unwrap_err();
+    assert!(
+        e.to_string().contains("range") || e.to_string().contains(&v.to_string()),
+        "{e}"
+    );
+}

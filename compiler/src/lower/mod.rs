@@ -403,6 +403,7 @@ impl<'m> Lowerer<'m> {
                 let (lo, hi) = gi
                     .dtype
                     .int_range()
+                    .or_else(|| self.token_id_range(&gi.name, gi.dtype))
                     .ok_or_else(|| CompileError::Unsupported {
                         node: gi.name.clone(),
                         op: "input".into(),
@@ -452,6 +453,33 @@ impl<'m> Lowerer<'m> {
             layers: self.layers,
             approximated: self.approximated,
         })
+    }
+
+    /// An int64/int32 input read only as the indices of Gathers over
+    /// constant tables (token ids into an embedding): `[0, rows - 1]` of
+    /// the smallest table (a negative or larger id is refused when the
+    /// input is read).
+    fn token_id_range(&self, name: &str, dtype: DType) -> Option<(i64, i64)> {
+        if !matches!(dtype, DType::I64 | DType::I32) {
+            return None;
+        }
+        let mut rows: Option<usize> = None;
+        for n in &self.model.nodes {
+            if !n.input.iter().any(|i| i == name) {
+                continue;
+            }
+            let table = (n.op_type == "Gather"
+                && n.input.get(1).map(String::as_str) == Some(name)
+                && n.input.first().map(String::as_str) != Some(name))
+            .then(|| self.model.consts.get(&n.input[0]))
+            .flatten()?;
+            let axis = Attrs(n).int("axis", 0);
+            if axis != 0 || table.shape.is_empty() {
+                return None;
+            }
+            rows = Some(rows.map_or(table.shape[0], |r| r.min(table.shape[0])));
+        }
+        rows.filter(|&r| r > 0).map(|r| (0, r as i64 - 1))
     }
 
     fn add_input(

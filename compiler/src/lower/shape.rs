@@ -7,7 +7,8 @@ use super::Lowerer;
 use crate::error::Result;
 use crate::model::Attrs;
 use crate::onnx::NodeProto;
-use crate::value::{ConstTensor, Src, Value};
+use crate::value::{Affine, ConstTensor, DType, Src, Value};
+use zkinf_circuits::{Op, TensorId};
 
 /// For each output position (row-major over `lists`' lengths), the input
 /// position (row-major over `in_shape`) it reads, or `None` (padding) when
@@ -334,7 +335,8 @@ impl Lowerer<'_> {
         let axis = self.axis_of(at.int("axis", 0), shape.len())?;
         let idx = match self.input(n, 1)? {
             Some(Value::Const(c)) => c,
-            Some(_) => return Err(self.unsupported("Gather with computed indices")),
+            Some(Value::Int { id, .. }) => return self.embedding(n, x, id, axis),
+            Some(_) => return Err(self.unsupported("Gather with computed float indices")),
             None => return Err(self.malformed("Gather needs indices")),
         };
         let dim = shape[axis] as i64;
@@ -355,6 +357,95 @@ impl Lowerer<'_> {
         out.extend(&idx.shape);
         out.extend(&shape[axis + 1..]);
         Ok(vec![self.remap(x, &n.input[0], out, &map, 0.0)?])
+    }
+
+    /// Gather of rows of a constant table `[V, D]` by computed integer
+    /// indices (token ids): `key = id D + d` (an exact Add of the ids,
+    /// repeated along `d` by wiring, and the column numbers), then one
+    /// lookup in the table's `V D` entries quantized at the output's
+    /// calibrated scale (a table, so at most 2^22 entries: a larger
+    /// vocabulary is embedded outside the proof, its output the model's
+    /// input).
+    fn embedding(
+        &mut self,
+        n: &NodeProto,
+        table: Value,
+        ids: TensorId,
+        axis: usize,
+    ) -> Result<Vec<Value>> {
+        let Value::Const(t) = table else {
+            return Err(self.unsupported("Gather of a computed tensor by computed indices"));
+        };
+        if axis != 0 || t.shape.len() != 2 {
+            return Err(self.unsupported(
+                "Gather by computed indices of anything but the rows of a 2-D constant table",
+            ));
+        }
+        let (v, d) = (t.shape[0], t.shape[1]);
+        if v * d > 1 << 22 {
+            return Err(self.unsupported(format!(
+                "an embedding table of {v} x {d} = {} entries (at most 2^22 fit a lookup table: embed outside the proof and feed the embeddings)",
+                v * d
+            )));
+        }
+        let r = self.plan.info(ids).range;
+        if r.lo < 0 || r.hi >= v as i64 {
+            return Err(self.unsupported(format!(
+                "indices in [{}, {}] for a table of {v} rows",
+                r.lo, r.hi
+            )));
+        }
+        let ishape = self.plan.info(ids).shape.clone();
+        let count: usize = ishape.iter().product();
+        let mut out = ishape.clone();
+        out.push(d);
+        let map: Vec<Option<usize>> = (0..count * d).map(|i| Some(i / d)).collect();
+        let rep = self.gather_id(ids, out.clone(), &map, 0)?;
+        let cols = self.push_const(&ConstTensor {
+            dtype: DType::I64,
+            shape: vec![d],
+            data: (0..d).map(|c| c as f64).collect(),
+        })?;
+        let top = (v * d) as i64 - 1;
+        let key = self.push(
+            Op::Add {
+                a_zero: 0,
+                b_zero: 0,
+                a_mult: d as i64,
+                b_mult: 1,
+                shift: 0,
+                out_zero: 0,
+                lo: 0,
+                hi: top,
+            },
+            vec![rep, cols],
+            None,
+        )?;
+        let q = self.calibrated(&n.output[0])?;
+        let entries = t
+            .data
+            .iter()
+            .map(|&e| {
+                (q.zero as f64 + (e / q.scale).round_ties_even()).clamp(q.lo as f64, q.hi as f64)
+                    as i64
+            })
+            .collect();
+        let y = self.push(
+            Op::Lookup {
+                in_lo: 0,
+                table: entries,
+            },
+            vec![key],
+            None,
+        )?;
+        Ok(vec![Value::Real(Affine {
+            src: Src::Plan(y),
+            scales: vec![q.scale],
+            zeros: vec![q.zero],
+            axis: 0,
+            clip: None,
+            wide: false,
+        })])
     }
 
     pub(crate) fn pad(&mut self, n: &NodeProto, at: &Attrs) -> Result<Vec<Value>> {
