@@ -17,6 +17,20 @@ fn block(c: &mut Criterion) {
     let (plan, trace) = transformer_block();
     let circuit = ShardCircuit::new(plan.clone(), 0, Some(&trace)).expect("circuit");
     let k = circuit.k();
+    // where the rows go: the bank (inputs, packing, rescale/divide, maxpool,
+    // poseidon: stacked) or the tallest other group sets the height
+    let groups: Vec<String> = circuit
+        .row_breakdown()
+        .iter()
+        .filter(|(_, r)| *r > 0)
+        .map(|(g, r)| format!("{g} {r}"))
+        .collect();
+    println!(
+        "transformer block: k = {k}, {} rows, {} range lanes; rows per column group: {}",
+        circuit.rows(),
+        circuit.params().range_lanes,
+        groups.join(", ")
+    );
     let params = srs(k);
     group.bench_function(format!("block witness (k={k})"), |b| {
         b.iter(|| ShardCircuit::new(plan.clone(), 0, Some(&trace)).expect("circuit"))

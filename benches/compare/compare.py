@@ -221,7 +221,10 @@ def run_zkinf(zkinf: Path, name: str, onnx_path: Path, input_json: Path, work: P
             res["error"] = f"{key}: {steps[key]['error']}"
         return ok
 
-    if not step("compile", [zkinf, "compile", onnx_path, "--out", d]):
+    # the calibration data EZKL gets (NAME.calibration.json), when there is one
+    cal = Path(str(onnx_path.with_suffix("")) + ".calibration.json")
+    cal_args = ["--calibration", cal] if cal.is_file() else []
+    if not step("compile", [zkinf, "compile", onnx_path, "--out", d, *cal_args]):
         return res
     # setup with an empty SRS cache, then with the SRS cached (keys removed
     # before each): the difference is the SRS.

@@ -1,4 +1,5 @@
-//! Where proving time goes, for the bundled digits models: the shard
+//! Where proving time goes, for the bundled digits models (and `block`, the
+//! transformer benchmark block of models/transformer): the shard
 //! circuit's shape (advice, fixed and equality-enabled columns, lookup
 //! arguments, degree, k) and the best of a few in-process proofs (no process
 //! start, key reading or SRS loading), so circuit changes can be compared
@@ -8,7 +9,7 @@
 
 use halo2_proofs::plonk::ConstraintSystem;
 use std::time::Instant;
-use zkinf_benches::{digits_plan, digits_trace, srs};
+use zkinf_benches::{digits_plan, digits_trace, srs, transformer_block};
 use zkinf_circuits::shard::ShardCircuit;
 use zkinf_prover::{keygen, prove_shard};
 
@@ -23,9 +24,21 @@ fn main() {
         args = vec!["mlp_int8_qdq".into(), "cnn_int8_qdq".into()];
     }
     for model in &args {
-        let plan = digits_plan(model);
-        let trace = digits_trace(model, &plan);
+        let (plan, trace) = if model == "block" {
+            transformer_block()
+        } else {
+            let plan = digits_plan(model);
+            let trace = digits_trace(model, &plan);
+            (plan, trace)
+        };
         let circuit = ShardCircuit::new(plan, 0, Some(&trace)).expect("circuit");
+        let groups: Vec<String> = circuit
+            .row_breakdown()
+            .iter()
+            .filter(|(_, r)| *r > 0)
+            .map(|(g, r)| format!("{g} {r}"))
+            .collect();
+        println!("{model}: rows per column group: {}", groups.join(", "));
         let k = circuit.k();
         let mut cs = ConstraintSystem::default();
         let _ = <ShardCircuit as halo2_proofs::plonk::Circuit<_>>::configure_with_params(
