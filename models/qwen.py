@@ -96,6 +96,10 @@ N_RANDOM = 4
 MASK_VALUE = -10000.0
 
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from ops import f32list, manifest_json, write_json  # noqa: E402  (models/ops.py's writers)
+
+
 def log(msg):
     print(msg, flush=True)
 
@@ -596,46 +600,6 @@ def run_ort(path, level, xs, optimized_path=None):
     del sess
     gc.collect()
     return out
-
-
-def f32list(a):
-    """Nested list of python floats that are exactly the float32 values."""
-    a = np.asarray(a, dtype=np.float32)
-    if a.ndim == 0:
-        return float(a)
-    return [f32list(s) for s in a]
-
-
-def write_json(path, obj, per_line_keys=()):
-    """Deterministic JSON: top-level keys in insertion order, one list element
-    of each key in per_line_keys per line, everything else compact."""
-    parts = []
-    for k, v in obj.items():
-        key = json.dumps(k)
-        if k in per_line_keys:
-            body = ",\n".join(json.dumps(e, separators=(",", ":")) for e in v)
-            parts.append(f"{key}: [\n{body}\n]")
-        else:
-            parts.append(f"{key}: {json.dumps(v, separators=(',', ':'))}")
-    path.write_text("{\n" + ",\n".join(parts) + "\n}\n")
-
-
-def manifest_json(obj, level=0):
-    """Indented JSON; a list or dict that holds no dict and fits in 120 columns stays on one line."""
-    pad, pad1 = " " * level, " " * (level + 1)
-    flat = json.dumps(obj, separators=(", ", ": "))
-    if isinstance(obj, (dict, list)) and len(flat) + level <= 120 and all(
-            not isinstance(e, dict) for e in (obj.values() if isinstance(obj, dict) else obj)):
-        return flat
-    if isinstance(obj, dict):
-        if not obj:
-            return "{}"
-        items = [f"{pad1}{json.dumps(k)}: {manifest_json(v, level + 1)}" for k, v in obj.items()]
-        return "{\n" + ",\n".join(items) + "\n" + pad + "}"
-    if isinstance(obj, list):
-        items = [f"{pad1}{manifest_json(e, level + 1)}" for e in obj]
-        return "[\n" + ",\n".join(items) + "\n" + pad + "]" if items else "[]"
-    return json.dumps(obj)
 
 
 def op_types(model):

@@ -89,34 +89,8 @@ impl Lowerer<'_> {
             )));
         }
         let dmax = dmax as i64;
-        let d = self.push(
-            Op::Add {
-                a_zero: a.zero(),
-                b_zero: 0,
-                a_mult: p as i64,
-                b_mult: -1,
-                shift: 0,
-                out_zero: 0,
-                lo: -dmax,
-                hi: dmax,
-            },
-            vec![rows, sum],
-            None,
-        )?;
-        let sq = self.push(
-            Op::Mul {
-                a_zero: 0,
-                b_zero: 0,
-                mult: 1,
-                shift: 0,
-                out_zero: 0,
-                lo: 0,
-                hi: dmax * dmax,
-            },
-            vec![d, d],
-            None,
-        )?;
-        let v = self.row_sums(sq, 0)?;
+        let d = self.centred(rows, sum, a.zero(), p, dmax)?;
+        let v = self.sums_of_squares(d, dmax)?;
         // V in integer units: σ² = V s² / P³; the index covers [0, V_max]
         // (the calibrated variance with a quarter's margin)
         let p3 = (p as f64).powi(3);
@@ -290,6 +264,50 @@ impl Lowerer<'_> {
         })])
     }
 
+    /// `d = P (x - z) - Σ` for rows `[R, P]` and their sums `[R, 1]` (exact,
+    /// `|d| <= dmax`).
+    fn centred(
+        &mut self,
+        rows: TensorId,
+        sum: TensorId,
+        z: i64,
+        p: usize,
+        dmax: i64,
+    ) -> Result<TensorId> {
+        self.push(
+            Op::Add {
+                a_zero: z,
+                b_zero: 0,
+                a_mult: p as i64,
+                b_mult: -1,
+                shift: 0,
+                out_zero: 0,
+                lo: -dmax,
+                hi: dmax,
+            },
+            vec![rows, sum],
+            None,
+        )
+    }
+
+    /// `Σ_k d[., k]²` of rows `[R, P]` with `|d| <= dmax` (exact).
+    fn sums_of_squares(&mut self, d: TensorId, dmax: i64) -> Result<TensorId> {
+        let sq = self.push(
+            Op::Mul {
+                a_zero: 0,
+                b_zero: 0,
+                mult: 1,
+                shift: 0,
+                out_zero: 0,
+                lo: 0,
+                hi: dmax * dmax,
+            },
+            vec![d, d],
+            None,
+        )?;
+        self.row_sums(sq, 0)
+    }
+
     /// `(x - μ) / sqrt(σ² + ε)` (with `centre`; else `x / sqrt(mean(x²) +
     /// ε)`) of every row of the last axis (`P` values) of the activation
     /// `a` (scale `s`, zero `z`), in exact integers and one witnessed root
@@ -336,20 +354,7 @@ impl Lowerer<'_> {
         let rows = self.push(Op::Reshape, vec![x_id], Some(vec![rows_n, p]))?;
         let d = if centre {
             let sum = self.row_sums(rows, z)?;
-            self.push(
-                Op::Add {
-                    a_zero: z,
-                    b_zero: 0,
-                    a_mult: p as i64,
-                    b_mult: -1,
-                    shift: 0,
-                    out_zero: 0,
-                    lo: -dmax,
-                    hi: dmax,
-                },
-                vec![rows, sum],
-                None,
-            )?
+            self.centred(rows, sum, z, p, dmax)?
         } else if z == 0 {
             rows
         } else {
@@ -368,20 +373,7 @@ impl Lowerer<'_> {
                 None,
             )?
         };
-        let sq = self.push(
-            Op::Mul {
-                a_zero: 0,
-                b_zero: 0,
-                mult: 1,
-                shift: 0,
-                out_zero: 0,
-                lo: 0,
-                hi: dmax * dmax,
-            },
-            vec![d, d],
-            None,
-        )?;
-        let v = self.row_sums(sq, 0)?;
+        let v = self.sums_of_squares(d, dmax)?;
         let pf = p as f64;
         let b = if centre { pf * pf * pf } else { pf } * eps / (s * s);
         if b.is_nan() || b >= (1u64 << 60) as f64 {
