@@ -128,6 +128,7 @@ pub fn prove_folder_with(
     let ks: Vec<u32> = todo.iter().map(|&i| shards[i].k).collect();
     let srs = srs::load_by_k(&record.srs, record.max_k(), &ks, progress)?;
     let started = Instant::now();
+    let mut eta = crate::progress::Eta::new(&ks);
     let mut written = Vec::new();
     let mut proved = Vec::new();
     for &i in &todo {
@@ -141,14 +142,16 @@ pub fn prove_folder_with(
         })?;
         progress.done();
         progress.step(&format!(
-            "shard {i} ({}/{}): proving (k = {}, {} rows)",
+            "shard {i} ({}/{}): proving (k = {}, {} rows{})",
             proved.len() + 1,
             todo.len(),
             s.k,
-            s.rows
+            s.rows,
+            eta.left()
         ));
         let proof = prove_shard(srs::at(&srs, s.k)?, &pk, circuit, i as u32)?;
         progress.done();
+        eta.finished(s.k);
         proved.push((i, proof.proof.len()));
         written.push((format!("shard-{i}.proof"), proof.to_bytes()));
     }

@@ -96,13 +96,15 @@ pub fn setup(
     let mut out = DirWriter::new(&folder.keys_dir())?;
     let mut keys = Vec::new();
     let mut vk_files = Vec::new();
+    let mut eta = crate::progress::Eta::new(&ks);
     for (i, s) in shards.iter().enumerate() {
         let circuit = ShardCircuit::for_shard(&plan, s.spec(), i as u32, None)?;
         progress.step(&format!(
-            "shard {i} ({}/{n}): generating keys (k = {}, {} rows)",
+            "shard {i} ({}/{n}): generating keys (k = {}, {} rows{})",
             i + 1,
             s.k,
-            s.rows
+            s.rows,
+            eta.left()
         ));
         let pk = keygen(srs::at(&srs, s.k)?, &circuit)?;
         let vk_bytes = write_verifying_key(pk.get_vk(), circuit.params());
@@ -112,6 +114,7 @@ pub fn setup(
             &write_proving_key(&pk, circuit.params()),
         )?;
         progress.done();
+        eta.finished(s.k);
         keys.push(ShardKeys {
             start: Some(s.start),
             end: Some(s.end),
