@@ -14,9 +14,14 @@
 //!   float32 gives: `exp(-1000)` underflows to 0). Quantizing the masked
 //!   scores instead would stretch their scale over the fill value.
 //!
+//! - a one-input elementwise function written as several nodes (GELU,
+//!   SiLU, ...): `zkinf.Elementwise(x)`, one table (`elementwise`).
+//!
 //! A pattern is rewritten only when its inner tensors feed nothing else and
 //! are no graph outputs; the fused node takes the last node's output name,
 //! so calibration ranges and the report keep their names.
+
+mod elementwise;
 
 use crate::model::{Attrs, LoadedModel};
 use crate::onnx::{decode_tensor, AttributeProto, NodeProto};
@@ -51,6 +56,8 @@ pub fn fuse(model: &mut LoadedModel) {
             .map(|(_, n)| n)
             .collect();
     }
+    // after the norms, whose squares and roots are elementwise too
+    elementwise::fuse_all(model);
 }
 
 type Rewrite = (Vec<usize>, NodeProto, Option<(String, ConstTensor)>);

@@ -24,6 +24,9 @@ pub struct LoadedModel {
     pub outputs: Vec<(String, DType)>,
     pub consts: HashMap<String, ConstTensor>,
     pub nodes: Vec<NodeProto>,
+    /// the nodes each `zkinf.Elementwise` stands for (by its output), in
+    /// order: the fusion pass's one-input elementwise functions
+    pub bodies: HashMap<String, Vec<NodeProto>>,
 }
 
 /// Ops zkinf lowers, as (domain, op_type); "" is the default ONNX domain.
@@ -100,6 +103,7 @@ pub const SUPPORTED: &[(&str, &str)] = &[
     ("", "LayerNormalization"),
     ("", "RMSNormalization"),
     ("zkinf", "MaskedSoftmax"),
+    ("zkinf", "Elementwise"),
     ("", "QuantizeLinear"),
     ("", "DequantizeLinear"),
     ("", "QLinearMatMul"),
@@ -324,6 +328,7 @@ pub fn load(
         outputs,
         consts,
         nodes,
+        bodies: HashMap::new(),
     };
     crate::fuse::fuse(&mut model);
     Ok(model)

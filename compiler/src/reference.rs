@@ -184,6 +184,38 @@ pub fn run(model: &LoadedModel, inputs: &HashMap<String, Tensor>) -> Result<Env,
     Ok(env)
 }
 
+/// A fused `zkinf.Elementwise` (`input` -> `output`) at `x`: its nodes in
+/// order, their constants read from the model.
+pub(crate) fn eval_body(
+    model: &LoadedModel,
+    input: &str,
+    output: &str,
+    x: &Tensor,
+) -> Result<Tensor, String> {
+    let body = model
+        .bodies
+        .get(output)
+        .ok_or_else(|| format!("no nodes for the fused '{output}'"))?;
+    let mut env: Env = HashMap::from([(input.to_string(), x.clone())]);
+    let mut dtypes = HashMap::new();
+    for b in body {
+        for i in &b.input {
+            if let (false, Some(c)) = (env.contains_key(i), model.consts.get(i)) {
+                let t = ArrayD::from_shape_vec(IxDyn(&c.shape), c.data.clone())
+                    .map_err(|e| e.to_string())?;
+                env.insert(i.clone(), t);
+                dtypes.insert(i.clone(), c.dtype);
+            }
+        }
+        for (name, (v, dt)) in b.output.iter().zip(eval(model, b, &env, &dtypes)?) {
+            env.insert(name.clone(), v);
+            dtypes.insert(name.clone(), dt);
+        }
+    }
+    env.remove(output)
+        .ok_or_else(|| format!("the fused '{output}' is not computed by its nodes"))
+}
+
 fn eval(
     model: &LoadedModel,
     n: &NodeProto,
@@ -270,6 +302,7 @@ fn eval(
             let axis = axis_of(x.ndim(), if model.opset >= 13 { -1 } else { 1 })?;
             f(ops::softmax(x, axis, model.opset < 13, false)?)
         }
+        "Elementwise" => f(eval_body(model, &n.input[0], &n.output[0], req(0)?)?),
         // the fusion pass's masked attention softmax: masked entries are 0
         "MaskedSoftmax" => {
             let x = req(0)?;

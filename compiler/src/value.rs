@@ -180,6 +180,14 @@ pub enum Lazy {
         x: Affine,
         f: Unary,
     },
+    /// A fused one-input elementwise function (`zkinf.Elementwise` from
+    /// `input` to `output`): a table over `x`, its entries computed by the
+    /// float reference on the fused nodes.
+    Function {
+        x: Affine,
+        input: String,
+        output: String,
+    },
     Softmax {
         x: Affine,
         axis: usize,

@@ -3,6 +3,7 @@
 //! chips) and assigns rows whose values follow the native semantics.
 
 pub mod divide;
+pub mod dot;
 pub mod lookup;
 pub mod matmul;
 pub mod maxpool;

@@ -20,6 +20,7 @@ fn suites() -> Vec<(&'static str, Vec<Case>)> {
         ("maxpool", super::maxpool::tests::cases()),
         ("rescale", super::rescale::tests::cases()),
         ("divide", super::divide::tests::cases()),
+        ("dot", super::dot::tests::cases()),
         ("matmul", super::matmul::tests::cases()),
         ("poseidon", super::poseidon::tests::cases()),
         ("shard", crate::shard::tests::cases()),

@@ -7,13 +7,14 @@ use super::forge::ForgeAt;
 #[cfg(test)]
 use super::forge::Forges;
 use super::params::{chips, ShardParams, MAX_RANGE_LANES};
-use crate::chips::divide::{DivideConfig, ADVICE as DIVIDE_ADVICE, FIXED as DIVIDE_FIXED};
+use crate::chips::divide::{DivideConfig, ADVICE as DIVIDE_ADVICE};
+use crate::chips::dot::DotConfig;
 use crate::chips::lookup::LookupConfig;
 use crate::chips::matmul::MatMulConfig;
 use crate::chips::maxpool::MaxPoolConfig;
 use crate::chips::poseidon::PoseidonConfig;
 use crate::chips::range::RangeConfig;
-use crate::chips::rescale::{RescaleConfig, ADVICE as RESCALE_ADVICE, FIXED as RESCALE_FIXED};
+use crate::chips::rescale::{RescaleConfig, ADVICE as RESCALE_ADVICE};
 use crate::mutation;
 use halo2_proofs::circuit::Value;
 use halo2_proofs::halo2curves::bn256::Fr;
@@ -24,8 +25,6 @@ use halo2_proofs::poly::Rotation;
 
 /// Bank columns every circuit has (all equality-enabled: chips copy into them).
 const BANK: usize = RESCALE_ADVICE;
-/// Fixed bank columns every circuit has.
-const FIXED_BANK: usize = RESCALE_FIXED;
 
 /// Columns of the shard circuit.
 #[derive(Clone, Debug)]
@@ -52,6 +51,8 @@ pub struct ShardConfig {
     /// chip's columns and rows
     pub(super) divide: Option<DivideConfig>,
     pub(super) matmul: Option<MatMulConfig>,
+    /// products by one constant column, on the bank
+    pub(super) dot: Option<DotConfig>,
     pub(super) maxpool: Option<MaxPoolConfig>,
     pub(super) lookup: Option<LookupConfig>,
     pub(super) poseidon: PoseidonConfig,
@@ -71,6 +72,9 @@ impl ShardConfig {
     }
     pub(super) fn matmul(&self) -> Result<&MatMulConfig, Error> {
         Self::chip(&self.matmul)
+    }
+    pub(super) fn dot(&self) -> Result<&DotConfig, Error> {
+        Self::chip(&self.dot)
     }
     pub(super) fn maxpool(&self) -> Result<&MaxPoolConfig, Error> {
         Self::chip(&self.maxpool)
@@ -120,15 +124,14 @@ impl ShardConfig {
         // set of columns instead of one per chip. The divide chip's rows are
         // wider: with it the bank has its width.
         let wide = has(chips::DIVIDE);
-        let bank: Vec<Column<Advice>> = (0..if wide { DIVIDE_ADVICE } else { BANK })
+        let (advice_n, fixed_n) = super::params::bank_width(params.chips);
+        let bank: Vec<Column<Advice>> = (0..advice_n)
             .map(|_| meta.advice_column_in(FirstPhase))
             .collect();
         for &c in &bank[..BANK] {
             meta.enable_equality(c);
         }
-        let fixed_bank: Vec<Column<Fixed>> = (0..if wide { DIVIDE_FIXED } else { FIXED_BANK })
-            .map(|_| meta.fixed_column())
-            .collect();
+        let fixed_bank: Vec<Column<Fixed>> = (0..fixed_n).map(|_| meta.fixed_column()).collect();
         let src = bank[0];
         // constants: a gate pins src to a fixed bank column on their rows
         // (no equality-enabled fixed column)
@@ -178,11 +181,9 @@ impl ShardConfig {
             .map(|_| (meta.advice_column(), meta.fixed_column()))
             .collect();
         let range = RangeConfig::configure_lanes(meta, &lanes);
-        let rescale = has(chips::RESCALE).then(|| {
-            let advice = std::array::from_fn(|i| bank[i]);
-            let fixed = std::array::from_fn(|i| fixed_bank[i]);
-            RescaleConfig::configure(meta, advice, fixed, range.clone())
-        });
+        // (one element per row when the bank is wide)
+        let rescale = has(chips::RESCALE)
+            .then(|| RescaleConfig::configure(meta, &bank, &fixed_bank, range.clone()));
         // the divide chip's cells that are never copied (sl, sh: its columns
         // 8 and 9) sit in the bank's last columns
         let divide = wide.then(|| {
@@ -191,6 +192,7 @@ impl ShardConfig {
             let fixed = std::array::from_fn(|i| fixed_bank[i]);
             DivideConfig::configure(meta, advice, fixed, range.clone())
         });
+        let dot = has(chips::DOT).then(|| DotConfig::configure(meta, &bank, &fixed_bank));
         let matmul = has(chips::MATMUL).then(|| {
             let val = meta.advice_column_in(FirstPhase);
             let r = meta.challenge_usable_after(FirstPhase);
@@ -236,6 +238,7 @@ impl ShardConfig {
             rescale,
             divide,
             matmul,
+            dot,
             maxpool,
             lookup,
             poseidon,

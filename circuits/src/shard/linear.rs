@@ -33,6 +33,9 @@ impl ShardCircuit {
             return Err(Error::Synthesis);
         };
         let plan = &self.plan;
+        if super::params::is_dot(plan, n) {
+            return self.assign_dot(s, n, a_zero, b_zero);
+        }
         let d = MatMulDims::new(&plan.info(n.inputs[0]).shape, &plan.info(n.inputs[1]).shape);
         let (k, nn) = (d.k, d.n);
         let bias = self.const_operand(n, 2).cloned().unwrap_or_default();
@@ -74,6 +77,33 @@ impl ShardCircuit {
             s.pending.push((offset, p1, weights, *a_zero));
         }
         Ok(out)
+    }
+
+    /// `A · b (+ bias)` for a constant column `b` (`[K, 1]`): on the bank,
+    /// `c0 + Σ_k w_k a_k` per row with `w_k = b_k - b_zero` and `c0 = bias
+    /// - a_zero Σ_k w_k`.
+    fn assign_dot(
+        &self,
+        s: &mut Synth<'_, '_>,
+        n: &Node,
+        a_zero: &i64,
+        b_zero: &[i64],
+    ) -> Result<Vec<Wire>, Error> {
+        let b = self.const_operand(n, 1).ok_or(Error::Synthesis)?;
+        let zero = b_zero.first().copied().unwrap_or(0);
+        let w: Vec<i64> = b.iter().map(|&v| v - zero).collect();
+        let bias = self
+            .const_operand(n, 2)
+            .and_then(|v| v.first().copied())
+            .unwrap_or(0) as i128;
+        let c0 = bias - *a_zero as i128 * w.iter().map(|&v| v as i128).sum::<i128>();
+        let a = s.operand(n.inputs[0])?;
+        let (ys, next) = s
+            .config
+            .dot()?
+            .assign(s.region, s.cur.bank, &a, &w, c0, |_, _| None)?;
+        s.cur.bank = next;
+        Ok(ys)
     }
 
     /// A 2-D convolution (any batch and groups): per group, the product of

@@ -50,8 +50,10 @@ pub mod chips {
     /// rounded divisions and running sums (AvgPool, Softmax), on the rescale
     /// chip's columns
     pub const DIVIDE: u32 = 16;
+    /// products by one constant column on the bank (row sums)
+    pub const DOT: u32 = 32;
     /// every chip
-    pub const ALL: u32 = MATMUL | MAXPOOL | LOOKUP | RESCALE | DIVIDE;
+    pub const ALL: u32 = MATMUL | MAXPOOL | LOOKUP | RESCALE | DIVIDE | DOT;
 }
 
 impl Default for ShardParams {
@@ -67,6 +69,7 @@ impl Default for ShardParams {
 pub(super) fn chips_used(plan: &CheckedPlan) -> u32 {
     plan.nodes.iter().fold(0, |acc, n| {
         acc | match &n.op {
+            Op::MatMul { .. } if is_dot(plan, n) => chips::DOT,
             Op::MatMul { .. } | Op::Conv { .. } => chips::MATMUL,
             Op::MaxPool { .. } => chips::MAXPOOL,
             Op::Lookup { .. } => chips::LOOKUP,
@@ -80,6 +83,25 @@ pub(super) fn chips_used(plan: &CheckedPlan) -> u32 {
             _ => 0,
         }
     })
+}
+
+/// A MatMul by one constant column (`[K, 1]`: a row sum), laid out by
+/// the dot chip on the bank instead of the Freivalds chip.
+pub(super) fn is_dot(plan: &CheckedPlan, n: &Node) -> bool {
+    matches!(n.op, Op::MatMul { .. })
+        && plan.is_const(n.inputs[1])
+        && matches!(plan.info(n.inputs[1]).shape.as_slice(), [_, 1])
+}
+
+/// The bank's advice and fixed columns for circuits using `chips` (wider
+/// with the divide chip).
+pub(super) fn bank_width(chips: u32) -> (usize, usize) {
+    use crate::chips::{divide, rescale};
+    if chips & chips::DIVIDE != 0 {
+        (divide::ADVICE, divide::FIXED.max(rescale::WIDE_FIXED))
+    } else {
+        (rescale::ADVICE, rescale::FIXED)
+    }
 }
 
 /// The most range lanes a circuit may have (key files asking for more are
@@ -297,6 +319,9 @@ impl ShardCircuit {
                         x_lo: y.lo,
                         x_hi: y.hi,
                         product,
+                        square: product
+                            && n.inputs[0] == n.inputs[1]
+                            && self.plan.info(n.inputs[0]).shape == n.info.shape,
                     }),
                 }
             }

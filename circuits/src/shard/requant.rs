@@ -7,7 +7,7 @@ use super::config::{Cursor, ShardConfig};
 use super::synth::Synth;
 use super::ShardCircuit;
 use crate::chips::poseidon::Wire;
-use crate::chips::rescale::{RescaleParams, ROWS as RESCALE_ROWS};
+use crate::chips::rescale::RescaleParams;
 use crate::ops::index::{broadcast_index, channel_of};
 use crate::plan::{Node, Op, TensorId};
 use halo2_proofs::circuit::{Region, Value};
@@ -26,10 +26,10 @@ impl ShardConfig {
         params: &RescaleParams,
         known: bool,
     ) -> Result<Vec<Wire>, Error> {
+        let chip = self.rescale()?;
         let (ys, next_range) =
-            self.rescale()?
-                .assign_sum(region, cur.bank, cur.range, xs, x2s, params, |_, _| {})?;
-        cur.bank += RESCALE_ROWS * xs.len();
+            chip.assign_sum(region, cur.bank, cur.range, xs, x2s, params, |_, _| {})?;
+        cur.bank += chip.rows(params) * xs.len();
         cur.range = next_range;
         Ok(if known {
             ys

@@ -224,6 +224,15 @@ impl ShardCircuit {
         let n = &plan.nodes[i];
         let mut r = Rows::default();
         match &n.op {
+            Op::MatMul { .. } if super::params::is_dot(plan, n) => {
+                let k = *plan.info(n.inputs[0]).shape.last().unwrap_or(&1);
+                let (a, f) = super::params::bank_width(self.params.chips);
+                let t = crate::chips::dot::terms_per_row(a, f);
+                r.add(
+                    Group::Rescale,
+                    n.info.len() * crate::chips::dot::rows_for(k, t),
+                );
+            }
             Op::MatMul { .. } => {
                 let d =
                     MatMulDims::new(&plan.info(n.inputs[0]).shape, &plan.info(n.inputs[1]).shape);
@@ -323,11 +332,16 @@ impl ShardCircuit {
                 r.add(Group::LookupTable, softmax_table(plan, n).len());
             }
             Op::Rescale { .. } | Op::Add { .. } | Op::Mul { .. } | Op::Clamp { .. } => {
-                r.add(Group::Rescale, crate::chips::rescale::ROWS * n.info.len());
-                r.add(
-                    Group::Range,
-                    self.rescale_params(n).range_rows() * n.info.len(),
-                );
+                let p = self.rescale_params(n);
+                // the wide bank (with the divide chip) holds an element per row
+                let wide = self.params.chips & super::params::chips::DIVIDE != 0;
+                let rows = if p.exact() || wide {
+                    1
+                } else {
+                    crate::chips::rescale::ROWS
+                };
+                r.add(Group::Rescale, rows * n.info.len());
+                r.add(Group::Range, p.range_rows() * n.info.len());
             }
             Op::Input { .. }
             | Op::Const { .. }

@@ -81,6 +81,10 @@ pub struct Lowerer<'m> {
     values: HashMap<String, Value>,
     /// op types that read each tensor
     consumers: HashMap<String, Vec<String>>,
+    /// tensors read only as an operand of Add, Sub, Mul or Div (as the
+    /// dividend) beside a constant: a product's accumulator read so stays
+    /// unrounded, and the constants fold into its one requantization
+    affine_read: std::collections::HashSet<String>,
     node: String,
     op: String,
     /// tensors of an int8 model that zkinf quantized from calibration data
@@ -117,6 +121,38 @@ impl<'m> Lowerer<'m> {
                 .or_default()
                 .push("<output>".into());
         }
+        let constant: std::collections::HashSet<&str> = model
+            .consts
+            .keys()
+            .map(String::as_str)
+            .chain(
+                model
+                    .nodes
+                    .iter()
+                    .filter(|n| n.op_type == "Constant")
+                    .flat_map(|n| n.output.iter().map(String::as_str)),
+            )
+            .collect();
+        let mut affine: HashMap<&str, bool> = HashMap::new();
+        for n in &model.nodes {
+            let binary =
+                matches!(n.op_type.as_str(), "Add" | "Sub" | "Mul" | "Div") && n.input.len() == 2;
+            for (k, i) in n.input.iter().enumerate() {
+                let ok = binary
+                    && (n.op_type != "Div" || k == 0)
+                    && n.input[1 - k] != *i
+                    && constant.contains(n.input[1 - k].as_str());
+                *affine.entry(i.as_str()).or_insert(true) &= ok;
+            }
+        }
+        for (o, _) in &model.outputs {
+            affine.insert(o.as_str(), false);
+        }
+        let affine_read = affine
+            .into_iter()
+            .filter(|&(_, ok)| ok)
+            .map(|(t, _)| t.to_string())
+            .collect();
         Lowerer {
             plan: Plan {
                 name: model.name.clone(),
@@ -126,6 +162,7 @@ impl<'m> Lowerer<'m> {
             model,
             values: HashMap::new(),
             consumers,
+            affine_read,
             node: String::new(),
             op: String::new(),
             zkinf_quantized: Default::default(),
@@ -246,6 +283,7 @@ impl<'m> Lowerer<'m> {
             | Lazy::Quotient { shape, .. }
             | Lazy::Extremum { shape, .. } => shape.clone(),
             Lazy::Unary { x, .. }
+            | Lazy::Function { x, .. }
             | Lazy::Softmax { x, .. }
             | Lazy::ChannelAffine { x, .. }
             | Lazy::ChannelPRelu { x, .. } => self.affine_shape(x),
@@ -509,9 +547,11 @@ impl<'m> Lowerer<'m> {
         let clip_only = readers.is_some_and(|c| c.iter().all(|op| op == "Relu" || op == "Clip"));
         // a convolution/product read only by BatchNormalization folds into it
         let bn_only = readers.is_some_and(|c| c.iter().all(|op| op == "BatchNormalization"));
+        let affine = self.affine_read.contains(name);
         match v {
             Value::Lazy(crate::value::Lazy::ChannelAffine { .. }) if clip_only => Ok(v),
-            Value::Real(ref a) if a.wide && a.clip.is_none() && bn_only => Ok(v),
+            Value::Real(ref a) if a.wide && a.clip.is_none() && (bn_only || affine) => Ok(v),
+            Value::Lazy(crate::value::Lazy::ChannelAffine { clip: None, .. }) if affine => Ok(v),
             Value::Lazy(crate::value::Lazy::Softmax { .. }) => {
                 // probabilities in [0, 1]: 1/255 steps keep the integer softmax exact in its output
                 let q = QParams {
@@ -623,6 +663,7 @@ impl<'m> Lowerer<'m> {
             "RMSNormalization" => self.rms_norm(n, &a)?,
             "Softmax" => self.softmax(n, &a)?,
             "MaskedSoftmax" => self.masked_softmax(n)?,
+            "Elementwise" => self.elementwise(n)?,
             "Cast" => self.cast(n, &a)?,
             "Where" => self.where_(n)?,
             "BatchNormalization" => self.batch_norm(n, &a)?,

@@ -110,6 +110,55 @@ impl Lowerer<'_> {
         )
     }
 
+    /// A lookup table over `x`'s integer range: `f` maps the dequantized
+    /// inputs (all at once) to reals, quantized with `q` within `[lo, hi]`.
+    fn table(
+        &mut self,
+        x: &Affine,
+        q: QParams,
+        (lo, hi): (i64, i64),
+        what: &str,
+        f: impl FnOnce(Vec<f64>) -> std::result::Result<Vec<f64>, String>,
+    ) -> Result<TensorId> {
+        let id = self.src_id(&x.src)?;
+        let r = self.plan.info(id).range;
+        if r.hi - r.lo >= 1 << 16 {
+            return Err(self.unsupported("lookup tables need an input of at most 16 bits"));
+        }
+        let reals = (r.lo..=r.hi)
+            .map(|v| {
+                if self.exact() {
+                    ((v - x.zero()) as f32 * x.scale() as f32) as f64
+                } else {
+                    (v - x.zero()) as f64 * x.scale()
+                }
+            })
+            .collect::<Vec<f64>>();
+        let n = reals.len();
+        let ys = f(reals).map_err(|e| self.malformed(format!("{what}: {e}")))?;
+        if ys.len() != n {
+            return Err(self.malformed(format!("{what} does not map one value to one")));
+        }
+        let table = ys
+            .into_iter()
+            .map(|y| {
+                let y = if self.exact() {
+                    (y as f32 / q.scale as f32) as f64
+                } else {
+                    y / q.scale
+                };
+                (y.round_ties_even() + q.zero as f64).clamp(lo as f64, hi as f64)
+            })
+            .collect::<Vec<f64>>();
+        if table.iter().any(|v| v.is_nan()) {
+            return Err(
+                self.unsupported(format!("{what} is undefined on part of its input's range"))
+            );
+        }
+        let table = table.into_iter().map(|v| v as i64).collect();
+        self.push(Op::Lookup { in_lo: r.lo, table }, vec![id], None)
+    }
+
     fn requant_lazy(&mut self, l: Lazy, q: QParams) -> Result<TensorId> {
         let (lo, hi) = (q.lo, q.hi);
         match l {
@@ -154,34 +203,17 @@ impl Lowerer<'_> {
                 )
             }
             Lazy::Quotient { a, b, shape } => self.quotient(a, b, &shape, q),
-            Lazy::Unary { x, f } => {
-                let id = self.src_id(&x.src)?;
-                let r = self.plan.info(id).range;
-                if r.hi - r.lo >= 1 << 16 {
-                    return Err(self.unsupported("lookup tables need an input of at most 16 bits"));
-                }
-                let table = (r.lo..=r.hi)
-                    .map(|v| {
-                        let real = if self.exact() {
-                            ((v - x.zero()) as f32 * x.scale() as f32) as f64
-                        } else {
-                            (v - x.zero()) as f64 * x.scale()
-                        };
-                        let y = f.apply(real);
-                        let y = if self.exact() {
-                            (y as f32 / q.scale as f32) as f64
-                        } else {
-                            y / q.scale
-                        };
-                        (y.round_ties_even() + q.zero as f64).clamp(lo as f64, hi as f64)
-                    })
-                    .collect::<Vec<f64>>();
-                if table.iter().any(|v| v.is_nan()) {
-                    return Err(self
-                        .unsupported(format!("{f:?} is undefined on part of its input's range")));
-                }
-                let table = table.into_iter().map(|v| v as i64).collect();
-                self.push(Op::Lookup { in_lo: r.lo, table }, vec![id], None)
+            Lazy::Unary { x, f } => self.table(&x, q, (lo, hi), &format!("{f:?}"), |reals| {
+                Ok(reals.iter().map(|&v| f.apply(v)).collect())
+            }),
+            Lazy::Function { x, input, output } => {
+                let model = self.model;
+                self.table(&x, q, (lo, hi), &output, |reals| {
+                    let t = ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(&[reals.len()]), reals)
+                        .map_err(|e| e.to_string())?;
+                    let y = crate::reference::eval_body(model, &input, &output, &t)?;
+                    Ok(y.iter().copied().collect())
+                })
             }
             Lazy::Softmax { x, axis } => {
                 let id = self.src_id(&x.src)?;

@@ -145,6 +145,9 @@ impl Lowerer<'_> {
             }
             (op, b) => (op, b),
         };
+        if let Some(v) = self.fold_channel_const(op, &a, &b, &shape) {
+            return Ok(vec![v]);
+        }
         let a = self.activation(a, &n.input[0])?;
         let b = self.activation(b, &n.input[1])?;
         Ok(vec![Value::Lazy(match op {
@@ -157,6 +160,72 @@ impl Lowerer<'_> {
                 shape,
             },
         })])
+    }
+
+    /// `x ∘ c` where `x` is a product's unrounded accumulator (or a pending
+    /// per-channel affine map of one) and `c` a constant that varies along
+    /// the last axis at most: `c` folds into the one per-channel
+    /// requantization that follows (a MatMul's bias added as an Add, the
+    /// scale of attention scores, a Sub or Mul by a constant), so the
+    /// accumulator is rounded once instead of once per op.
+    fn fold_channel_const(&self, op: &str, a: &Value, b: &Value, shape: &[usize]) -> Option<Value> {
+        let (x, c, c_first) = match (a, b) {
+            (x, Value::Const(c)) => (x, c, false),
+            (Value::Const(c), x) => (x, c, true),
+            _ => return None,
+        };
+        if !c.dtype.is_float() || self.shape_of(x) != shape {
+            return None;
+        }
+        let rank = shape.len();
+        let n = *shape.last()?;
+        let along: Vec<usize> = c.shape.iter().copied().skip_while(|&d| d == 1).collect();
+        let cv = if c.data.len() == 1 {
+            vec![c.data[0]]
+        } else if along == [n] && c.shape.len() <= rank {
+            c.data.clone()
+        } else {
+            return None;
+        };
+        let last = |axis: usize| axis + 1 == rank;
+        let (x, mul, add) = match x {
+            Value::Real(a) if a.wide && a.clip.is_none() && (a.per_tensor() || last(a.axis)) => {
+                (a.clone(), vec![1.0], vec![0.0])
+            }
+            Value::Lazy(Lazy::ChannelAffine {
+                x,
+                mul,
+                add,
+                clip: None,
+                axis,
+            }) if last(*axis) || (mul.len() == 1 && add.len() == 1 && x.per_tensor()) => {
+                (x.clone(), mul.clone(), add.clone())
+            }
+            _ => return None,
+        };
+        let channels = if x.per_tensor() { 1 } else { x.scales.len() };
+        let len = cv.len().max(mul.len()).max(add.len()).max(channels);
+        let widen = |v: Vec<f64>| if v.len() == len { v } else { vec![v[0]; len] };
+        let (cv, mut mul, mut add) = (widen(cv), widen(mul), widen(add));
+        for ((m, s), &k) in mul.iter_mut().zip(add.iter_mut()).zip(&cv) {
+            match (op, c_first) {
+                ("Add", _) => *s += k,
+                ("Sub", false) => *s -= k,
+                ("Sub", true) => (*m, *s) = (-*m, k - *s),
+                ("Mul", _) => (*m, *s) = (*m * k, *s * k),
+                _ => return None,
+            }
+        }
+        if mul.iter().chain(&add).any(|v| !v.is_finite()) || mul.contains(&0.0) {
+            return None;
+        }
+        Some(Value::Lazy(Lazy::ChannelAffine {
+            x,
+            mul,
+            add,
+            clip: None,
+            axis: rank - 1,
+        }))
     }
 
     pub(crate) fn unary(&mut self, n: &NodeProto, at: &Attrs) -> Result<Vec<Value>> {
@@ -184,6 +253,28 @@ impl Lowerer<'_> {
                 } else {
                     Value::Lazy(Lazy::Unary { x, f })
                 }
+            }
+        }])
+    }
+
+    /// The fusion pass's `zkinf.Elementwise`: one table over its input.
+    pub(crate) fn elementwise(&mut self, n: &NodeProto) -> Result<Vec<Value>> {
+        let (input, output) = (n.input[0].clone(), n.output[0].clone());
+        Ok(vec![match self.required(n, 0)? {
+            Value::Const(mut c) => {
+                let x = ArrayD::from_shape_vec(IxDyn(&[c.data.len()]), c.data.clone())
+                    .map_err(|e| self.malformed(e.to_string()))?;
+                let y = crate::reference::eval_body(self.model, &input, &output, &x)
+                    .map_err(|e| self.malformed(e))?;
+                c.data = y.iter().copied().collect();
+                Value::Const(c)
+            }
+            Value::Int { .. } => {
+                return Err(self.unsupported("an elementwise function of an integer tensor"))
+            }
+            v => {
+                let x = self.activation(v, &input)?;
+                Value::Lazy(Lazy::Function { x, input, output })
             }
         }])
     }

@@ -56,6 +56,7 @@ fn node_outs(
         outputs: vec![],
         consts: HashMap::new(),
         nodes: vec![],
+        bodies: HashMap::new(),
     };
     eval(&model, &node, &env, &HashMap::new())
 }
@@ -570,6 +571,7 @@ fn casts_round_and_integer_division_truncates() {
         inputs: vec![],
         outputs: vec![],
         consts: HashMap::new(),
+        bodies: HashMap::new(),
         nodes: vec![NodeProto {
             op_type: "Div".into(),
             input: vec!["a".into(), "b".into()],

@@ -32,7 +32,7 @@ pub(crate) mod tests;
 
 use crate::arith::{saturate, shift_round_half_even};
 use crate::chips::poseidon::Wire;
-use crate::chips::range::{rows_for, RangeConfig};
+use crate::chips::range::{rows_for, RangeConfig, LIMB_BITS};
 use crate::field::fe;
 use crate::mutation;
 use halo2_proofs::circuit::Region;
@@ -50,8 +50,13 @@ pub const ADVICE: usize = 7;
 /// 2^(hb-1) (the offset that makes `h` non-negative), m2, m3 placed by
 /// [`F_SLOTS`].
 pub const FIXED: usize = 5;
-/// Rows per element.
+/// Rows per element in the narrow layout (a wide bank's takes one, an exact
+/// element one: [`RescaleConfig::rows`]).
 pub const ROWS: usize = 2;
+/// The columns of an exact element's x, x2 and y.
+const EXACT_X: usize = 0;
+const EXACT_X2: usize = 1;
+const EXACT_Y: usize = 2;
 /// (column, row within the element) of each advice slot.
 const A_SLOTS: [(usize, i32); 13] = [
     (0, 0), // x
@@ -68,6 +73,40 @@ const A_SLOTS: [(usize, i32); 13] = [
     (6, 0), // yhi
     (0, 1), // x2
 ];
+/// The one-row layout of a wide bank (at least [`WIDE_ADVICE`] advice and
+/// [`WIDE_FIXED`] fixed columns, as the divide chip needs): slot `i` of
+/// [`A_SLOTS`]'s order in column `WIDE_A[i]`, the copied cells in columns
+/// 0..8 (the bank's equality-enabled columns).
+const WIDE_A: [(usize, i32); 13] = [
+    (0, 0),  // x
+    (8, 0),  // inv
+    (9, 0),  // p
+    (1, 0),  // a
+    (10, 0), // f
+    (2, 0),  // h
+    (3, 0),  // y
+    (11, 0), // sl
+    (12, 0), // sh
+    (4, 0),  // d
+    (5, 0),  // ylo
+    (6, 0),  // yhi
+    (7, 0),  // x2
+];
+const WIDE_F: [(usize, i32); 10] = [
+    (0, 0),
+    (1, 0),
+    (2, 0),
+    (3, 0),
+    (4, 0),
+    (5, 0),
+    (6, 0),
+    (7, 0),
+    (8, 0),
+    (9, 0),
+];
+/// Columns the one-row layout needs.
+pub const WIDE_ADVICE: usize = 13;
+pub const WIDE_FIXED: usize = 10;
 /// (column, row within the element) of each fixed slot.
 const F_SLOTS: [(usize, i32); 10] = [
     (0, 0),
@@ -84,9 +123,15 @@ const F_SLOTS: [(usize, i32); 10] = [
 
 #[derive(Clone, Debug)]
 pub struct RescaleConfig {
-    pub advice: [Column<Advice>; ADVICE],
-    fixed: [Column<Fixed>; FIXED],
+    pub advice: Vec<Column<Advice>>,
+    fixed: Vec<Column<Fixed>>,
+    /// the layout: two rows of [`ADVICE`] columns, or one row of a wide bank
+    a_slots: &'static [(usize, i32); 13],
+    f_slots: &'static [(usize, i32); 10],
+    rows: usize,
     q: Selector,
+    /// an exact element (`RescaleParams::exact`): x, x2, y on one row
+    exact: Selector,
     pub range: RangeConfig,
 }
 
@@ -118,6 +163,9 @@ pub struct Second {
     pub x_lo: i64,
     pub x_hi: i64,
     pub product: bool,
+    /// the second operand is the first one's wire (a square `x·x`): only
+    /// the bounds of exact results use it
+    pub square: bool,
 }
 
 fn bits_for(max_abs: i128) -> u32 {
@@ -150,7 +198,23 @@ impl RescaleParams {
     /// The chip's shift and per-channel `(m, m2, m3, c0)` of
     /// `N = x m + x2 m2 + x x2 m3 + c0`: shift 0 is written as shift 1 with
     /// doubled constants (same value, never a tie).
+    ///
+    /// A shift one below a multiple of [`LIMB_BITS`] is raised by one
+    /// (doubled constants, the same quotient and rounding): the remainder's
+    /// range check then takes whole limbs, one row fewer than a
+    /// `LIMB_BITS - 1`-bit top limb (checked as two).
     fn normalized(&self, c: usize) -> (u32, i128, i128, i128, i128) {
+        let (m1, m2, m3, c0) = self.coefficients(c);
+        let up = self.shift == 0 || self.shift % LIMB_BITS == LIMB_BITS - 1;
+        if up {
+            (self.shift + 1, 2 * m1, 2 * m2, 2 * m3, 2 * c0)
+        } else {
+            (self.shift, m1, m2, m3, c0)
+        }
+    }
+
+    /// `(m, m2, m3, c0)` of `N = x m + x2 m2 + x x2 m3 + c0` in channel `c`.
+    fn coefficients(&self, c: usize) -> (i128, i128, i128, i128) {
         let at = |v: &[i64]| {
             if v.len() > 1 {
                 v[c]
@@ -171,11 +235,48 @@ impl RescaleParams {
                 (m, m2, 0, b - z * m - z2 * m2)
             }
         };
-        if self.shift == 0 {
-            (1, 2 * m1, 2 * m2, 2 * m3, 2 * c0)
-        } else {
-            (self.shift, m1, m2, m3, c0)
+        (m1, m2, m3, c0)
+    }
+
+    /// Whether every result is exact: no rounding (`shift` 0) and no clamp
+    /// (`N + out_zero` lies in `[lo, hi]` for all operands in their
+    /// ranges). The chip then checks `y = N + out_zero` on one row with no
+    /// range check: the operands are integers within their ranges (their
+    /// producers checked them), so `y` is one too, within `[lo, hi]`.
+    /// (The exact steps of a normalization: centring, squares.)
+    pub fn exact(&self) -> bool {
+        if self.shift != 0 {
+            return false;
         }
+        let channels = self.mult.len().max(self.bias.len()).max(1);
+        let (xlo, xhi) = (self.x_lo as i128, self.x_hi as i128);
+        (0..channels).all(|c| {
+            let (m1, m2, m3, c0) = self.coefficients(c);
+            let ns: Vec<i128> = match self.second {
+                None => vec![xlo * m1 + c0, xhi * m1 + c0],
+                Some(s) if s.square => {
+                    // (m1 + m2) x + m3 x² + c0: the ends and the integers
+                    // around the vertex
+                    let b = m1 + m2;
+                    let mut xs = vec![xlo, xhi];
+                    if m3 != 0 {
+                        let v = -b / (2 * m3);
+                        xs.extend([v - 1, v, v + 1].map(|v| v.clamp(xlo, xhi)));
+                    }
+                    xs.iter().map(|&x| b * x + m3 * x * x + c0).collect()
+                }
+                Some(s) => {
+                    let (ylo, yhi) = (s.x_lo as i128, s.x_hi as i128);
+                    [(xlo, ylo), (xlo, yhi), (xhi, ylo), (xhi, yhi)]
+                        .iter()
+                        .map(|&(x, y)| x * m1 + y * m2 + x * y * m3 + c0)
+                        .collect()
+                }
+            };
+            let z = self.out_zero as i128;
+            ns.iter()
+                .all(|&n| n + z >= self.lo as i128 && n + z <= self.hi as i128)
+        })
     }
 
     /// Bit widths of the range checks: a, h, d, y.
@@ -213,6 +314,9 @@ impl RescaleParams {
 
     /// Range-check rows one element needs.
     pub fn range_rows(&self) -> usize {
+        if self.exact() {
+            return 0;
+        }
         let (ab, hb, db, yb) = self.widths();
         let y_checks = if self.y_is_tight() { 1 } else { 2 };
         rows_for(ab) + rows_for(hb) + rows_for(db) + y_checks * rows_for(yb)
@@ -273,22 +377,35 @@ impl RescaleParams {
 impl RescaleConfig {
     pub fn configure(
         meta: &mut ConstraintSystem<Fr>,
-        advice: [Column<Advice>; ADVICE],
-        fixed: [Column<Fixed>; FIXED],
+        advice: &[Column<Advice>],
+        fixed: &[Column<Fixed>],
         range: RangeConfig,
     ) -> RescaleConfig {
+        assert!(
+            advice.len() >= ADVICE && fixed.len() >= FIXED,
+            "the rescale chip's columns"
+        );
         let q = meta.selector();
+        let wide = advice.len() >= WIDE_ADVICE && fixed.len() >= WIDE_FIXED;
+        let (a_slots, f_slots, rows) = if wide {
+            (&WIDE_A, &WIDE_F, 1)
+        } else {
+            (&A_SLOTS, &F_SLOTS, ROWS)
+        };
         // the copied cells' columns (inv, p, f, sl, sh are never copied)
-        for c in advice {
-            meta.enable_equality(c);
+        for &k in &[0usize, 3, 5, 6, 9, 10, 11, 12] {
+            meta.enable_equality(advice[a_slots[k].0]);
         }
+        meta.enable_equality(advice[EXACT_Y]);
+        meta.enable_equality(advice[EXACT_X2]);
+        let (advice, fixed) = (advice.to_vec(), fixed.to_vec());
         meta.create_gate("rescale", |meta| {
             let s = meta.query_selector(q);
-            let a: Vec<Expression<Fr>> = A_SLOTS
+            let a: Vec<Expression<Fr>> = a_slots
                 .iter()
                 .map(|&(c, r)| meta.query_advice(advice[c], Rotation(r)))
                 .collect();
-            let f: Vec<Expression<Fr>> = F_SLOTS
+            let f: Vec<Expression<Fr>> = f_slots
                 .iter()
                 .map(|&(c, r)| meta.query_fixed(fixed[c], Rotation(r)))
                 .collect();
@@ -358,16 +475,86 @@ impl RescaleConfig {
                 ),
             ]
         });
+        let exact = meta.selector();
+        meta.create_gate("rescale exact", |meta| {
+            let s = meta.query_selector(exact);
+            let mut a = |c: usize| meta.query_advice(advice[c], Rotation::cur());
+            let (x, x2, y) = (a(EXACT_X), a(EXACT_X2), a(EXACT_Y));
+            let mut f = |c: usize| meta.query_fixed(fixed[c], Rotation::cur());
+            let (m, m2, m3, c0) = (f(0), f(1), f(2), f(3));
+            vec![mutation::gate(
+                "rescale/gate:exact",
+                s * (x.clone() * m + x2.clone() * m2 + x * x2 * m3 + c0 - y),
+            )]
+        });
         RescaleConfig {
             advice,
             fixed,
+            a_slots,
+            f_slots,
+            rows,
             q,
+            exact,
             range,
         }
     }
 
+    /// Rows of the chip one element of `params` takes.
+    pub fn rows(&self, params: &RescaleParams) -> usize {
+        if params.exact() {
+            1
+        } else {
+            self.rows
+        }
+    }
+
+    /// The exact elements (`params.exact()`): one row each, no range check.
+    fn assign_exact(
+        &self,
+        region: &mut Region<'_, Fr>,
+        offset: usize,
+        xs: &[(Wire, i64, usize)],
+        x2s: Option<&[(Wire, i64)]>,
+        params: &RescaleParams,
+        tamper: impl Fn(usize, &mut Row),
+    ) -> Result<Vec<Wire>, Error> {
+        let mut ys = Vec::with_capacity(xs.len());
+        for (i, &(wire, x, c)) in xs.iter().enumerate() {
+            let row = offset + i;
+            self.exact.enable(region, row)?;
+            let (m1, m2, m3, c0) = params.coefficients(c);
+            let consts = [m1, m2, m3, c0 + params.out_zero as i128];
+            for (col, v) in consts.into_iter().enumerate() {
+                region.assign_fixed(self.fixed[col], row, fe(v));
+            }
+            let second = x2s.map(|v| v[i]);
+            let x2 = second.map_or(0, |(_, v)| v);
+            let mut w = params.witness2(x, x2, c);
+            tamper(i, &mut w);
+            let mut cell = |col: usize, v: i128| {
+                region
+                    .assign_advice(self.advice[col], row, wire.value.map(|_| fe(v)))
+                    .cell()
+            };
+            let (xc, x2c, yc) = (
+                cell(EXACT_X, x as i128),
+                cell(EXACT_X2, x2 as i128),
+                cell(EXACT_Y, w.y as i128),
+            );
+            mutation::equal(region, "rescale/copy:x", xc, wire.cell);
+            if let Some((w2, _)) = second {
+                mutation::equal(region, "rescale/copy:x2", x2c, w2.cell);
+            }
+            ys.push(Wire {
+                cell: yc,
+                value: wire.value.map(|_| fe(w.y as i128)),
+            });
+        }
+        Ok(ys)
+    }
+
     /// Assigns the elements `xs` (value wires and channels) at rows
-    /// `offset..offset + ROWS * xs.len()`, their range checks in the range
+    /// `offset..offset + self.rows(params) * xs.len()`, their range checks in the range
     /// column from `range_offset`.
     /// Returns the output wires and the next free range row.
     pub fn assign(
@@ -395,12 +582,16 @@ impl RescaleConfig {
         params: &RescaleParams,
         tamper: impl Fn(usize, &mut Row),
     ) -> Result<(Vec<Wire>, usize), Error> {
+        if params.exact() {
+            let ys = self.assign_exact(region, offset, xs, x2s, params, tamper)?;
+            return Ok((ys, range_offset));
+        }
         let (ab, hb, db, yb) = params.widths();
         let hoff = fe(1i128 << (hb - 1));
         let inv2 = Fr::from(2).invert().unwrap_or(Fr::ZERO);
         let mut ys = Vec::with_capacity(xs.len());
         for (i, &(wire, x, c)) in xs.iter().enumerate() {
-            let row = offset + ROWS * i;
+            let row = offset + self.rows * i;
             self.q.enable(region, row)?;
             let (s, m, m2, m3, c0) = params.normalized(c);
             let second = x2s.map(|v| v[i]);
@@ -417,7 +608,7 @@ impl RescaleConfig {
                 fe(m2),
                 fe(m3),
             ];
-            for (&(col, r), v) in F_SLOTS.iter().zip(consts) {
+            for (&(col, r), v) in self.f_slots.iter().zip(consts) {
                 region.assign_fixed(self.fixed[col], row + r as usize, v);
             }
             let mut w = params.witness2(x, x2, c);
@@ -438,8 +629,8 @@ impl RescaleConfig {
                 fe(w.yhi),
                 fe(x2 as i128),
             ];
-            let mut cells = Vec::with_capacity(A_SLOTS.len());
-            for (&(col, r), v) in A_SLOTS.iter().zip(vals) {
+            let mut cells = Vec::with_capacity(self.a_slots.len());
+            for (&(col, r), v) in self.a_slots.iter().zip(vals) {
                 cells.push(
                     region
                         .assign_advice(self.advice[col], row + r as usize, wire.value.map(|_| v))

@@ -47,7 +47,74 @@ fn quotient(p: &RescaleParams, x: i64, c: usize, dq: i128) -> Row {
 /// The rescale chip's witnesses for the mutation test: each forgery claims
 /// a wrong output (or binds a wrong input) and breaks exactly one
 /// constraint.
+/// `16 (x - 3) - x2` for `x` in `[0, 255]`, `x2` in `[-128, 127]`: no
+/// rounding (shift 0) and bounds that hold every result, so exact.
+fn exact_sum() -> RescaleCircuit {
+    RescaleCircuit {
+        params: RescaleParams {
+            in_zero: 3,
+            mult: vec![16],
+            bias: vec![],
+            shift: 0,
+            out_zero: 0,
+            lo: -175,
+            hi: 4160,
+            x_lo: 0,
+            x_hi: 255,
+            second: Some(Second {
+                in_zero: 0,
+                mult: -1,
+                x_lo: -128,
+                x_hi: 127,
+                product: false,
+                square: false,
+            }),
+        },
+        xs: vec![(0, 0), (255, 0), (17, 0)],
+        tamper: None,
+        x2s: Some(vec![127, -128, 5]),
+        bump_source: None,
+    }
+}
+
+/// `x²` for `x` in `[-5, 5]` into `[0, 25]` (exact only as a square: two
+/// independent operands could give -25).
+fn exact_square() -> RescaleCircuit {
+    let xs: Vec<i64> = (-5..=5).collect();
+    RescaleCircuit {
+        params: RescaleParams {
+            in_zero: 0,
+            mult: vec![1],
+            bias: vec![],
+            shift: 0,
+            out_zero: 0,
+            lo: 0,
+            hi: 25,
+            x_lo: -5,
+            x_hi: 5,
+            second: Some(Second {
+                in_zero: 0,
+                mult: 0,
+                x_lo: -5,
+                x_hi: 5,
+                product: true,
+                square: true,
+            }),
+        },
+        xs: xs.iter().map(|&x| (x, 0)).collect(),
+        tamper: None,
+        x2s: Some(xs),
+        bump_source: None,
+    }
+}
+
+/// The rescale chip's witnesses, in both layouts (two rows per element, and
+/// one row on a wide bank).
 pub(crate) fn cases() -> Vec<Case> {
+    super::in_both_layouts(narrow_cases())
+}
+
+fn narrow_cases() -> Vec<Case> {
     // an honest element (the lowest input) and the element `x`
     let one = |params: RescaleParams, x: i64, tamper: Option<Tamper>| RescaleCircuit {
         xs: vec![(params.x_lo, 0), (x, 0)],
@@ -71,6 +138,7 @@ pub(crate) fn cases() -> Vec<Case> {
         x_lo: -128,
         x_hi: 127,
         product: true,
+        square: false,
     });
     product.params.shift = 6;
     let saturating = params(vec![4000], 6);
@@ -332,6 +400,42 @@ pub(crate) fn cases() -> Vec<Case> {
             prove(RescaleCircuit {
                 bump_source: Some((5, -1)),
                 ..product
+            }),
+        ),
+        Case::honest("an exact sum (one row, no range check)", {
+            assert!(exact_sum().params.exact());
+            prove(exact_sum())
+        }),
+        Case::honest("an exact square", {
+            let c = exact_square();
+            assert!(c.params.exact());
+            let mut apart = c.params.clone();
+            apart.second.as_mut().unwrap().square = false;
+            assert!(!apart.exact(), "x·x2 of independent operands reaches -25");
+            prove(c)
+        }),
+        Case::forged(
+            "an exact sum's output off by one",
+            &["rescale/gate:exact"],
+            prove(RescaleCircuit {
+                tamper: Some((2, |_, _, _, row| row.y += 1)),
+                ..exact_sum()
+            }),
+        ),
+        Case::forged(
+            "an exact square over a first operand other than its source",
+            &["rescale/copy:x"],
+            prove(RescaleCircuit {
+                bump_source: Some((3, 1)),
+                ..exact_square()
+            }),
+        ),
+        Case::forged(
+            "an exact sum over a second operand other than its source",
+            &["rescale/copy:x2"],
+            prove(RescaleCircuit {
+                bump_source: Some((4, 1)),
+                ..exact_sum()
             }),
         ),
     ]

@@ -51,11 +51,16 @@ impl Circuit<Fr> for RescaleCircuit {
         meta.enable_equality(src);
         let (z, mult) = (meta.advice_column(), meta.fixed_column());
         let range = RangeConfig::configure(meta, z, mult);
-        let advice = std::array::from_fn(|_| meta.advice_column());
-        let fixed = std::array::from_fn(|_| meta.fixed_column());
+        let (na, nf) = if ONE_ROW.with(|w| w.get()) {
+            (WIDE_ADVICE, WIDE_FIXED)
+        } else {
+            (ADVICE, FIXED)
+        };
+        let advice: Vec<_> = (0..na).map(|_| meta.advice_column()).collect();
+        let fixed: Vec<_> = (0..nf).map(|_| meta.fixed_column()).collect();
         TestConfig {
             src,
-            rescale: RescaleConfig::configure(meta, advice, fixed, range),
+            rescale: RescaleConfig::configure(meta, &advice, &fixed, range),
         }
     }
 
@@ -107,6 +112,46 @@ impl Circuit<Fr> for RescaleCircuit {
 }
 
 const K: u32 = 11;
+
+thread_local! {
+    /// (tests) configure the chip on a wide bank: one row per element
+    static ONE_ROW: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f` with the chip in its one-row layout.
+fn one_row<T>(f: impl FnOnce() -> T) -> T {
+    struct Reset;
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            ONE_ROW.with(|w| w.set(false));
+        }
+    }
+    ONE_ROW.with(|w| w.set(true));
+    let _reset = Reset;
+    f()
+}
+
+/// `cases` again, each also run with the chip in its one-row layout.
+fn in_both_layouts(cases: Vec<Case>) -> Vec<Case> {
+    let mut out = Vec::with_capacity(2 * cases.len());
+    for c in cases {
+        let run = std::rc::Rc::new(c.run);
+        let wide = run.clone();
+        out.push(Case {
+            name: format!("{} (one row per element)", c.name),
+            forged: c.forged,
+            targets: c.targets.clone(),
+            run: Box::new(move || one_row(|| wide())),
+        });
+        out.push(Case {
+            name: c.name,
+            forged: c.forged,
+            targets: c.targets,
+            run: Box::new(move || run()),
+        });
+    }
+    out
+}
 
 fn params(mult: Vec<i64>, shift: u32) -> RescaleParams {
     RescaleParams {
@@ -350,6 +395,7 @@ pub(super) fn sum_params() -> RescaleParams {
             x_lo: -128,
             x_hi: 127,
             product: false,
+            square: false,
         }),
     }
 }
@@ -401,6 +447,7 @@ fn products_equal_the_executor_mul() {
             x_lo: -128,
             x_hi: 127,
             product: true,
+            square: false,
         }),
     };
     let a: Vec<i64> = vec![0, 255, 17, 3, 100, 200, 9];
@@ -436,7 +483,7 @@ fn verifying_key_is_pinned() {
     };
     assert_eq!(
         crate::chips::testing::vk_digest(K, &circuit),
-        "479d28231ce05c2d",
+        "7e49e07a354163bb",
         "rescale chip verifying key changed"
     );
 }
