@@ -30,57 +30,57 @@ const PINNED: &[(&str, u32, &str)] = &[
     (
         "cnn_int8_qdq",
         1,
-        "96096a256f7f9338580293e87c0e4423e1cbbc32a95e4cf9a6c7575f6757f92e",
+        "753161102f5d0c7d19ae38c955c0f906cc4dceb90057b13a4fb0c31a8071a60a",
     ),
     (
         "cnn_int8_qdq",
         2,
-        "6a78a000ebf35a57c2ef6b136c112f9f21c2da9c76a4327c95e2ef664c04ee66",
+        "a29d90de6ea87893f184716195805450ed1f3e86e9a947b7aa9d542436b5b6e0",
     ),
     (
         "cnn_int8_qop",
         1,
-        "b5903cd6cd75879a39eb02d6a2e0aa8b59b20fcab6bd38c1667c51ae7006cea0",
+        "5938cf6cdfe824e44a52961f8f5f074fb251eeffe5e5b7f62ea34c718cccb8d8",
     ),
     (
         "cnn_uint8_qop",
         1,
-        "1fe8905708a186ca8b9a666160c0413a8e505759a52527d96fe6c6bf275dd67b",
+        "7b375387e07473ab8589ed4645c26c19b9b82eeb501023de76401c63c10e1283",
     ),
     (
         "cnn_float",
         1,
-        "211b0f54b04ccfc698b67961a4854f14cc22f8190bcb26265148ecb97356108a",
+        "6cc9849c8672ad783c5066927098301e796b75e89239e3ab1efb51f1aebccabc",
     ),
     (
         "mlp_int8_qdq",
         1,
-        "9e6b291f5cfb6f1b67a76b8f45d9becae352d2db66202ac6a5e594b882941ec4",
+        "aee245bb763322315bc4924d1521d0898054aba4ba99e581b69b18e535b80164",
     ),
     (
         "mlp_uint8_qop",
         1,
-        "e15cc601be8314f2c130f4909a77a7a1fc2fa0dac3097c3f1543302d80b12f09",
+        "c3840e077062e27810710aaf0fe97a65a04c7226899c5dd2bf31f58e07ef817f",
     ),
     (
         "mlp_uint8_qdq_pc",
         1,
-        "1681a54aea8aec089b0f26fc293d83df381ec2b5776a20e5cbda6d803484d3c3",
+        "ba1314e484f52de3c8d346ce83be6302f654f018f4007be633fd4f7255e3a983",
     ),
     (
         "mlp_float",
         1,
-        "5600609ccdb506ac70f9573ec342dd48f05f8ac7a7c8b912151e57fed2501171",
+        "018a98eb9cdeb65edb6235677235bd6dbd1ba45aba4c6160159386fbcfcc15d1",
     ),
     (
         "mlp_matmul_float",
         1,
-        "eb902b00c4e2035b4708a27a14c247fe47a8d21cc2c073cb495646282061a7bc",
+        "5e8e838a220f454491fa005cfd56b2d8397e66acb17bb8ebc4babc51b30e7b5b",
     ),
     (
         "mlp_matmul_uint8_qop",
         1,
-        "b58ec46aa83b3ce0d2414d34821c95718d3c5fdc5d116e52169ca03544e3dc55",
+        "14af92181ac466cebca5560455b92a9210ef6d99c5752b93ba1813b7d2f648bf",
     ),
 ];
 
