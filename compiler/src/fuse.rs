@@ -46,18 +46,28 @@ pub fn fuse(model: &mut LoadedModel) {
         if let Some((name, c)) = extra {
             model.consts.insert(name, c);
         }
-        model.nodes[at] = node;
-        let drop: HashSet<usize> = remove.into_iter().filter(|&i| i != at).collect();
-        let nodes = std::mem::take(&mut model.nodes);
-        model.nodes = nodes
-            .into_iter()
-            .enumerate()
-            .filter(|(i, _)| !drop.contains(i))
-            .map(|(_, n)| n)
-            .collect();
+        rewrite(model, at, node, remove);
     }
     // after the norms, whose squares and roots are elementwise too
     elementwise::fuse_all(model);
+}
+
+/// Puts `node` at index `at` and removes the other nodes of `remove`.
+fn rewrite(
+    model: &mut LoadedModel,
+    at: usize,
+    node: NodeProto,
+    remove: impl IntoIterator<Item = usize>,
+) {
+    model.nodes[at] = node;
+    let drop: HashSet<usize> = remove.into_iter().filter(|&i| i != at).collect();
+    let nodes = std::mem::take(&mut model.nodes);
+    model.nodes = nodes
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| !drop.contains(i))
+        .map(|(_, n)| n)
+        .collect();
 }
 
 type Rewrite = (Vec<usize>, NodeProto, Option<(String, ConstTensor)>);

@@ -17,12 +17,15 @@
 use halo2_proofs::dev::MockProver;
 use halo2_proofs::halo2curves::bn256::Fr;
 use halo2_proofs::halo2curves::ff::Field;
+use std::collections::{BTreeMap, HashMap};
 use zkinf_circuits::shard::ShardCircuit;
 use zkinf_circuits::{
     clamped, dequantize_output, execute, input_clamped, quantize_input, CheckedPlan, Op, Trace,
 };
+use zkinf_compiler::model::load;
+use zkinf_compiler::reference;
 use zkinf_compiler::{compile_file, CompileOptions};
-use zkinf_tests::{samples_at, transformer_fixture};
+use zkinf_tests::{ops_fixture, samples_at, transformer_fixture};
 
 const MODELS: &[&str] = &[
     "layernorm_row",
@@ -104,6 +107,35 @@ fn block_rounds_once_per_product_and_once_per_gelu() {
     let c = ShardCircuit::new(plan, 0, None).unwrap();
     let rows: std::collections::HashMap<_, _> = c.row_breakdown().into_iter().collect();
     assert!(rows["freivalds"] < 1800, "{rows:?}");
+}
+
+#[test]
+fn elementwise_chains_fuse_into_one_function_of_the_same_values() {
+    // (fixture, nodes fused): the MatMul, then GELU (Erf: Div, Erf, Add,
+    // Mul, Mul; tanh: Pow, Mul, Add, Mul, Tanh, Add, Mul, Mul) or SiLU
+    // (Sigmoid, Mul) as one zkinf.Elementwise
+    for (model, fused) in [("gelu_erf", 5), ("gelu_tanh", 8), ("silu", 2)] {
+        let bytes = std::fs::read(ops_fixture(&format!("{model}.onnx"))).unwrap();
+        let m = load(&bytes, model, None, &BTreeMap::new()).unwrap();
+        let ops: Vec<&str> = m.nodes.iter().map(|n| n.op_type.as_str()).collect();
+        assert_eq!(ops, ["MatMul", "Elementwise"], "{model}");
+        let body = &m.bodies[&m.nodes[1].output[0]];
+        assert_eq!(body.len(), fused, "{model}");
+        // the float reference through the fused node is onnxruntime's output
+        let s = samples_at(&ops_fixture(&format!("{model}.samples.json")));
+        let gi = &m.inputs[0];
+        for (x, want) in s.inputs.iter().zip(&s.outputs) {
+            let t = ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(&gi.shape), x.clone()).unwrap();
+            let env = reference::run(&m, &HashMap::from([(gi.name.clone(), t)])).unwrap();
+            let got = &env[&m.outputs[0].0];
+            for (g, w) in got.iter().zip(want) {
+                assert!(
+                    (g - w).abs() <= 1e-5 * (1.0 + w.abs()),
+                    "{model}: {g} vs {w}"
+                );
+            }
+        }
+    }
 }
 
 fn cosine(a: &[f64], b: &[f64]) -> f64 {

@@ -18,9 +18,9 @@
 //! The fused node keeps the root's output name; the float reference and
 //! the table evaluate the set's nodes in order (`LoadedModel::bodies`).
 
-use super::Graph;
+use super::{fused, rewrite, Graph};
 use crate::model::{Attrs, LoadedModel};
-use crate::onnx::{AttributeProto, NodeProto};
+use crate::onnx::NodeProto;
 use crate::value::Unary;
 use std::collections::{BTreeSet, HashSet};
 
@@ -47,24 +47,16 @@ pub(super) fn fuse_all(model: &mut LoadedModel) {
             .chain(set.iter())
             .map(|&i| model.nodes[i].clone())
             .collect();
-        let like = &model.nodes[root];
-        model.nodes[root] = NodeProto {
-            input: vec![leaf],
-            output: vec![out.clone()],
-            name: like.name.clone(),
-            op_type: "Elementwise".into(),
-            domain: "zkinf".into(),
-            attribute: Vec::<AttributeProto>::new(),
-            doc_string: String::new(),
-        };
+        let mut node = fused(
+            "Elementwise",
+            "zkinf",
+            &model.nodes[root],
+            vec![leaf],
+            out.clone(),
+        );
+        node.attribute.clear();
         model.bodies.insert(out, body);
-        let nodes = std::mem::take(&mut model.nodes);
-        model.nodes = nodes
-            .into_iter()
-            .enumerate()
-            .filter(|(i, _)| !drop.contains(i))
-            .map(|(_, n)| n)
-            .collect();
+        rewrite(model, root, node, drop);
     }
 }
 
