@@ -333,12 +333,11 @@ impl ShardCircuit {
             }
             Op::Rescale { .. } | Op::Add { .. } | Op::Mul { .. } | Op::Clamp { .. } => {
                 let p = self.rescale_params(n);
-                // the wide bank (with the divide chip) holds an element per row
-                let wide = self.params.chips & super::params::chips::DIVIDE != 0;
-                let rows = if p.exact() || wide {
+                let (a, f) = super::params::bank_width(self.params.chips);
+                let rows = if p.exact() {
                     1
                 } else {
-                    crate::chips::rescale::ROWS
+                    crate::chips::rescale::rows_on(a, f)
                 };
                 r.add(Group::Rescale, rows * n.info.len());
                 r.add(Group::Range, p.range_rows() * n.info.len());

@@ -22,49 +22,54 @@ use super::{fused, rewrite, Graph};
 use crate::model::{Attrs, LoadedModel};
 use crate::onnx::NodeProto;
 use crate::value::Unary;
-use std::collections::{BTreeSet, HashSet};
+use std::collections::BTreeSet;
+
+/// A set to fuse: its nodes (the root last), the Constant nodes producing
+/// its constants, those of them only the set reads (they leave the graph
+/// with it), and its one computed operand.
+struct Fusion {
+    set: BTreeSet<usize>,
+    consts: Vec<usize>,
+    only_ours: Vec<usize>,
+    leaf: String,
+}
 
 /// Fuses every such set (see the module docs).
 pub(super) fn fuse_all(model: &mut LoadedModel) {
-    while let Some((set, consts, leaf)) = find(model) {
-        let g = Graph::new(model);
-        let root = *set.last().expect("a non-empty set");
+    while let Some(f) = find(model) {
+        let root = *f.set.last().expect("a non-empty set");
         let out = model.nodes[root].output[0].clone();
-        // the Constant nodes only the set reads leave the graph with it
-        let mut drop: HashSet<usize> = set.iter().copied().filter(|&i| i != root).collect();
-        for &c in &consts {
-            let t = &model.nodes[c].output[0];
-            if !g.outputs.contains(t.as_str())
-                && g.readers
-                    .get(t.as_str())
-                    .is_some_and(|r| r.iter().all(|i| set.contains(i)))
-            {
-                drop.insert(c);
-            }
-        }
-        let body: Vec<NodeProto> = consts
+        let body: Vec<NodeProto> = f
+            .consts
             .iter()
-            .chain(set.iter())
+            .chain(f.set.iter())
             .map(|&i| model.nodes[i].clone())
             .collect();
         let mut node = fused(
             "Elementwise",
             "zkinf",
             &model.nodes[root],
-            vec![leaf],
+            vec![f.leaf],
             out.clone(),
         );
         node.attribute.clear();
         model.bodies.insert(out, body);
-        rewrite(model, root, node, drop);
+        rewrite(model, root, node, f.set.into_iter().chain(f.only_ours));
     }
 }
 
-/// The latest root whose set can be fused: (the set, the Constant nodes
-/// producing its constants, its one computed operand).
-fn find(model: &LoadedModel) -> Option<(BTreeSet<usize>, Vec<usize>, String)> {
+/// The latest root whose set can be fused.
+fn find(model: &LoadedModel) -> Option<Fusion> {
     let g = Graph::new(model);
     (0..model.nodes.len()).rev().find_map(|root| grow(&g, root))
+}
+
+/// Whether every reader of `t` is in `set` (and `t` is no graph output).
+fn read_only_by(g: &Graph, t: &str, set: &BTreeSet<usize>) -> bool {
+    !g.outputs.contains(t)
+        && g.readers
+            .get(t)
+            .is_some_and(|r| r.iter().all(|i| set.contains(i)))
 }
 
 /// A scalar constant operand.
@@ -112,7 +117,7 @@ fn nonlinear(g: &Graph, i: usize, computed: &[&str]) -> bool {
     }
 }
 
-fn grow(g: &Graph, root: usize) -> Option<(BTreeSet<usize>, Vec<usize>, String)> {
+fn grow(g: &Graph, root: usize) -> Option<Fusion> {
     operands(g, root)?;
     let mut set = BTreeSet::from([root]);
     loop {
@@ -120,13 +125,10 @@ fn grow(g: &Graph, root: usize) -> Option<(BTreeSet<usize>, Vec<usize>, String)>
         for i in set.clone() {
             for t in operands(g, i)? {
                 let Some(&p) = g.by_out.get(t) else { continue };
-                if set.contains(&p) || g.outputs.contains(t) || operands(g, p).is_none() {
+                if set.contains(&p) || operands(g, p).is_none() {
                     continue;
                 }
-                if g.readers
-                    .get(t)
-                    .is_some_and(|r| r.iter().all(|i| set.contains(i)))
-                {
+                if read_only_by(g, t, &set) {
                     set.insert(p);
                     grew = true;
                 }
@@ -159,5 +161,15 @@ fn grow(g: &Graph, root: usize) -> Option<(BTreeSet<usize>, Vec<usize>, String)>
         return None;
     }
     let leaf = leaves.pop_first()?;
-    Some((set, consts.into_iter().collect(), leaf))
+    let only_ours = consts
+        .iter()
+        .copied()
+        .filter(|&c| read_only_by(g, &g.node(c).output[0], &set))
+        .collect();
+    Some(Fusion {
+        set,
+        consts: consts.into_iter().collect(),
+        only_ours,
+        leaf,
+    })
 }

@@ -107,6 +107,16 @@ const WIDE_F: [(usize, i32); 10] = [
 /// Columns the one-row layout needs.
 pub const WIDE_ADVICE: usize = 13;
 pub const WIDE_FIXED: usize = 10;
+
+/// Rows an element (not an exact one) takes on a bank of `advice` and
+/// `fixed` columns: one on a wide bank, else [`ROWS`].
+pub fn rows_on(advice: usize, fixed: usize) -> usize {
+    if advice >= WIDE_ADVICE && fixed >= WIDE_FIXED {
+        1
+    } else {
+        ROWS
+    }
+}
 /// (column, row within the element) of each fixed slot.
 const F_SLOTS: [(usize, i32); 10] = [
     (0, 0),
@@ -386,18 +396,17 @@ impl RescaleConfig {
             "the rescale chip's columns"
         );
         let q = meta.selector();
-        let wide = advice.len() >= WIDE_ADVICE && fixed.len() >= WIDE_FIXED;
-        let (a_slots, f_slots, rows) = if wide {
-            (&WIDE_A, &WIDE_F, 1)
+        let rows = rows_on(advice.len(), fixed.len());
+        let (a_slots, f_slots) = if rows == 1 {
+            (&WIDE_A, &WIDE_F)
         } else {
-            (&A_SLOTS, &F_SLOTS, ROWS)
+            (&A_SLOTS, &F_SLOTS)
         };
         // the copied cells' columns (inv, p, f, sl, sh are never copied)
         for &k in &[0usize, 3, 5, 6, 9, 10, 11, 12] {
             meta.enable_equality(advice[a_slots[k].0]);
         }
-        meta.enable_equality(advice[EXACT_Y]);
-        meta.enable_equality(advice[EXACT_X2]);
+        // (an exact element's x, x2, y sit in columns 0..3, among them)
         let (advice, fixed) = (advice.to_vec(), fixed.to_vec());
         meta.create_gate("rescale", |meta| {
             let s = meta.query_selector(q);

@@ -28,6 +28,32 @@ fn max_abs(v: &[i64]) -> i128 {
     v.iter().map(|x| (*x as i128).abs()).max().unwrap_or(0)
 }
 
+/// `max |a - a_zero| · max |b - b_zero| · terms + max |bias|` of a product
+/// with operands `inputs` (`[a, b]` or `[a, b, bias]`), checked.
+fn product_bound(
+    plan: &Plan,
+    inputs: &[u32],
+    a_zero: i64,
+    b_zero: &[i64],
+    terms: i128,
+) -> Option<i128> {
+    let r = |k: usize| plan.info(inputs[k]).range;
+    let b = b_zero
+        .iter()
+        .map(|&z| dev(r(1), z))
+        .collect::<Option<Vec<_>>>()?
+        .into_iter()
+        .max()?;
+    let bias = match inputs.get(2) {
+        Some(_) => dev(r(2), 0)?,
+        None => 0,
+    };
+    dev(r(0), a_zero)?
+        .checked_mul(b)?
+        .checked_mul(terms)?
+        .checked_add(bias)
+}
+
 /// Rejects parameters whose worst case could overflow the executor's
 /// arithmetic (hostile or corrupt plans).
 pub(super) fn arithmetic_guard(plan: &Plan, op: &Op, inputs: &[u32]) -> Option<()> {
@@ -38,43 +64,14 @@ pub(super) fn arithmetic_guard(plan: &Plan, op: &Op, inputs: &[u32]) -> Option<(
     match op {
         Op::MatMul { a_zero, b_zero } => {
             let k = *shape(0).last()? as i128;
-            let b = b_zero
-                .iter()
-                .map(|&z| dev(r(1), z))
-                .collect::<Option<Vec<_>>>()?
-                .into_iter()
-                .max()?;
-            let bias = if inputs.len() == 3 {
-                (r(2).lo as i128).abs().max((r(2).hi as i128).abs())
-            } else {
-                0
-            };
-            ok(dev(r(0), *a_zero)?
-                .checked_mul(b)?
-                .checked_mul(k)?
-                .checked_add(bias))
+            ok(product_bound(plan, inputs, *a_zero, b_zero, k))
         }
         Op::Conv { x_zero, w_zero, .. } => {
-            let w = shape(1);
-            let taps = w
+            let taps = shape(1)
                 .get(1..)?
                 .iter()
                 .try_fold(1i128, |a, &d| a.checked_mul(d as i128))?;
-            let b = w_zero
-                .iter()
-                .map(|&z| dev(r(1), z))
-                .collect::<Option<Vec<_>>>()?
-                .into_iter()
-                .max()?;
-            let bias = if inputs.len() == 3 {
-                (r(2).lo as i128).abs().max((r(2).hi as i128).abs())
-            } else {
-                0
-            };
-            ok(dev(r(0), *x_zero)?
-                .checked_mul(b)?
-                .checked_mul(taps)?
-                .checked_add(bias))
+            ok(product_bound(plan, inputs, *x_zero, w_zero, taps))
         }
         Op::Rescale {
             in_zero,
