@@ -47,7 +47,7 @@ fn row_and_memory_budgets_refuse_before_building() {
             "--quiet",
         ],
     );
-    fails_with(&o, "needs 3117 constraint rows, over the budget of 1000");
+    fails_with(&o, "needs 3191 constraint rows, over the budget of 1000");
     assert!(!dir.exists(), "compile over budget wrote {}", dir.display());
     ok(&zkinf(
         &cache,

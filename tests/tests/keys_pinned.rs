@@ -30,57 +30,57 @@ const PINNED: &[(&str, u32, &str)] = &[
     (
         "cnn_int8_qdq",
         1,
-        "753161102f5d0c7d19ae38c955c0f906cc4dceb90057b13a4fb0c31a8071a60a",
+        "aa4704ba63fe4be1ea08f10caf10d041e20dc2d9c476185a03b75f6ea73a4747",
     ),
     (
         "cnn_int8_qdq",
         2,
-        "a29d90de6ea87893f184716195805450ed1f3e86e9a947b7aa9d542436b5b6e0",
+        "a04912b608a4f07cbe8f73ce6780ac3f3f6d840a8bb2a9f41f94aeb549c5eb0b",
     ),
     (
         "cnn_int8_qop",
         1,
-        "5938cf6cdfe824e44a52961f8f5f074fb251eeffe5e5b7f62ea34c718cccb8d8",
+        "961cf6268e63928a5cfec52446d1e92a73c39cf79d9e023c35d4831b5879c04d",
     ),
     (
         "cnn_uint8_qop",
         1,
-        "7b375387e07473ab8589ed4645c26c19b9b82eeb501023de76401c63c10e1283",
+        "438c3bfe4dd13ea9d460e1e363169fab7ab8c43c8246299402fc08cf488c118b",
     ),
     (
         "cnn_float",
         1,
-        "6cc9849c8672ad783c5066927098301e796b75e89239e3ab1efb51f1aebccabc",
+        "c218b77ef03bc57b48cfa39070038e715bc1f0ce01aed31b2f2ac2f1a9e750fe",
     ),
     (
         "mlp_int8_qdq",
         1,
-        "aee245bb763322315bc4924d1521d0898054aba4ba99e581b69b18e535b80164",
+        "4dc02d8279bb97a124937bbfff2efbbcb23289ba9529cdded3fa3ce7300fcab1",
     ),
     (
         "mlp_uint8_qop",
         1,
-        "c3840e077062e27810710aaf0fe97a65a04c7226899c5dd2bf31f58e07ef817f",
+        "75ce54920cc14ef6750be39c29d1fe32770d78b67d22138e759550ec3f7414c5",
     ),
     (
         "mlp_uint8_qdq_pc",
         1,
-        "ba1314e484f52de3c8d346ce83be6302f654f018f4007be633fd4f7255e3a983",
+        "258bd2f6f9ecacfccc69ffb86ad7ca03df4f69efb36f4d689587da15520281d1",
     ),
     (
         "mlp_float",
         1,
-        "018a98eb9cdeb65edb6235677235bd6dbd1ba45aba4c6160159386fbcfcc15d1",
+        "8b61629cda27a297bd05ecbbce2672f1818759a7876a0dca240cdd4df5d291a4",
     ),
     (
         "mlp_matmul_float",
         1,
-        "5e8e838a220f454491fa005cfd56b2d8397e66acb17bb8ebc4babc51b30e7b5b",
+        "4eefd707ebdf20ba0cb3118862541dc22043a4f37fde34fb2a2fa65048ca70b5",
     ),
     (
         "mlp_matmul_uint8_qop",
         1,
-        "14af92181ac466cebca5560455b92a9210ef6d99c5752b93ba1813b7d2f648bf",
+        "cb8328b2163dd7fe115e29bda5e7933a6d68f78a4b6facf93f1f1de6af2b83f4",
     ),
 ];
 

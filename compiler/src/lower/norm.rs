@@ -388,8 +388,10 @@ impl Lowerer<'_> {
             Op::Div {
                 mult: m,
                 out_zero: 0,
+                // exactly 2^(NORM_BITS+2) values (a tight range: one check
+                // bounds both ends in the circuit), holding every |y| < 2m
                 lo: -2 * m,
-                hi: 2 * m,
+                hi: 2 * m - 1,
             },
             vec![d, root],
             None,

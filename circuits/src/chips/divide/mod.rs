@@ -14,13 +14,15 @@
 //! verifying key (the fixed column `dc`, with a gate `d = dc`). Every width
 //! below is sized for every `n` and every `d` in `[d_lo, d_max]`.
 //!
-//! Rounding. The witness holds the quotient through its parity bit `p` and
-//! `h`: `q = 2 (h - H) + p` with `h` range checked to `hb` bits and the fixed
-//! offset `H = 2^(hb-1)`, so `q` is an integer of parity `p` in
-//! `[-2^hb, 2^hb)` (`hb` bits of `max_q = max|N| / d_lo + 1` cover every
-//! honest quotient). With `r = 2N - 2qd` the gates set
-//! `t1 = d - p - r` and `t2 = d - p + r`, both range checked to
-//! `tb = bits(2 d_max)` bits, so `|r| <= d - p`, i.e.
+//! Rounding. The witness holds the quotient `q = c - out_zero` through the
+//! clamp's candidate `c`, written as the requantization chip writes it
+//! ([`crate::chips::rescale`]: `v = 2 hy + p + 2^yb vhi` with `hy`, `vhi`
+//! range checked and `p` a bit, clamp flags `sl`, `sh`, `u = 1 - sl - sh`;
+//! inside, `c = base + sgn (2 hy + p)` with `base` of `out_zero`'s parity,
+//! so `p` is `q`'s parity; clamped, `c = lo - 1 - v` or `hi + 1 + v`).
+//! With `r = 2N - 2qd` the gates set `t1 = d - u p - r` and
+//! `t2 = d - u p + r`, both range checked to `tb = bits(2 d_max)` bits, so
+//! `|r| <= d - u p`, i.e. inside
 //! `|N/d - q| <= 1/2 - p/(2d)`:
 //! - `q` even: `|N/d - q| <= 1/2`, a tie allowed;
 //! - `q` odd: `|N/d - q| < 1/2` (`r` is an integer with `|r| <= d - 1`).
@@ -48,16 +50,13 @@
 //! of the admitted integers, and only at a (near) tie can it differ from
 //! round-half-to-even. `e = 0` everywhere else.
 //!
-//! The clamp, with `c = q + out_zero`, uses boolean flags `sl`, `sh`:
-//! `y = sl lo + sh hi + (1 - sl - sh) c`; `y - lo`, `hi - y` and the
-//! saturation distance `sl (lo - c) + sh (c - hi)` are range checked. So
-//! `y = c` only inside `[lo, hi]`, `y = lo` only for `c <= lo` and `y = hi`
-//! only for `c >= hi`: `y = clamp(c, lo, hi)`. Both flags set needs no
-//! constraint of its own (the mutation test, `chips::mutation_tests`, found
-//! that no forged witness needs `sl sh = 0`): the distance is then
-//! `lo - hi`, which its range check rejects unless `lo = hi`, and then
-//! `y = 2 lo - c` with `y - lo` and `hi - y` both checked gives
-//! `c = lo = y`, the right output.
+//! The clamp: inside (`u = 1`), `y = c` and `2 hy + p < 2^yb` puts `c`
+//! in `[lo, hi]` (with `hi - y` and perhaps `y - lo` checked when `[lo, hi]`
+//! is not exactly `2^yb` values); `sl = 1` gives `y = lo` with `c <= lo - 1`,
+//! `sh = 1` gives `y = hi` with `c >= hi + 1` (`sl sh = 0`). Clamped, the
+//! rounding drops the parity (`|r| <= d`): either neighbour of a tie, and
+//! the strict clamps make both give the same `y`. So `y = clamp(c*, lo,
+//! hi)` for the true `c*`.
 //!
 //! The running sum puts `Σ k_i w_i + c0` (fixed `k_i`, `c0`) in one row per
 //! term: `acc = k_0 w_0 + c0` on the first row, `acc = acc_prev + k_i w_i`
@@ -75,6 +74,7 @@ pub use sqrt::{SqrtParams, SqrtRow};
 use crate::arith::{div_round_half_even, saturate};
 use crate::chips::poseidon::Wire;
 use crate::chips::range::{rows_for, RangeConfig};
+use crate::chips::rescale::Clamp;
 use crate::field::fe;
 use crate::mutation;
 use halo2_proofs::circuit::{Region, Value};
@@ -87,10 +87,11 @@ use halo2_proofs::poly::Rotation;
 /// n, p, h, t1, t2, d, dd (`d - d_lo`), y, sl, sh, dist, ylo, yhi.
 /// The running sum uses the first two (term, accumulator).
 pub const ADVICE: usize = 13;
-/// Fixed columns of the division rows: M, d_lo, H, out_zero, lo, hi, dc (a
-/// constant divisor), e (the rounding's slack: 0 is round-half-to-even).
+/// Fixed columns of the division rows: M, d_lo, 2^yb, out_zero, lo, hi, dc
+/// (a constant divisor), e (the rounding's slack: 0 is round-half-to-even),
+/// base, sgn.
 /// The running sum uses the first two (coefficient, constant).
-pub const FIXED: usize = 8;
+pub const FIXED: usize = 10;
 
 #[derive(Clone, Debug)]
 pub struct DivideConfig {
@@ -144,9 +145,9 @@ fn bits_for(max_abs: i128) -> u32 {
     (128 - (max_abs.max(1) as u128).leading_zeros()).max(1)
 }
 
-/// Witness of one element: every advice cell of its row but `n`, with `h`
-/// written as `(q - p) / 2 + H` (in the field, so a `p` that is not `q`'s
-/// parity makes `h` a non-integer).
+/// Witness of one element: every advice cell of its row but `n`, with
+/// `hy` written as `(v - p - 2^yb vhi) / 2` (in the field, so a `p` that is
+/// not `v`'s parity makes `hy` a non-integer).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Row {
     pub q: i128,
@@ -159,7 +160,9 @@ pub struct Row {
     pub y: i64,
     pub sl: i128,
     pub sh: i128,
-    pub dist: i128,
+    /// the clamp's `v` and its part above `2^yb`
+    pub v: i128,
+    pub vhi: i128,
     /// `y - lo`, `hi - y`
     pub ylo: i128,
     pub yhi: i128,
@@ -175,11 +178,8 @@ pub struct Widths {
     pub d: u32,
     /// `t1` and `t2`
     pub t: u32,
-    pub h: u32,
-    /// the saturation distance
-    pub dist: u32,
-    /// `y - lo` and `hi - y`
-    pub y: u32,
+    /// the clamp (`hy`, `vhi`, the sides)
+    pub clamp: Clamp,
 }
 
 impl DivideParams {
@@ -224,34 +224,21 @@ impl DivideParams {
         let max_n = (self.n_lo.unsigned_abs().max(self.n_hi.unsigned_abs()) as i128)
             * self.mult.unsigned_abs() as i128;
         let max_q = max_n / self.d_lo + 1;
-        let h = bits_for(max_q);
         assert!(
-            bits_for(max_n) < 120 && h + bits_for(d_max) < 120,
+            bits_for(max_n) < 120 && bits_for(max_q) + bits_for(d_max) < 120,
             "division operands too wide"
         );
-        let max_c = max_q + self.out_zero.unsigned_abs() as i128;
-        let dist = bits_for(max_c + self.lo.unsigned_abs().max(self.hi.unsigned_abs()) as i128);
-        let y = bits_for((self.hi as i128 - self.lo as i128).max(1));
         Widths {
             d: db,
             t: bits_for(2 * (d_max + self.slack.max(0))),
-            h,
-            dist,
-            y,
+            clamp: Clamp::new(self.lo, self.hi, self.out_zero, max_q),
         }
-    }
-
-    /// Whether `[lo, hi]` holds exactly `2^y` values (one check of `y - lo`
-    /// then bounds `y` on both sides).
-    pub fn y_is_tight(&self) -> bool {
-        self.hi as i128 - self.lo as i128 + 1 == 1i128 << self.widths().y
     }
 
     /// Range-check rows one element needs.
     pub fn range_rows(&self) -> usize {
         let w = self.widths();
-        let y_checks = if self.y_is_tight() { 1 } else { 2 };
-        2 * rows_for(w.t) + rows_for(w.h) + rows_for(w.dist) + y_checks * rows_for(w.y)
+        2 * rows_for(w.t) + w.clamp.rows()
     }
 
     /// Range-check rows of a wire divisor (once per [`DivideConfig::assign`]
@@ -273,27 +260,24 @@ impl DivideParams {
     /// The rest of a witness for a claimed quotient `q` and output `y`
     /// (honest when they are the true ones; tests forge them).
     pub fn row_for(&self, n: i64, d: i128, q: i128, y: i64) -> Row {
-        let p = q.rem_euclid(2);
         let r = 2 * n as i128 * self.mult as i128 - 2 * q * d;
         let c = q + self.out_zero as i128;
-        let (sl, sh) = if y as i128 == c {
-            (0, 0)
-        } else if y == self.lo {
-            (1, 0)
-        } else {
-            (0, 1)
-        };
+        let (sl, sh, v, vhi) = self.widths().clamp.witness(self.lo, self.hi, c, y);
+        let p = v.rem_euclid(2);
+        // the parity tightens the rounding only inside
+        let up = (1 - sl - sh) * p;
         Row {
             q,
             p,
-            t1: d - p + self.slack - r,
-            t2: d - p + self.slack + r,
+            t1: d - up + self.slack - r,
+            t2: d - up + self.slack + r,
             d,
             dd: d - self.d_lo,
             y,
             sl,
             sh,
-            dist: sl * (self.lo as i128 - c) + sh * (c - self.hi as i128),
+            v,
+            vhi,
             ylo: y as i128 - self.lo as i128,
             yhi: self.hi as i128 - y as i128,
             check_instead: None,
@@ -331,47 +315,50 @@ impl DivideConfig {
                 .iter()
                 .map(|c| meta.query_fixed(*c, Rotation::cur()))
                 .collect();
-            let (n, p, h, t1, t2, d, dd, y, sl, sh, dist, ylo, yhi) = (
+            let (n, p, hy, t1, t2, d, dd, y, sl, sh, vhi, ylo, yhi) = (
                 &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6], &a[7], &a[8], &a[9], &a[10],
                 &a[11], &a[12],
             );
-            let (m, d_lo, hoff, zo, lo, hi, e) = (&f[0], &f[1], &f[2], &f[3], &f[4], &f[5], &f[7]);
+            let (m, d_lo, ey, zo, lo, hi, e, base, sgn) = (
+                &f[0], &f[1], &f[2], &f[3], &f[4], &f[5], &f[7], &f[8], &f[9],
+            );
             let one = Expression::Constant(Fr::ONE);
             let two = Expression::Constant(Fr::from(2));
-            // q = 2 (h - H) + p, r = 2 n M - 2 q d, c = q + out_zero
-            let qq = two.clone() * (h.clone() - hoff.clone()) + p.clone();
-            let r = two.clone() * n.clone() * m.clone() - two.clone() * qq.clone() * d.clone();
-            let c = qq + zo.clone();
+            let u = one.clone() - sl.clone() - sh.clone();
+            let w = two.clone() * hy.clone() + p.clone();
+            let v = w.clone() + ey.clone() * vhi.clone();
+            // inside: base + sgn (2 hy + p); clamped: lo - 1 - v, hi + 1 + v
+            let inside = base.clone() + sgn.clone() * w;
+            let c = u.clone() * inside.clone()
+                + sl.clone() * (lo.clone() - one.clone() - v.clone())
+                + sh.clone() * (hi.clone() + one.clone() + v);
+            // q = c - out_zero, r = 2 n M - 2 q d
+            let qq = c - zo.clone();
+            let r = two.clone() * n.clone() * m.clone() - two.clone() * qq * d.clone();
+            let up = u.clone() * p.clone();
             let bool_ = |v: &Expression<Fr>| v.clone() * (one.clone() - v.clone());
             vec![
-                // rounding: t1 = d - p + e - r, t2 = d - p + e + r (both range checked)
+                // rounding: t1 = d - u p + e - r, t2 = d - u p + e + r (both range checked)
                 mutation::gate(
                     "divide/gate:t1",
-                    s.clone() * (t1.clone() - (d.clone() - p.clone() + e.clone() - r.clone())),
+                    s.clone() * (t1.clone() - (d.clone() - up.clone() + e.clone() - r.clone())),
                 ),
                 mutation::gate(
                     "divide/gate:t2",
-                    s.clone() * (t2.clone() - (d.clone() - p.clone() + e.clone() + r)),
+                    s.clone() * (t2.clone() - (d.clone() - up + e.clone() + r)),
                 ),
                 mutation::gate("divide/gate:p-bit", s.clone() * bool_(p)),
                 mutation::gate("divide/gate:sl-bit", s.clone() * bool_(sl)),
                 mutation::gate("divide/gate:sh-bit", s.clone() * bool_(sh)),
-                // (no `sl sh = 0`: implied, see the module docs)
-                // clamp
+                mutation::gate("divide/gate:sl-sh", s.clone() * sl.clone() * sh.clone()),
+                // the output: c inside, lo or hi clamped
                 mutation::gate(
                     "divide/gate:clamp",
                     s.clone()
                         * (y.clone()
+                            - u * inside
                             - sl.clone() * lo.clone()
-                            - sh.clone() * hi.clone()
-                            - (one.clone() - sl.clone() - sh.clone()) * c.clone()),
-                ),
-                mutation::gate(
-                    "divide/gate:dist",
-                    s.clone()
-                        * (dist.clone()
-                            - sl.clone() * (lo.clone() - c.clone())
-                            - sh.clone() * (c - hi.clone())),
+                            - sh.clone() * hi.clone()),
                 ),
                 mutation::gate(
                     "divide/gate:ylo",
@@ -451,7 +438,8 @@ impl DivideConfig {
                 "constant divisor {d} outside its declared range"
             );
         }
-        let hoff = fe(1i128 << (w.h - 1));
+        let cl = w.clamp;
+        let ey = fe(1i128 << cl.yb);
         let inv2 = Fr::from(2).invert().unwrap_or(Fr::ZERO);
         let mut ys = Vec::with_capacity(xs.len());
         for (i, &(wire, n)) in xs.iter().enumerate() {
@@ -460,7 +448,7 @@ impl DivideConfig {
             let consts = [
                 fe(params.mult as i128),
                 fe(params.d_lo),
-                hoff,
+                ey,
                 fe(params.out_zero as i128),
                 fe(params.lo as i128),
                 fe(params.hi as i128),
@@ -469,6 +457,8 @@ impl DivideConfig {
                     Divisor::Const(d) => d,
                 }),
                 fe(params.slack),
+                fe(cl.base),
+                fe(cl.sgn),
             ];
             for (col, v) in self.fixed.iter().zip(consts) {
                 region.assign_fixed(*col, row, v);
@@ -478,7 +468,7 @@ impl DivideConfig {
             let vals = [
                 fe(n as i128),
                 fe(r.p),
-                (fe(r.q) - fe(r.p)) * inv2 + hoff,
+                (fe(r.v) - fe(r.p) - ey * fe(r.vhi)) * inv2,
                 fe(r.t1),
                 fe(r.t2),
                 fe(r.d),
@@ -486,7 +476,7 @@ impl DivideConfig {
                 fe(r.y as i128),
                 fe(r.sl),
                 fe(r.sh),
-                fe(r.dist),
+                fe(r.vhi),
                 fe(r.ylo),
                 fe(r.yhi),
             ];
@@ -502,14 +492,14 @@ impl DivideConfig {
             let mut checks = vec![
                 (3usize, w.t, "divide/copy:range-t1"),
                 (4, w.t, "divide/copy:range-t2"),
-                (2, w.h, "divide/copy:range-h"),
-                (10, w.dist, "divide/copy:range-dist"),
+                (2, cl.yb - 1, "divide/copy:range-hy"),
+                (10, cl.vb, "divide/copy:range-vhi"),
             ];
-            checks.push((11, w.y, "divide/copy:range-ylo"));
-            // when [lo, hi] holds exactly 2^y values, y - lo < 2^y already
-            // gives hi - y >= 0
-            if !params.y_is_tight() {
-                checks.push((12, w.y, "divide/copy:range-yhi"));
+            if cl.lower {
+                checks.push((11, cl.yb, "divide/copy:range-ylo"));
+            }
+            if cl.upper {
+                checks.push((12, cl.yb, "divide/copy:range-yhi"));
             }
             match divisor {
                 Divisor::Wire(dw, _) => {

@@ -169,7 +169,7 @@ fn verifying_key_is_pinned() {
     };
     assert_eq!(
         crate::chips::testing::vk_digest(K, &c),
-        "6da056a0850421ed",
+        "1359d976b60574c5",
         "maxpool chip verifying key changed"
     );
 }

@@ -1,8 +1,9 @@
 //! Range checks by running-sum decomposition into `LIMB_BITS`-bit limbs, one
 //! limb per row, every limb looked up in one shared tagged table holding
-//! `(t, v)` for every width `t` in [`TAGS`] and `v` in `[0, 2^t)`. Width 7
-//! is left out so that the table (383 rows) fits circuits of 2^9 rows: a
-//! 7-bit top limb is checked as a 6-bit limb and a 1-bit top limb.
+//! `(t, v)` for every width `t` in [`TAGS`] and `v` in `[0, 2^t)`. Width 6
+//! is left out so that the table (447 rows) fits circuits of 2^9 rows: a
+//! 6-bit top limb is checked as a 5-bit limb and a 1-bit top limb. (Width 7
+//! is in: the requantization chips check a 7-bit half of every int8 output.)
 //!
 //! For `v` in `[0, 2^bits)` with `L = ceil(bits / LIMB_BITS)` limbs the rows
 //! hold `z_0 = v`, `z_{i+1} = (z_i - limb_i) / 2^LIMB_BITS`. Row `i < L - 1`
@@ -12,8 +13,8 @@
 //! `2^top`. So `v = Σ limb_i 2^(i LIMB_BITS)` is an integer below
 //! `2^bits`, with no field element slipping through (a shifted single
 //! lookup `2^(LIMB_BITS - top) z` would admit `z = c / 2^(LIMB_BITS - top)`).
-//! (A 7-bit top is split as described above: its 6-bit row is a non-top
-//! row with coefficient `2^6`.)
+//! (A 6-bit top is split as described above: its 5-bit row is a non-top
+//! row with coefficient `2^5`.)
 //! The fixed columns give each row its tag and the coefficient of `z_{i+1}`
 //! (`2^LIMB_BITS`, or 0 on a top row); rows outside checks have tag 0 and
 //! look up `(0, 0)`. A check takes exactly `L` rows.
@@ -59,7 +60,7 @@ pub struct RangeConfig {
 }
 
 /// The limb widths the table holds.
-pub const TAGS: [u32; 8] = [0, 1, 2, 3, 4, 5, 6, 8];
+pub const TAGS: [u32; 8] = [0, 1, 2, 3, 4, 5, 7, 8];
 
 /// Rows `check_bits` uses for a `bits`-bit value.
 pub fn rows_for(bits: u32) -> usize {
@@ -67,13 +68,14 @@ pub fn rows_for(bits: u32) -> usize {
 }
 
 /// Limb widths of a `bits`-bit check, low limb first: `LIMB_BITS`-bit limbs
-/// and a top limb of the rest (a 7-bit rest as 6 + 1 bits).
+/// and a top limb of the rest (a width missing from [`TAGS`] as one bit
+/// less and one bit).
 fn limb_widths(bits: u32) -> Vec<u32> {
     let limbs = bits.div_ceil(LIMB_BITS).max(1) as usize;
     let top = bits.saturating_sub((limbs as u32 - 1) * LIMB_BITS);
     let mut w = vec![LIMB_BITS; limbs - 1];
-    if top == 7 {
-        w.extend([6, 1]);
+    if !TAGS.contains(&top) {
+        w.extend([top - 1, 1]);
     } else {
         w.push(top);
     }

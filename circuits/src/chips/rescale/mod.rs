@@ -1,31 +1,40 @@
 //! Requantization: `y = clamp(rhe(((x - in_zero) m + b) / 2^s) + out_zero, lo, hi)`
 //! (the semantics of [`crate::ops::elementwise::rescale`]), one row per
-//! element plus range checks in the [`RangeConfig`] column.
+//! element on a wide bank (two on a narrow one) plus range checks in the
+//! [`RangeConfig`] lanes.
 //!
-//! With `N = x m + c0` (`c0 = b - in_zero m`), the rounded quotient is
-//! `q = 2 (h - H) + p` (`h` range checked) and
-//! `N - q 2^s + 2^(s-1) = a + f 2^s` with `a < 2^s` (one range check), `f`
-//! a bit and `f a = 0`: so `|N - q 2^s| <= 2^(s-1)`, and the two ties
-//! (`N - q 2^s = -2^(s-1)`: `a = f = 0`; `= +2^(s-1)`: `f = 1`, `a = 0`) are
-//! exactly the rows with `a = 0`. `p (1 - a inv) = 0` (`inv` a witness)
-//! makes `a = 0` force `p = 0`, so an even `q = 2 (h - H)`: exactly
-//! round-half-to-even. The clamp uses flags `sl`, `sh`:
-//! `y = sl lo + sh hi + (1 - sl - sh)(q + out_zero)`, with `y - lo`, `hi - y`
-//! and the saturation distance `sl (lo - c) + sh (c - hi)` all range checked.
+//! With `N = x m + x2 m2 + x x2 m3 + c0` and the candidate `c = q + out_zero`
+//! of the rounded quotient `q`, the rounding equation
+//! `N - q 2^s + 2^(s-1) = a + f 2^s` with `a < 2^s` (range checked), `f` a
+//! bit and `f a = 0` gives `|N - q 2^s| <= 2^(s-1)`: `q` is a nearest
+//! integer of `N / 2^s`, and the two ties (`N - q 2^s = -2^(s-1)`:
+//! `a = f = 0`; `= +2^(s-1)`: `f = 1`, `a = 0`) are exactly the rows with
+//! `a = 0`.
 //!
-//! Two constraints are left out because the others imply them (the
-//! mutation test, `chips::mutation_tests`, found that no forged witness
-//! needs them):
-//! - `p` a bit: `p` matters only at a tie, where `p (1 - a inv) = 0` with
-//!   `a = 0` already makes it 0. Elsewhere `q` is pinned without it: the
-//!   clamp's range checks make `c = q + out_zero` a small integer (`y - lo`
-//!   when unclamped, the distance when clamped), so the rounding equation
-//!   holds over the integers and `q` is the nearest integer to `N / 2^s`;
-//!   `p` is then just `q - 2 (h - H)`.
-//! - `sl sh = 0`: with both flags set the distance is `lo - hi`, which the
-//!   distance's range check rejects unless `lo = hi`, and then
-//!   `y = 2 lo - c` with `y - lo` and `hi - y` both checked gives
-//!   `c = lo = y`, the right output.
+//! `c` is not a cell: it is written through one small non-negative integer
+//! `v = 2 hy + p + 2^yb vhi` (`hy < 2^(yb-1)` and `vhi < 2^vb` range
+//! checked, `p` a bit; `2^yb` covers `[lo, hi]`) and the clamp flags
+//! `sl`, `sh` (bits, not both), with `u = 1 - sl - sh`:
+//! - `u = 1` (inside): `c = base + sgn (2 hy + p)`, `y = c`. The fixed
+//!   `base` is `lo` (`sgn = 1`) or `hi` (`sgn = -1`), whichever has the
+//!   parity of `out_zero`, so `p` is the parity of `q`; then a tie (`a = 0`)
+//!   needs `p = 0` (`u p (1 - a inv) = 0`, `inv` a witness): exactly
+//!   round-half-to-even. When `[lo, hi]` holds exactly `2^yb` values,
+//!   `2 hy + p < 2^yb` alone puts `c` in `[lo, hi]`; otherwise `base = lo`
+//!   (or `lo - 1`, for the parity) and `hi - y` (and `y - lo`) are checked.
+//! - `sl = 1`: `c = lo - 1 - v`, `y = lo`; `sh = 1`: `c = hi + 1 + v`,
+//!   `y = hi`. The clamps are strict (`c < lo`, `c > hi`), so at a tie
+//!   between `lo - 1` and `lo` (or `hi` and `hi + 1`) either choice gives
+//!   the same `y`, and every other tie lies inside, where parity decides.
+//!
+//! So `y = clamp(c*, lo, hi)` for the true `c*`, with three range checks
+//! (`a`, `hy`, `vhi`: five rows for an int8 output of a 24-bit shift)
+//! where a clamp through the quotient's own range check and a distance
+//! took eight.
+//! `vhi` is free inside (`u = 1` does not read it); `sl sh = 0` and `p` a
+//! bit are needed (with both flags `c` mirrors and the tie's parity flips;
+//! with `p = p* - 1/2` in the field `c` moves by a half and the rounding
+//! still holds): the mutation test (`chips::mutation_tests`) forges both.
 
 #[cfg(test)]
 pub(crate) mod tests;
@@ -42,13 +51,13 @@ use halo2_proofs::plonk::{Advice, Column, ConstraintSystem, Error, Expression, F
 use halo2_proofs::poly::Rotation;
 
 /// Advice columns: an element takes [`ROWS`] rows. Its cells (slots) are
-/// x, inv, p, a, f, h, y, sl, sh, d, ylo, yhi, x2 (the second operand of a
-/// sum), placed by [`A_SLOTS`]: every copied cell (x, a, h, y, d, ylo, yhi,
-/// x2) in the first row or in column 0, so only these columns need equality.
+/// x, inv, p, a, f, hy, y, sl, sh, vhi, ylo, yhi, x2 (the second operand of
+/// a sum), placed by [`A_SLOTS`]: every copied cell (x, a, hy, y, vhi, ylo,
+/// yhi, x2) in the first row or in column 0, so only these columns need
+/// equality.
 pub const ADVICE: usize = 7;
-/// Fixed columns; the slots m, c0, 2^s, 2^(s-1), out_zero, lo, hi,
-/// 2^(hb-1) (the offset that makes `h` non-negative), m2, m3 placed by
-/// [`F_SLOTS`].
+/// Fixed columns; the slots m, k (`c0 + 2^(s-1) + out_zero 2^s`), 2^s,
+/// 2^yb, base, lo, hi, sgn, m2, m3 placed by [`F_SLOTS`].
 pub const FIXED: usize = 5;
 /// Rows per element in the narrow layout (a wide bank's takes one, an exact
 /// element one: [`RescaleConfig::rows`]).
@@ -64,11 +73,11 @@ const A_SLOTS: [(usize, i32); 13] = [
     (2, 1), // p
     (1, 0), // a
     (3, 1), // f
-    (2, 0), // h
+    (2, 0), // hy
     (3, 0), // y
     (4, 1), // sl
     (5, 1), // sh
-    (4, 0), // d
+    (4, 0), // vhi
     (5, 0), // ylo
     (6, 0), // yhi
     (0, 1), // x2
@@ -83,11 +92,11 @@ const WIDE_A: [(usize, i32); 13] = [
     (9, 0),  // p
     (1, 0),  // a
     (10, 0), // f
-    (2, 0),  // h
+    (2, 0),  // hy
     (3, 0),  // y
     (11, 0), // sl
     (12, 0), // sh
-    (4, 0),  // d
+    (4, 0),  // vhi
     (5, 0),  // ylo
     (6, 0),  // yhi
     (7, 0),  // x2
@@ -182,11 +191,11 @@ fn bits_for(max_abs: i128) -> u32 {
     (128 - (max_abs.max(1) as u128).leading_zeros()).max(1)
 }
 
-/// Witness of one element, with `h` written as `(q - p) / 2 + H` (in the
-/// field, so a `p` that is not `q`'s parity makes `h` a non-integer).
+/// Witness of one element. `hy` is written as `(v - p - 2^yb vhi) / 2` (in
+/// the field, so a `p` that is not `v`'s parity makes `hy` a non-integer).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Row {
-    /// the rounded quotient (not a cell: `2 (h - H) + p`)
+    /// the rounded quotient (not a cell: it follows from `v` and the flags)
     pub q: i128,
     pub p: i128,
     /// the remainder below `2^s` and its top bit (ties only)
@@ -195,13 +204,84 @@ pub struct Row {
     pub y: i64,
     pub sl: i128,
     pub sh: i128,
-    pub d: i128,
+    /// `sgn (c - base)` inside, `lo - 1 - c` or `c - hi - 1` clamped
+    pub v: i128,
+    /// `v`'s part above `2^yb`
+    pub vhi: i128,
     /// `y - lo`, `hi - y`
     pub ylo: i128,
     pub yhi: i128,
+    /// (tests) `p` plus this many halves in the field (a cheating prover's
+    /// non-bit parity; `y` and its distances to the ends move along); 0
+    /// when honest
+    pub p_halves: i128,
     /// (tests) range-check this value instead of the cell of slot `.0` of
     /// [`A_SLOTS`] (a cheating prover's range rows); `None` when honest
     pub check_instead: Option<(usize, i128)>,
+}
+
+/// The clamp of a rounded quotient into `[lo, hi]` as this chip and the
+/// divide chip write it (see the module docs): the widths `yb` (of `[lo,
+/// hi]`) and `vb` (of `v`'s part above `2^yb`), the base and its sign, and
+/// which sides of `[lo, hi]` need their own check.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Clamp {
+    pub yb: u32,
+    pub vb: u32,
+    pub base: i128,
+    pub sgn: i128,
+    /// check `y - lo` (not tight, `base = lo - 1`)
+    pub lower: bool,
+    /// check `hi - y` (not tight)
+    pub upper: bool,
+}
+
+impl Clamp {
+    /// The clamp of `c = q + out_zero` for every `|q| <= max_q`.
+    pub fn new(lo: i64, hi: i64, out_zero: i64, max_q: i128) -> Clamp {
+        let (lo, hi, zo) = (lo as i128, hi as i128, out_zero as i128);
+        let yb = bits_for((hi - lo).max(1)).max(2);
+        let tight = hi - lo + 1 == 1i128 << yb;
+        let even = |b: i128| (b - zo).rem_euclid(2) == 0;
+        let (base, sgn) = match (tight, even(lo)) {
+            (_, true) => (lo, 1),
+            (true, false) => (hi, -1),
+            (false, false) => (lo - 1, 1),
+        };
+        // the largest v: inside (below 2^yb) or a clamp's distance
+        let (c_lo, c_hi) = (zo - max_q, zo + max_q);
+        let far = ((1i128 << yb) - 1).max(lo - 1 - c_lo).max(c_hi - hi - 1);
+        Clamp {
+            yb,
+            vb: bits_for(far).saturating_sub(yb).max(1),
+            base,
+            sgn,
+            lower: !tight && base != lo,
+            upper: !tight,
+        }
+    }
+
+    /// Range-check rows of `hy`, `vhi` and the sides.
+    pub fn rows(&self) -> usize {
+        let sides = usize::from(self.lower) + usize::from(self.upper);
+        rows_for(self.yb - 1) + rows_for(self.vb) + sides * rows_for(self.yb)
+    }
+
+    /// `(sl, sh, v, vhi)` for the candidate `c` and the output `y` (a `y`
+    /// other than `c` and `lo` counts as clamped at `hi`).
+    pub fn witness(&self, lo: i64, hi: i64, c: i128, y: i64) -> (i128, i128, i128, i128) {
+        let (l, h) = (lo as i128, hi as i128);
+        let (sl, sh, v) = if y as i128 == c {
+            (0, 0, self.sgn * (c - self.base))
+        } else if y == lo {
+            (1, 0, l - 1 - c)
+        } else {
+            (0, 1, c - h - 1)
+        };
+        // (inside, vhi is not read: 0, and hy holds all of v)
+        let vhi = if sl + sh == 0 { 0 } else { v >> self.yb };
+        (sl, sh, v, vhi)
+    }
 }
 
 impl RescaleParams {
@@ -209,13 +289,13 @@ impl RescaleParams {
     /// `N = x m + x2 m2 + x x2 m3 + c0`: shift 0 is written as shift 1 with
     /// doubled constants (same value, never a tie).
     ///
-    /// A shift one below a multiple of [`LIMB_BITS`] is raised by one
+    /// A shift two below a multiple of [`LIMB_BITS`] is raised by one
     /// (doubled constants, the same quotient and rounding): the remainder's
-    /// range check then takes whole limbs, one row fewer than a
-    /// `LIMB_BITS - 1`-bit top limb (checked as two).
+    /// range check then ends in a 7-bit limb (one row) instead of a 6-bit
+    /// one (checked as two: the range table has no width 6).
     fn normalized(&self, c: usize) -> (u32, i128, i128, i128, i128) {
         let (m1, m2, m3, c0) = self.coefficients(c);
-        let up = self.shift == 0 || self.shift % LIMB_BITS == LIMB_BITS - 1;
+        let up = self.shift == 0 || self.shift % LIMB_BITS == LIMB_BITS - 2;
         if up {
             (self.shift + 1, 2 * m1, 2 * m2, 2 * m3, 2 * c0)
         } else {
@@ -289,8 +369,9 @@ impl RescaleParams {
         })
     }
 
-    /// Bit widths of the range checks: a, h, d, y.
-    fn widths(&self) -> (u32, u32, u32, u32) {
+    /// The normalized shift and the clamp (sound for every operand in its
+    /// range).
+    pub fn shape(&self) -> (u32, Clamp) {
         let mut max_n = 0i128;
         let channels = self.mult.len().max(self.bias.len()).max(1);
         let mut s = self.shift;
@@ -308,18 +389,7 @@ impl RescaleParams {
             }
         }
         let max_q = (max_n >> s) + 1;
-        let h_bits = bits_for(max_q) + 1;
-        let max_c = max_q + self.out_zero.unsigned_abs() as i128;
-        let d_bits = bits_for(max_c + self.lo.unsigned_abs().max(self.hi.unsigned_abs()) as i128);
-        let y_bits = bits_for((self.hi as i128 - self.lo as i128).max(1));
-        (s, h_bits, d_bits, y_bits)
-    }
-
-    /// Whether `[lo, hi]` holds exactly `2^yb` values (then one check of
-    /// `y - lo` bounds `y` on both sides).
-    fn y_is_tight(&self) -> bool {
-        let (_, _, _, yb) = self.widths();
-        self.hi as i128 - self.lo as i128 + 1 == 1i128 << yb
+        (s, Clamp::new(self.lo, self.hi, self.out_zero, max_q))
     }
 
     /// Range-check rows one element needs.
@@ -327,9 +397,8 @@ impl RescaleParams {
         if self.exact() {
             return 0;
         }
-        let (ab, hb, db, yb) = self.widths();
-        let y_checks = if self.y_is_tight() { 1 } else { 2 };
-        rows_for(ab) + rows_for(hb) + rows_for(db) + y_checks * rows_for(yb)
+        let (s, clamp) = self.shape();
+        rows_for(s) + clamp.rows()
     }
 
     /// The witness of `x` in channel `c`; `y` equals the executor's result.
@@ -339,11 +408,16 @@ impl RescaleParams {
 
     /// The witness of `x` (and the second operand `x2`) in channel `c`.
     pub fn witness2(&self, x: i64, x2: i64, c: usize) -> Row {
+        self.witness_with(&self.shape().1, x, x2, c)
+    }
+
+    /// [`Self::witness2`] with the clamp computed once per call.
+    fn witness_with(&self, clamp: &Clamp, x: i64, x2: i64, c: usize) -> Row {
         let (s, m, m2, m3, c0) = self.normalized(c);
         let (x, x2) = (x as i128, x2 as i128);
         let q = shift_round_half_even(x * m + x2 * m2 + x * x2 * m3 + c0, s);
         let y = saturate(q + self.out_zero as i128, self.lo, self.hi);
-        self.row_for2(x as i64, x2 as i64, c, q, y)
+        self.row_with(clamp, x as i64, x2 as i64, c, q, y)
     }
 
     /// The rest of a witness for a claimed quotient `q` and output `y`
@@ -353,32 +427,30 @@ impl RescaleParams {
     }
 
     fn row_for2(&self, x: i64, x2: i64, c: usize, q: i128, y: i64) -> Row {
+        self.row_with(&self.shape().1, x, x2, c, q, y)
+    }
+
+    fn row_with(&self, clamp: &Clamp, x: i64, x2: i64, c: usize, q: i128, y: i64) -> Row {
         let (s, m, m2, m3, c0) = self.normalized(c);
         let n = x as i128 * m + x2 as i128 * m2 + x as i128 * x2 as i128 * m3 + c0;
-        let p = q.rem_euclid(2);
         let t = n - (q << s) + (1i128 << (s - 1));
         let f = i128::from(t == 1i128 << s);
         let a = t - (f << s);
-        let c = q + self.out_zero as i128;
-        let (sl, sh) = if y as i128 == c {
-            (0, 0)
-        } else if y == self.lo {
-            (1, 0)
-        } else {
-            (0, 1)
-        };
-        let d = sl * (self.lo as i128 - c) + sh * (c - self.hi as i128);
+        let cc = q + self.out_zero as i128;
+        let (sl, sh, v, vhi) = clamp.witness(self.lo, self.hi, cc, y);
         Row {
             q,
-            p,
+            p: v.rem_euclid(2),
             a,
             f,
             y,
             sl,
             sh,
-            d,
+            v,
+            vhi,
             ylo: y as i128 - self.lo as i128,
             yhi: self.hi as i128 - y as i128,
+            p_halves: 0,
             check_instead: None,
         }
     }
@@ -418,61 +490,59 @@ impl RescaleConfig {
                 .iter()
                 .map(|&(c, r)| meta.query_fixed(fixed[c], Rotation(r)))
                 .collect();
-            let (x, inv, p, ra, rf, h, y, sl, sh, d, ylo, yhi) = (
+            let (x, inv, p, ra, rf, hy, y, sl, sh, vhi, ylo, yhi) = (
                 &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6], &a[7], &a[8], &a[9], &a[10],
                 &a[11],
             );
-            let (m, c0, e1, e2, zo, lo, hi, hoff) =
+            let (m, k, e1, ey, base, lo, hi, sgn) =
                 (&f[0], &f[1], &f[2], &f[3], &f[4], &f[5], &f[6], &f[7]);
             let (x2, m2, m3) = (&a[12], &f[8], &f[9]);
             let one = Expression::Constant(Fr::ONE);
             let two = Expression::Constant(Fr::from(2));
             let bool_ = |v: &Expression<Fr>| v.clone() * (one.clone() - v.clone());
-            // q = 2 (h - H) + p with h range checked, so p is q's parity
-            let qq = two.clone() * (h.clone() - hoff.clone()) + p.clone();
-            let c = qq.clone() + zo.clone();
+            let u = one.clone() - sl.clone() - sh.clone();
+            let w = two * hy.clone() + p.clone();
+            let v = w.clone() + ey.clone() * vhi.clone();
+            // inside: base + sgn (2 hy + p); clamped: lo - 1 - v, hi + 1 + v
+            let inside = base.clone() + sgn.clone() * w;
+            let c = u.clone() * inside.clone()
+                + sl.clone() * (lo.clone() - one.clone() - v.clone())
+                + sh.clone() * (hi.clone() + one.clone() + v);
             vec![
                 // rounding: a + f 2^s = x m + x2 m2 + x x2 m3 + c0 - q 2^s + 2^(s-1)
+                // with q = c - out_zero (k holds c0 + 2^(s-1) + out_zero 2^s)
                 mutation::gate(
                     "rescale/gate:rounding",
                     s.clone()
                         * (x.clone() * m.clone()
                             + x2.clone() * m2.clone()
                             + x.clone() * x2.clone() * m3.clone()
-                            + c0.clone()
-                            - qq.clone() * e1.clone()
-                            + e2.clone()
-                            - ra.clone()
-                            - rf.clone() * e1.clone()),
+                            + k.clone()
+                            - (c + rf.clone()) * e1.clone()
+                            - ra.clone()),
                 ),
                 mutation::gate("rescale/gate:f-bit", s.clone() * bool_(rf)),
                 mutation::gate(
                     "rescale/gate:f-times-a",
                     s.clone() * rf.clone() * ra.clone(),
                 ),
-                // a tie (a = 0) needs an even quotient
+                // a tie (a = 0) inside needs an even quotient
                 mutation::gate(
                     "rescale/gate:tie-even",
-                    s.clone() * p.clone() * (one.clone() - ra.clone() * inv.clone()),
+                    s.clone() * u.clone() * p.clone() * (one.clone() - ra.clone() * inv.clone()),
                 ),
-                // (no `p` a bit, no `sl sh = 0`: implied, see the module docs)
+                mutation::gate("rescale/gate:p-bit", s.clone() * bool_(p)),
                 mutation::gate("rescale/gate:sl-bit", s.clone() * bool_(sl)),
                 mutation::gate("rescale/gate:sh-bit", s.clone() * bool_(sh)),
-                // clamp
+                mutation::gate("rescale/gate:sl-sh", s.clone() * sl.clone() * sh.clone()),
+                // the output: c inside, lo or hi clamped
                 mutation::gate(
                     "rescale/gate:clamp",
                     s.clone()
                         * (y.clone()
+                            - u * inside
                             - sl.clone() * lo.clone()
-                            - sh.clone() * hi.clone()
-                            - (one.clone() - sl.clone() - sh.clone()) * c.clone()),
-                ),
-                mutation::gate(
-                    "rescale/gate:dist",
-                    s.clone()
-                        * (d.clone()
-                            - sl.clone() * (lo.clone() - c.clone())
-                            - sh.clone() * (c.clone() - hi.clone())),
+                            - sh.clone() * hi.clone()),
                 ),
                 mutation::gate(
                     "rescale/gate:ylo",
@@ -595,9 +665,9 @@ impl RescaleConfig {
             let ys = self.assign_exact(region, offset, xs, x2s, params, tamper)?;
             return Ok((ys, range_offset));
         }
-        let (ab, hb, db, yb) = params.widths();
-        let hoff = fe(1i128 << (hb - 1));
+        let (a_bits, sh) = params.shape();
         let inv2 = Fr::from(2).invert().unwrap_or(Fr::ZERO);
+        let ey = fe(1i128 << sh.yb);
         let mut ys = Vec::with_capacity(xs.len());
         for (i, &(wire, x, c)) in xs.iter().enumerate() {
             let row = offset + self.rows * i;
@@ -607,35 +677,36 @@ impl RescaleConfig {
             let x2 = second.map_or(0, |(_, v)| v);
             let consts = [
                 fe(m),
-                fe(c0),
+                fe(c0 + (1i128 << (s - 1)) + ((params.out_zero as i128) << s)),
                 fe(1i128 << s),
-                fe(1i128 << (s - 1)),
-                fe(params.out_zero as i128),
+                ey,
+                fe(sh.base),
                 fe(params.lo as i128),
                 fe(params.hi as i128),
-                hoff,
+                fe(sh.sgn),
                 fe(m2),
                 fe(m3),
             ];
             for (&(col, r), v) in self.f_slots.iter().zip(consts) {
                 region.assign_fixed(self.fixed[col], row + r as usize, v);
             }
-            let mut w = params.witness2(x, x2, c);
+            let mut w = params.witness_with(&sh, x, x2, c);
             tamper(i, &mut w);
             let inv = fe(w.a).invert().unwrap_or(Fr::ZERO);
+            let p = fe(w.p) + fe(w.p_halves) * inv2;
             let vals = [
                 fe(x as i128),
                 inv,
-                fe(w.p),
+                p,
                 fe(w.a),
                 fe(w.f),
-                (fe(w.q) - fe(w.p)) * inv2 + hoff,
-                fe(w.y as i128),
+                (fe(w.v) - fe(w.p) - ey * fe(w.vhi)) * inv2,
+                fe(w.y as i128) + fe(sh.sgn * w.p_halves) * inv2,
                 fe(w.sl),
                 fe(w.sh),
-                fe(w.d),
-                fe(w.ylo),
-                fe(w.yhi),
+                fe(w.vhi),
+                fe(w.ylo) + fe(sh.sgn * w.p_halves) * inv2,
+                fe(w.yhi) - fe(sh.sgn * w.p_halves) * inv2,
                 fe(x2 as i128),
             ];
             let mut cells = Vec::with_capacity(self.a_slots.len());
@@ -651,16 +722,16 @@ impl RescaleConfig {
                 mutation::equal(region, "rescale/copy:x2", cells[12], w2.cell);
             }
             let checks = [
-                (3usize, ab, "rescale/copy:range-a"),
-                (5, hb, "rescale/copy:range-h"),
-                (9, db, "rescale/copy:range-dist"),
-                (10, yb, "rescale/copy:range-ylo"),
-                (11, yb, "rescale/copy:range-yhi"),
+                (3usize, a_bits, "rescale/copy:range-a", true),
+                (5, sh.yb - 1, "rescale/copy:range-hy", true),
+                (9, sh.vb, "rescale/copy:range-vhi", true),
+                (10, sh.yb, "rescale/copy:range-ylo", sh.lower),
+                (11, sh.yb, "rescale/copy:range-yhi", sh.upper),
             ];
-            // when [lo, hi] holds exactly 2^yb values, y - lo < 2^yb already
-            // gives hi - y >= 0
-            let n = if params.y_is_tight() { 4 } else { 5 };
-            for &(k, bits, id) in &checks[..n] {
+            for &(k, bits, id, on) in &checks {
+                if !on {
+                    continue;
+                }
                 let checked = match w.check_instead {
                     Some((slot, v)) if slot == k => fe(v),
                     _ => vals[k],

@@ -25,7 +25,7 @@ pub(crate) fn cases() -> Vec<Case> {
             mult: 1,
             lo: -100,
             hi: 100,
-            ..wide
+            ..wide.clone()
         },
         vec![101, -101],
         Den::Const(1),
@@ -36,11 +36,21 @@ pub(crate) fn cases() -> Vec<Case> {
     }
     let reflect = circuit(
         DivideParams {
-            n_lo: -200,
-            n_hi: 200,
+            n_lo: -500,
+            n_hi: 500,
             ..small(1, 8)
         },
-        vec![-130, 130],
+        vec![-133, 385],
+        Den::Const(1),
+    );
+    let narrow_odd = circuit(
+        DivideParams {
+            mult: 1,
+            lo: -101,
+            hi: 100,
+            ..wide.clone()
+        },
+        vec![-102],
         Den::Const(1),
     );
     let softmax_sum = circuit(
@@ -139,8 +149,8 @@ pub(crate) fn cases() -> Vec<Case> {
             },
         ),
         t(
-            "1 for 2 / 4 with parity 0, h's range check run on 0",
-            &["divide/copy:range-h"],
+            "1 for 2 / 4 with parity 0, hy's range check run on 0",
+            &["divide/copy:range-hy"],
             half(2),
             1,
             |p, n, d, r| {
@@ -152,6 +162,18 @@ pub(crate) fn cases() -> Vec<Case> {
             },
         ),
         t(
+            "1 for 2 / 4 with both flags (c mirrored: the tie's parity flips)",
+            &["divide/gate:sl-sh"],
+            half(2),
+            1,
+            |p, n, d, r| {
+                // c = hi - (2 hy + p) = 1: 2 hy + p = 126; u p = 0, |r| = 4
+                *r = p.row_for(n, d, 1, 1);
+                (r.sl, r.sh, r.v, r.p, r.vhi) = (1, 1, 126, 0, 0);
+                (r.t1, r.t2) = (8, 0);
+            },
+        ),
+        t(
             "y + 1 (y - lo and hi - y moved along)",
             &["divide/gate:clamp"],
             circuit(small(1, 8), vec![5, -5], Den::Const(7)),
@@ -159,28 +181,15 @@ pub(crate) fn cases() -> Vec<Case> {
             |_, _, _, r| (r.y, r.ylo, r.yhi) = (r.y + 1, r.ylo + 1, r.yhi - 1),
         ),
         t(
-            "lo for 0, distance 0",
-            &["divide/gate:dist"],
+            "lo for 0 (a negative distance)",
+            &["range/lookup:limb"],
             sat.clone(),
             2,
-            |p, n, d, r| {
-                lo_for_inside(p, n, d, r);
-                r.dist = 0;
-            },
+            lo_for_inside,
         ),
         t(
-            "hi for 0, distance 0",
-            &["divide/gate:dist"],
-            sat.clone(),
-            2,
-            |p, n, d, r| {
-                *r = p.row_for(n, d, p.witness(n, d).q, p.hi);
-                r.dist = 0;
-            },
-        ),
-        t(
-            "lo for 0, the distance's range check run on 0",
-            &["divide/copy:range-dist"],
+            "lo for 0, vhi's range check run on 0",
+            &["divide/copy:range-vhi"],
             sat.clone(),
             2,
             |p, n, d, r| {
@@ -189,20 +198,20 @@ pub(crate) fn cases() -> Vec<Case> {
             },
         ),
         t(
-            "unclamped -101 in [-100, 100], y - lo forged to 0",
+            "unclamped -102 in [-101, 100], y - lo forged to 0",
             &["divide/gate:ylo"],
-            narrow.clone(),
-            1,
+            narrow_odd.clone(),
+            0,
             |p, n, d, r| {
                 no_clamp(p, n, d, r);
                 r.ylo = 0;
             },
         ),
         t(
-            "unclamped -101 in [-100, 100], the range check of y - lo run on 0",
+            "unclamped -102 in [-101, 100], the range check of y - lo run on 0",
             &["divide/copy:range-ylo"],
-            narrow.clone(),
-            1,
+            narrow_odd,
+            0,
             |p, n, d, r| {
                 no_clamp(p, n, d, r);
                 r.check_instead = Some((11, 0));
@@ -229,25 +238,27 @@ pub(crate) fn cases() -> Vec<Case> {
             },
         ),
         t(
-            "-128 + 2 for -130 (sl = 2 reflects)",
+            "-129 for -133 (sl = 2 reflects)",
             &["divide/gate:sl-bit"],
             reflect.clone(),
             0,
             |p, n, d, r| {
-                let c = p.witness(n, d).q + p.out_zero as i128;
-                *r = p.row_for(n, d, c - p.out_zero as i128, (2 * p.lo as i128 - c) as i64);
-                (r.sl, r.sh, r.dist) = (2, 0, 2 * (p.lo as i128 - c));
+                // u = -1: c = lo - 2 - 3 w, y = lo - w (w = 1)
+                *r = p.row_for(n, d, -133, -129);
+                (r.sl, r.sh, r.v, r.p, r.vhi) = (2, 0, 1, 1, 0);
+                (r.t1, r.t2) = (d + 1, d + 1);
             },
         ),
         t(
-            "127 - 3 for 130 (sh = 2 reflects)",
+            "381 for 385 (sh = 2 reflects)",
             &["divide/gate:sh-bit"],
             reflect,
             1,
             |p, n, d, r| {
-                let c = p.witness(n, d).q + p.out_zero as i128;
-                *r = p.row_for(n, d, c - p.out_zero as i128, (2 * p.hi as i128 - c) as i64);
-                (r.sl, r.sh, r.dist) = (0, 2, 2 * (c - p.hi as i128));
+                // u = -1: c = 2 hi + 2 - lo + w, y = 2 hi - lo - w (w = 1)
+                *r = p.row_for(n, d, 385, 381);
+                (r.sl, r.sh, r.v, r.p, r.vhi) = (0, 2, 1, 1, 0);
+                (r.t1, r.t2) = (d + 1, d + 1);
             },
         ),
         t(

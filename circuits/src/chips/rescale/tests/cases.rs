@@ -1,7 +1,5 @@
 //! The rescale chip's witnesses for the mutation test (`cases`: honest and
-//! forged, each forgery aimed at the constraints it breaks), and the tests
-//! that back the two constraints left out as implied (a parity that is not
-//! a bit, both saturation flags).
+//! forged, each forgery aimed at the constraints it breaks).
 
 use super::*;
 
@@ -18,6 +16,14 @@ fn halves() -> RescaleParams {
         x_lo: -9,
         x_hi: 9,
         second: None,
+    }
+}
+
+/// `x / 2 + 1`: `lo - out_zero` is odd, so the base is `hi`.
+fn odd_zero() -> RescaleParams {
+    RescaleParams {
+        out_zero: 1,
+        ..halves()
     }
 }
 
@@ -167,6 +173,23 @@ fn narrow_cases() -> Vec<Case> {
                 ..one(clamp_params(-100, 100), 0, None)
             })
         }),
+        Case::honest("clamps, [lo, hi] not tight and lo of the other parity", {
+            let xs = [-130, -102, -101, -100, 99, 100, 101, 130]
+                .iter()
+                .map(|&x| (x, 0))
+                .collect();
+            prove(RescaleCircuit {
+                xs,
+                ..one(clamp_params(-101, 100), 0, None)
+            })
+        }),
+        Case::honest("ties to even with an odd zero point (base hi)", {
+            let xs = (-9..=9).map(|x| (x, 0)).collect();
+            prove(RescaleCircuit {
+                xs,
+                ..one(odd_zero(), 0, None)
+            })
+        }),
         Case::honest("a sum", prove(sum())),
         Case::honest("a product", prove(product.clone())),
         Case::forged(
@@ -215,6 +238,15 @@ fn narrow_cases() -> Vec<Case> {
             )),
         ),
         Case::forged(
+            "4 for 5 / 2 + 1 (half up, base hi)",
+            &["rescale/gate:tie-even"],
+            prove(one(
+                odd_zero(),
+                5,
+                Some(|p, x, c, row| *row = quotient(p, x, c, 1)),
+            )),
+        ),
+        Case::forged(
             "-3 for -5 / 2 (half down, the upper tie)",
             &["rescale/gate:tie-even"],
             prove(one(
@@ -224,7 +256,7 @@ fn narrow_cases() -> Vec<Case> {
             )),
         ),
         Case::forged(
-            "3 for 5 / 2 with parity 0 (h not an integer)",
+            "3 for 5 / 2 with parity 0 (hy not an integer)",
             &["range/lookup:limb"],
             prove(one(
                 halves(),
@@ -236,8 +268,8 @@ fn narrow_cases() -> Vec<Case> {
             )),
         ),
         Case::forged(
-            "3 for 5 / 2 with parity 0, h's range check run on 0",
-            &["rescale/copy:range-h"],
+            "3 for 5 / 2 with parity 0, hy's range check run on 0",
+            &["rescale/copy:range-hy"],
             prove(one(
                 halves(),
                 5,
@@ -249,28 +281,57 @@ fn narrow_cases() -> Vec<Case> {
             )),
         ),
         Case::forged(
-            "-126 for clamp(-130) (sl = 2 reflects)",
-            &["rescale/gate:sl-bit"],
+            "1.5 for 3 / 2 (a parity of -1/2 moves c by a half)",
+            &["rescale/gate:p-bit"],
             prove(one(
-                clamp_params(-128, 127),
-                -130,
-                Some(|p, x, c, row| {
-                    let q = p.witness(x, c).q;
-                    *row = p.row_for(x, c, q, 2 * p.lo - q as i64);
-                    (row.sl, row.sh, row.d) = (2, 0, 2 * (p.lo as i128 - q));
+                halves(),
+                3,
+                Some(|_, _, _, row| {
+                    // c = 2 - 1/2: the remainder grows by 2^(s-1) = 1
+                    (row.p_halves, row.a) = (-1, 1);
                 }),
             )),
         ),
         Case::forged(
-            "124 for clamp(130) (sh = 2 reflects)",
-            &["rescale/gate:sh-bit"],
+            "3 for 5 / 2 with both flags (c mirrored: the tie's parity flips)",
+            &["rescale/gate:sl-sh"],
+            prove(one(
+                halves(),
+                5,
+                Some(|p, x, c, row| {
+                    // c = hi - (2 hy + p) = 3: 2 hy + p = 124, even
+                    *row = p.row_for(x, c, 3, 3);
+                    (row.sl, row.sh, row.v, row.p, row.vhi) = (1, 1, 124, 0, 0);
+                }),
+            )),
+        ),
+        Case::forged(
+            "-129 for clamp(-133) (sl = 2 reflects)",
+            &["rescale/gate:sl-bit"],
             prove(one(
                 clamp_params(-128, 127),
-                130,
+                -133,
                 Some(|p, x, c, row| {
-                    let q = p.witness(x, c).q;
-                    *row = p.row_for(x, c, q, 2 * p.hi - q as i64);
-                    (row.sl, row.sh, row.d) = (0, 2, 2 * (q - p.hi as i128));
+                    // u = -1: c = -(lo + w) + 2 (lo - 1 - w) = lo - 2 - 3 w, y = lo - w
+                    *row = p.row_for(x, c, -133, -129);
+                    (row.sl, row.sh, row.v, row.p, row.vhi) = (2, 0, 1, 1, 0);
+                }),
+            )),
+        ),
+        Case::forged(
+            "381 for clamp(385) (sh = 2 reflects)",
+            &["rescale/gate:sh-bit"],
+            prove(one(
+                RescaleParams {
+                    x_lo: -500,
+                    x_hi: 500,
+                    ..clamp_params(-128, 127)
+                },
+                385,
+                Some(|p, x, c, row| {
+                    // u = -1: c = -(lo + w) + 2 (hi + 1 + w) = 384 + w, y = 2 hi - lo - w
+                    *row = p.row_for(x, c, 385, 381);
+                    (row.sl, row.sh, row.v, row.p, row.vhi) = (0, 2, 1, 1, 0);
                 }),
             )),
         ),
@@ -286,20 +347,17 @@ fn narrow_cases() -> Vec<Case> {
             )),
         ),
         Case::forged(
-            "lo for an output inside the range, distance 0",
-            &["rescale/gate:dist"],
+            "lo for an output inside the range (a negative distance)",
+            &["range/lookup:limb"],
             prove(one(
                 saturating.clone(),
                 3,
-                Some(|p, x, c, row| {
-                    *row = p.row_for(x, c, p.witness(x, c).q, p.lo);
-                    row.d = 0;
-                }),
+                Some(|p, x, c, row| *row = p.row_for(x, c, p.witness(x, c).q, p.lo)),
             )),
         ),
         Case::forged(
-            "lo for an output inside the range, the distance's range check run on 0",
-            &["rescale/copy:range-dist"],
+            "lo for an output inside the range, vhi's range check run on 0",
+            &["rescale/copy:range-vhi"],
             prove(one(
                 saturating.clone(),
                 3,
@@ -310,11 +368,11 @@ fn narrow_cases() -> Vec<Case> {
             )),
         ),
         Case::forged(
-            "an unclamped output below lo, y - lo forged to 0",
+            "-102 for clamp(-102) in [-101, 100], y - lo forged to 0",
             &["rescale/gate:ylo"],
             prove(one(
-                saturating.clone(),
-                -1000,
+                clamp_params(-101, 100),
+                -102,
                 Some(|p, x, c, row| {
                     *row = quotient(p, x, c, 0);
                     row.ylo = 0;
@@ -322,11 +380,11 @@ fn narrow_cases() -> Vec<Case> {
             )),
         ),
         Case::forged(
-            "an unclamped output below lo, the range check of y - lo run on 0",
+            "-102 for clamp(-102) in [-101, 100], the range check of y - lo run on 0",
             &["rescale/copy:range-ylo"],
             prove(one(
-                saturating.clone(),
-                -1000,
+                clamp_params(-101, 100),
+                -102,
                 Some(|p, x, c, row| {
                     *row = quotient(p, x, c, 0);
                     row.check_instead = Some((10, 0));
@@ -444,80 +502,4 @@ fn narrow_cases() -> Vec<Case> {
 #[test]
 fn cases_hold() {
     crate::chips::testing::assert_cases(&cases());
-}
-
-#[test]
-fn a_parity_that_is_not_a_bit_changes_nothing() {
-    // `p` is not constrained to a bit (the other constraints imply what is
-    // needed): for ties and non-ties, every claimed quotient q* + dq with
-    // every "parity" p in -2..=3 (h = (q - p) / 2 + H in the field) is
-    // accepted only for the true quotient
-    thread_local!(static FORGE: std::cell::Cell<(i128, i128)> = const {
-        std::cell::Cell::new((0, 0))
-    });
-    let p = halves();
-    for x in [-5i64, -3, -2, 3, 4, 5, 9] {
-        for dq in -2i128..=2 {
-            for par in -2i128..=3 {
-                // (a `Tamper` is a plain function: it reads the forgery here)
-                FORGE.with(|c| c.set((dq, par)));
-                let c = RescaleCircuit {
-                    params: p.clone(),
-                    xs: vec![(x, 0)],
-                    tamper: Some((0, |p, x, c, row| {
-                        let (dq, par) = FORGE.with(|c| c.get());
-                        *row = quotient(p, x, c, dq);
-                        row.p = par;
-                    })),
-                    x2s: None,
-                    bump_source: None,
-                };
-                let ok = prove(&c).is_ok();
-                let canonical = par == (p.witness(x, 0).q + dq).rem_euclid(2);
-                if dq != 0 {
-                    assert!(!ok, "x = {x}, q* + {dq}, p = {par}");
-                } else if canonical {
-                    assert!(ok, "x = {x}, p = {par}");
-                }
-            }
-        }
-    }
-}
-
-#[test]
-fn both_saturation_flags_are_rejected_or_harmless() {
-    // sl = sh = 1 (no constraint of its own): the distance lo - hi fails its
-    // range check when lo < hi
-    let both: Tamper = |p, x, c, row| {
-        let q = p.witness(x, c).q;
-        let cc = q + p.out_zero as i128;
-        *row = p.row_for(x, c, q, (p.lo as i128 + p.hi as i128 - cc) as i64);
-        (row.sl, row.sh, row.d) = (1, 1, p.lo as i128 - p.hi as i128);
-    };
-    let c = RescaleCircuit {
-        params: clamp_params(-100, 100),
-        xs: vec![(7, 0)],
-        tamper: Some((0, both)),
-        x2s: None,
-        bump_source: None,
-    };
-    let f = failures(prove(&c));
-    assert!(
-        !f.is_empty() && f.iter().all(|m| m.contains("range")),
-        "{f:?}"
-    );
-    // with lo = hi, y = 2 lo - c and both y - lo, hi - y checked: only
-    // c = lo passes, and its output lo is the right one
-    let c = RescaleCircuit {
-        params: clamp_params(5, 5),
-        ..c
-    };
-    for x in [4i64, 5, 6] {
-        let c = RescaleCircuit {
-            xs: vec![(x, 0)],
-            ..c.clone()
-        };
-        assert_eq!(prove(&c).is_ok(), x == 5, "x = {x}");
-        assert_eq!(c.params.witness(x, 0).y, 5);
-    }
 }

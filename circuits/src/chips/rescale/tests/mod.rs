@@ -483,7 +483,7 @@ fn verifying_key_is_pinned() {
     };
     assert_eq!(
         crate::chips::testing::vk_digest(K, &circuit),
-        "7e49e07a354163bb",
+        "06bb56e529d1a5de",
         "rescale chip verifying key changed"
     );
 }
