@@ -357,6 +357,17 @@ def _(b, x):
     return b.node("Gemm", [x, w, cb], name="gemm")
 
 
+@case("gemm_wide", (1, 128),
+      note="one product too large for a shard of 2^12 rows: compiled with --max-log-rows 12 it is split "
+           "into column blocks")
+def _(b, x):
+    """Gemm(A=x, B=W [128,512], C=bias [512]) -> Relu"""
+    w = b.normal("gemm.weight", (128, 512), 128)
+    c = b.bias("gemm.bias", 512)
+    g = b.node("Gemm", [x, w, c], name="gemm")
+    return b.node("Relu", [g], name="relu")
+
+
 @case("split", (1, 6, 4))
 def _(b, x):
     """MatMul [4,4] -> Split(axis 1, split [2,4]) -> Concat(second, first; axis 1)"""

@@ -127,3 +127,70 @@ fn a_block_cut_inside_chains_its_shards() {
         "shard 0: the input commitment does not match the claimed input",
     );
 }
+
+/// A product too large for any shard of 2^12 rows (`gemm_wide`: `[1, 128]
+/// x [128, 512]`, 6,850 rows at k = 13) is split into column blocks, each
+/// with its requantization; the blocks' shards chain, prove and verify.
+#[test]
+fn a_product_too_large_for_a_shard_is_split_and_its_blocks_chain() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = tmp.path().join("cache");
+    let dir = tmp.path().join("wide");
+    let ops = |name: &str| s(&root().join("models/ops").join(name)).to_string();
+    let compile = |max: &str, out: &std::path::Path| {
+        ok(&zkinf(
+            &cache,
+            &[
+                "compile",
+                &ops("gemm_wide.onnx"),
+                "--out",
+                &s(out),
+                "--calibration",
+                &ops("gemm_wide.calibration.json"),
+                "--max-log-rows",
+                max,
+                "--quiet",
+            ],
+        ))
+    };
+    compile("12", &dir);
+    let shards: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("shards.json")).unwrap()).unwrap();
+    let shards = shards["shards"].as_array().unwrap();
+    assert!(shards.len() >= 2, "{shards:?}");
+    assert!(
+        shards.iter().all(|s| s["k"].as_u64().unwrap() <= 12),
+        "{shards:?}"
+    );
+    let report = std::fs::read_to_string(dir.join("report.json")).unwrap();
+    assert!(
+        report.contains("gemm.cols0-"),
+        "no column blocks in the report"
+    );
+    // uncapped, the product stays whole (one shard of k = 13)
+    let whole = tmp.path().join("whole");
+    compile("20", &whole);
+    let report = std::fs::read_to_string(whole.join("report.json")).unwrap();
+    assert!(!report.contains("gemm.cols0-"));
+    let input = ops("gemm_wide.input.json");
+    ok(&zkinf(&cache, &["setup", &s(&dir), "--dev-srs"]));
+    ok(&zkinf(&cache, &["prove", &s(&dir), "--input", &input]));
+    let verdict = ok(&zkinf(&cache, &["verify", &s(&dir), "--input", &input]));
+    assert!(
+        verdict.contains(&format!("chain of {} shard(s)", shards.len())),
+        "{verdict}"
+    );
+    // the same output as the whole product's plan
+    let infer = |d: &std::path::Path| {
+        let o = tmp.path().join(format!(
+            "{}.out.json",
+            d.file_name().unwrap().to_string_lossy()
+        ));
+        ok(&zkinf(
+            &cache,
+            &["infer", &s(d), "--input", &input, "--output", &s(&o)],
+        ));
+        std::fs::read_to_string(o).unwrap()
+    };
+    assert_eq!(infer(&dir), infer(&whole));
+}

@@ -297,8 +297,16 @@ pub fn compile(
             weight_bits: opts.weight_bits,
         }
     };
-    let lowered = Lowerer::new(&model, mode).run()?;
-    let plan = CheckedPlan::new(lowered.plan)?;
+    let mut lowered = Lowerer::new(&model, mode).run()?;
+    let plan = CheckedPlan::new(std::mem::take(&mut lowered.plan))?;
+    // products too large for any shard become column blocks (ids move)
+    let (plan, moved) = crate::split::split_products(plan, opts.max_log_rows)?;
+    for (t, ..) in lowered.saturating.iter_mut() {
+        *t = moved[*t as usize];
+    }
+    for (_, t, ..) in lowered.layers.iter_mut() {
+        *t = moved[*t as usize];
+    }
     let needs_ranges = !exact || !lowered.zkinf_quantized.is_empty();
     let mut warnings = Vec::new();
     if guessed && needs_ranges {

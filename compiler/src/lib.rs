@@ -13,6 +13,7 @@ pub mod onnx;
 pub mod reference;
 mod report;
 mod shapes;
+mod split;
 pub mod value;
 
 pub use compile::{compile, compile_file, CompileOptions, Compiled, Samples};

@@ -562,6 +562,10 @@ fn bundled(
     Ok(best)
 }
 
+/// How many cut points past the first that does not fit the greedy sweep
+/// tries before it reports a shard too large.
+const LOOKAHEAD: usize = 4;
+
 /// Greedy: each shard takes nodes up to the last cut point that keeps it
 /// within `budget` rows and `2^max_k` (a bundle cut where no single-tensor
 /// cut can).
@@ -585,11 +589,19 @@ pub(crate) fn greedy(
     let mut start = 0;
     while start < n {
         let mut best: Option<SizedShard> = None;
+        let mut tried = 0;
         for &end in ends.iter().filter(|&&e| e > start) {
             let s = sized(plan, start, end)?;
             if s.k > max_k || s.rows > budget {
                 if best.is_none() {
                     best = bundled(plan, start, end, &all, max_k, budget)?;
+                }
+                // a longer shard can be smaller: one that ends at a wide
+                // accumulator commits it, one that ends after its
+                // requantization commits int8 values
+                tried += 1;
+                if best.is_none() && tried < LOOKAHEAD && end < n {
+                    continue;
                 }
                 if best.is_none() {
                     let names: Vec<&str> = plan.nodes[start..end]
