@@ -552,9 +552,16 @@ fn bundled(
     budget: usize,
 ) -> Result<Option<SizedShard>, ShardError> {
     let mut best = None;
+    let mut tried = 0;
     for &end in all.iter().filter(|&&e| e > start && e < limit) {
         let s = sized(plan, start, end)?;
         if s.k > max_k || s.rows > budget {
+            // (past a cut at a wide accumulator, one after its
+            // requantization can fit)
+            tried += 1;
+            if best.is_none() && tried < LOOKAHEAD {
+                continue;
+            }
             break;
         }
         best = Some(s);
