@@ -233,29 +233,17 @@ fn split(
                 ins,
                 None,
             )?;
-            if let Some(Op::Rescale {
-                in_zero,
-                mult,
-                bias,
-                shift,
-                axis,
-                out_zero,
-                lo: ylo,
-                hi: yhi,
-            }) = rescale.map(|r| &src.nodes[r].op)
-            {
+            if let Some(r) = rescale {
+                // the requantization of these columns: its per-column
+                // multipliers and biases sliced
+                let mut op = src.nodes[r].op.clone();
+                if let Op::Rescale { mult, bias, .. } = &mut op {
+                    *mult = columns(mult, lo, hi);
+                    *bias = columns(bias, lo, hi);
+                }
                 part = out.push(
-                    format!("{}.cols{lo}-{hi}", src.nodes[at].name),
-                    Op::Rescale {
-                        in_zero: *in_zero,
-                        mult: columns(mult, lo, hi),
-                        bias: columns(bias, lo, hi),
-                        shift: *shift,
-                        axis: *axis,
-                        out_zero: *out_zero,
-                        lo: *ylo,
-                        hi: *yhi,
-                    },
+                    format!("{}.cols{lo}-{hi}", src.nodes[r].name),
+                    op,
                     vec![part],
                     None,
                 )?;
