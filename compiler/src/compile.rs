@@ -10,6 +10,7 @@ use crate::report::{OpRow, QuantReport, Report, SatBound, TensorRow};
 use ndarray::{ArrayD, IxDyn};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use zkinf_circuits::plan::TensorId;
 use zkinf_circuits::{dequantize_output, execute, quantize_input, CheckedPlan, Op};
 
 /// Calibration data: one map (input name -> row-major values) per sample.
@@ -307,6 +308,9 @@ pub fn compile(
     for (_, t, ..) in lowered.layers.iter_mut() {
         *t = moved[*t as usize];
     }
+    // (a split product's accumulator is no tensor of the new plan)
+    lowered.saturating.retain(|s| s.0 != TensorId::MAX);
+    lowered.layers.retain(|l| l.1 != TensorId::MAX);
     let needs_ranges = !exact || !lowered.zkinf_quantized.is_empty();
     let mut warnings = Vec::new();
     if guessed && needs_ranges {
