@@ -15,7 +15,8 @@
 //! chained like any other cut (a bundle carries the finished blocks).
 //!
 //! Plans that cut as they are are left untouched (their model hash does not
-//! change); a plan is rewritten only where it could not be proven otherwise.
+//! change); a plan is rewritten only where it could not be proven otherwise,
+//! and only if the blocks then cut (else the error names the plan as it was).
 
 use crate::error::CompileError;
 use zkinf_circuits::plan::{CheckedPlan, Op, Plan, TensorId};
@@ -43,8 +44,11 @@ pub(crate) fn split_products(
     plan: CheckedPlan,
     max_log_rows: u32,
 ) -> Result<(CheckedPlan, Vec<TensorId>), CompileError> {
-    let mut map: Vec<TensorId> = (0..plan.nodes.len() as TensorId).collect();
+    let identity: Vec<TensorId> = (0..plan.nodes.len() as TensorId).collect();
+    let original = plan.clone();
+    let mut map = identity.clone();
     let mut plan = plan;
+    let mut changed = false;
     for _ in 0..MAX_SPLITS {
         let Err(ShardError::TooLarge { start, end, .. }) = partition(&plan, max_log_rows) else {
             break;
@@ -71,6 +75,12 @@ pub(crate) fn split_products(
             *t = step.get(*t as usize).copied().unwrap_or(TensorId::MAX);
         }
         plan = next;
+        changed = true;
+    }
+    // blocks that still do not cut help no one: the model is reported (and
+    // hashed) as it was
+    if changed && partition(&plan, max_log_rows).is_err() {
+        return Ok((original, identity));
     }
     Ok((plan, map))
 }
@@ -375,6 +385,15 @@ mod tests {
         for seed in 0..4 {
             assert_eq!(run(&plan, seed), run(&split, seed), "input {seed}");
         }
+    }
+
+    #[test]
+    fn blocks_that_still_do_not_cut_leave_the_plan_as_it_was() {
+        // at 2^10 rows the blocks' boundaries alone overflow a shard
+        let plan = wide(1, 128, 512);
+        let (same, moved) = split_products(plan.clone(), 10).unwrap();
+        assert_eq!(same, plan);
+        assert!(moved.iter().enumerate().all(|(i, &t)| t as usize == i));
     }
 
     #[test]

@@ -569,6 +569,16 @@ fn bundled(
     Ok(best)
 }
 
+/// The first few of `names` (an error line stays one readable line).
+fn short_list(names: &[&str]) -> String {
+    const SHOWN: usize = 6;
+    let mut s = names[..names.len().min(SHOWN)].join(", ");
+    if names.len() > SHOWN {
+        s.push_str(&format!(" and {} more", names.len() - SHOWN));
+    }
+    s
+}
+
 /// How many cut points past the first that does not fit the greedy sweep
 /// tries before it reports a shard too large.
 const LOOKAHEAD: usize = 4;
@@ -619,7 +629,7 @@ pub(crate) fn greedy(
                     return Err(ShardError::TooLarge {
                         start,
                         end,
-                        names: names.join(", "),
+                        names: short_list(&names),
                         k: s.k,
                         max_k,
                     });
