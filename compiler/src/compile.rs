@@ -301,7 +301,7 @@ pub fn compile(
     let mut lowered = Lowerer::new(&model, mode).run()?;
     let plan = CheckedPlan::new(std::mem::take(&mut lowered.plan))?;
     // products too large for any shard become column blocks (ids move)
-    let (plan, moved) = crate::split::split_products(plan, opts.max_log_rows)?;
+    let (plan, moved, found) = crate::split::split_products(plan, opts.max_log_rows)?;
     for (t, ..) in lowered.saturating.iter_mut() {
         *t = moved[*t as usize];
     }
@@ -407,7 +407,7 @@ pub fn compile(
         measured += 1;
     }
 
-    let cut = cut(&plan, opts.max_log_rows, opts.shards);
+    let cut = cut(&plan, opts.max_log_rows, opts.shards, found);
     let ops = plan
         .nodes
         .iter()

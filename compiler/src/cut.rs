@@ -86,15 +86,19 @@ fn rows_of(
 }
 
 /// Cuts `plan` into shards of at most `2^max_log_rows` rows (at least
-/// `shards` of them). A model whose single node needs more still gets its
-/// rows (sized at [`MAX_LOG_ROWS`]) with the error that says so.
-pub(crate) fn cut(plan: &CheckedPlan, max_log_rows: u32, shards: u32) -> Cut {
-    let cut_at = |k: u32| {
-        if shards > 1 {
-            partition_into(plan, k, shards as usize)
-        } else {
-            partition(plan, k)
-        }
+/// `shards` of them; `found`: the greedy cut at `max_log_rows` when already
+/// known). A model whose single node needs more still gets its rows (sized
+/// at [`MAX_LOG_ROWS`]) with the error that says so.
+pub(crate) fn cut(
+    plan: &CheckedPlan,
+    max_log_rows: u32,
+    shards: u32,
+    found: Option<Vec<SizedShard>>,
+) -> Cut {
+    let cut_at = |k: u32| match &found {
+        Some(f) if k == max_log_rows && f.len() >= shards as usize => Ok(f.clone()),
+        _ if shards > 1 => partition_into(plan, k, shards as usize),
+        _ => partition(plan, k),
     };
     let none = || vec![None; plan.nodes.len()];
     match cut_at(max_log_rows).and_then(|p| rows_of(plan, &p)) {

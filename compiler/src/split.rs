@@ -20,7 +20,7 @@
 
 use crate::error::CompileError;
 use zkinf_circuits::plan::{CheckedPlan, Op, Plan, TensorId};
-use zkinf_circuits::shard::{partition, ShardError};
+use zkinf_circuits::shard::{partition, ShardError, SizedShard};
 
 /// The most products split before the cut gives up (and reports the node).
 const MAX_SPLITS: usize = 64;
@@ -36,30 +36,28 @@ fn usable(k: u32) -> usize {
 }
 
 /// `plan` with every constant product that cannot fit a shard of
-/// `2^max_log_rows` rows on its own split into column blocks, and for each
+/// `2^max_log_rows` rows on its own split into column blocks; for each
 /// tensor of the input plan, its id in the returned one (a split product's
 /// is the Concat of its blocks; a constant only it read has none:
-/// `TensorId::MAX`).
-pub(crate) fn split_products(
-    plan: CheckedPlan,
-    max_log_rows: u32,
-) -> Result<(CheckedPlan, Vec<TensorId>), CompileError> {
+/// `TensorId::MAX`); and the returned plan's cut at `max_log_rows` when one
+/// was found (so compile does not cut it again).
+pub(crate) fn split_products(plan: CheckedPlan, max_log_rows: u32) -> Result<Split, CompileError> {
     let identity: Vec<TensorId> = (0..plan.nodes.len() as TensorId).collect();
-    let original = plan.clone();
+    let mut original = None;
     let mut map = identity.clone();
     let mut plan = plan;
-    let mut changed = false;
     for _ in 0..MAX_SPLITS {
-        let Err(ShardError::TooLarge { start, end, .. }) = partition(&plan, max_log_rows) else {
-            break;
+        let (start, end) = match partition(&plan, max_log_rows) {
+            Ok(cut) => return Ok((plan, map, Some(cut))),
+            Err(ShardError::TooLarge { start, end, .. }) => (start, end),
+            Err(_) => break,
         };
         // the largest product among the nodes that do not fit whose own
         // Freivalds rows take most of a shard
-        let Some((i, rows)) = (start..end)
+        let Some(i) = (start..end)
             .filter(|&i| splittable(&plan, i))
-            .map(|i| (i, product_rows(&plan, i, None)))
-            .filter(|&(_, r)| r > usable(max_log_rows) * 3 / 4)
-            .max_by_key(|&(_, r)| r)
+            .filter(|&i| product_rows(&plan, i, None) > usable(max_log_rows) * 3 / 4)
+            .max_by_key(|&i| product_rows(&plan, i, None))
         else {
             break;
         };
@@ -69,21 +67,24 @@ pub(crate) fn split_products(
         let blocks = (2..=MAX_BLOCKS.min(n))
             .find(|&b| fits(b))
             .unwrap_or(MAX_BLOCKS.min(n));
-        debug_assert!(rows > 0);
         let (next, step) = split(&plan, i, blocks)?;
         for t in map.iter_mut() {
             *t = step.get(*t as usize).copied().unwrap_or(TensorId::MAX);
         }
+        original.get_or_insert(plan);
         plan = next;
-        changed = true;
     }
     // blocks that still do not cut help no one: the model is reported (and
     // hashed) as it was
-    if changed && partition(&plan, max_log_rows).is_err() {
-        return Ok((original, identity));
-    }
-    Ok((plan, map))
+    Ok(match original {
+        Some(o) => (o, identity, None),
+        None => (plan, map, None),
+    })
 }
+
+/// [`split_products`]' result: the plan, the new id of each old tensor, and
+/// the plan's cut when it was found.
+pub(crate) type Split = (CheckedPlan, Vec<TensorId>, Option<Vec<SizedShard>>);
 
 /// The Freivalds rows of product `i` (with `n` output columns instead of
 /// its own, if given).
@@ -358,8 +359,9 @@ mod tests {
             partition(&plan, 12),
             Err(ShardError::TooLarge { .. })
         ));
-        let (split, moved) = split_products(plan.clone(), 12).unwrap();
+        let (split, moved, cut) = split_products(plan.clone(), 12).unwrap();
         let shards = partition(&split, 12).expect("the blocks cut");
+        assert_eq!(cut, Some(shards.clone()));
         assert!(
             shards.len() >= 2 && shards.iter().all(|s| s.k <= 12),
             "{shards:?}"
@@ -387,20 +389,21 @@ mod tests {
         }
     }
 
-    #[test]
-    fn blocks_that_still_do_not_cut_leave_the_plan_as_it_was() {
-        // at 2^10 rows the blocks' boundaries alone overflow a shard
-        let plan = wide(1, 128, 512);
-        let (same, moved) = split_products(plan.clone(), 10).unwrap();
+    /// `plan` comes back as it is, every tensor keeping its id.
+    fn untouched(plan: CheckedPlan, max_log_rows: u32) {
+        let (same, moved, _) = split_products(plan.clone(), max_log_rows).unwrap();
         assert_eq!(same, plan);
         assert!(moved.iter().enumerate().all(|(i, &t)| t as usize == i));
     }
 
     #[test]
+    fn blocks_that_still_do_not_cut_leave_the_plan_as_it_was() {
+        // at 2^10 rows the blocks' boundaries alone overflow a shard
+        untouched(wide(1, 128, 512), 10);
+    }
+
+    #[test]
     fn a_plan_that_cuts_is_left_as_it_is() {
-        let plan = wide(2, 16, 32);
-        let (same, moved) = split_products(plan.clone(), 12).unwrap();
-        assert_eq!(same, plan);
-        assert!(moved.iter().enumerate().all(|(i, &t)| t as usize == i));
+        untouched(wide(2, 16, 32), 12);
     }
 }
