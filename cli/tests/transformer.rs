@@ -174,12 +174,35 @@ fn a_product_too_large_for_a_shard_is_split_and_its_blocks_chain() {
     assert!(!report.contains("gemm.cols0-"));
     let input = ops("gemm_wide.input.json");
     ok(&zkinf(&cache, &["setup", &s(&dir), "--dev-srs"]));
+    // the last block's shard proven on another input (the second calibration
+    // sample: the first is the input)
+    let cal: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(ops("gemm_wide.calibration.json")).unwrap())
+            .unwrap();
+    let other = tmp.path().join("other.json");
+    std::fs::write(&other, serde_json::json!({ "x": cal["x"][1] }).to_string()).unwrap();
+    let last = dir
+        .join("proofs")
+        .join(format!("shard-{}.proof", shards.len() - 1));
+    ok(&zkinf(&cache, &["prove", &s(&dir), "--input", &s(&other)]));
+    let foreign = std::fs::read(&last).unwrap();
     ok(&zkinf(&cache, &["prove", &s(&dir), "--input", &input]));
     let verdict = ok(&zkinf(&cache, &["verify", &s(&dir), "--input", &input]));
     assert!(
         verdict.contains(&format!("chain of {} shard(s)", shards.len())),
         "{verdict}"
     );
+    // the last block's proof of another run is refused
+    let mine = std::fs::read(&last).unwrap();
+    std::fs::write(&last, foreign).unwrap();
+    common::fails_with(
+        &zkinf(&cache, &["verify", &s(&dir), "--input", &input]),
+        &format!(
+            "shard {}: the output commitment does not match the claimed output",
+            shards.len() - 1
+        ),
+    );
+    std::fs::write(&last, mine).unwrap();
     // the same output as the whole product's plan
     let infer = |d: &std::path::Path| {
         let o = tmp.path().join(format!(

@@ -503,3 +503,31 @@ fn narrow_cases() -> Vec<Case> {
 fn cases_hold() {
     crate::chips::testing::assert_cases(&cases());
 }
+
+#[test]
+fn both_flags_and_a_half_parity_are_rejected_by_their_own_gates() {
+    let forge = |x: i64, tamper: Tamper| RescaleCircuit {
+        params: halves(),
+        xs: vec![(x, 0)],
+        tamper: Some((0, tamper)),
+        x2s: None,
+        bump_source: None,
+    };
+    // 3 for 5 / 2 with both flags: c = hi - (2 hy + p) = 3 with an even
+    // 2 hy + p, so the tie's parity check passes: only sl sh = 0 rejects it
+    let both: Tamper = |p, x, c, row| {
+        *row = p.row_for(x, c, 3, 3);
+        (row.sl, row.sh, row.v, row.p, row.vhi) = (1, 1, 124, 0, 0);
+    };
+    assert_eq!(
+        failures(prove(&forge(5, both))),
+        ["gate Constraint 7 in gate 0 ('rescale')".to_string()]
+    );
+    // 1.5 for 3 / 2: a parity of -1/2 moves c (and y) by a half and the
+    // remainder by 2^(s-1); only p (1 - p) = 0 rejects it
+    let half: Tamper = |_, _, _, row| (row.p_halves, row.a) = (-1, 1);
+    assert_eq!(
+        failures(prove(&forge(3, half))),
+        ["gate Constraint 4 in gate 0 ('rescale')".to_string()]
+    );
+}
