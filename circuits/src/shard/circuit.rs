@@ -10,6 +10,7 @@ use super::forge::Forges;
 use super::params::ShardParams;
 use super::synth::Synth;
 use super::ShardCircuit;
+use crate::chips::range::FunctionTable;
 use crate::mutation;
 use crate::plan::{Op, TensorId};
 use halo2_proofs::circuit::{Layouter, SimpleFloorPlanner};
@@ -67,11 +68,21 @@ impl Circuit<Fr> for ShardCircuit {
         {
             r.height = height;
         }
-        config.range.load_table(&mut layouter)?;
+        let functions = self.function_tables();
+        let tables: Vec<FunctionTable<'_>> = functions
+            .iter()
+            .map(|(tag, in_lo, values)| FunctionTable {
+                tag: *tag,
+                in_lo: *in_lo,
+                values,
+            })
+            .collect();
+        config.range.load_tables(&mut layouter, &tables)?;
+        let lookup_rows = self.lookup_rows();
         let publics = layouter.assign_region(
             || "shard",
             |mut region| {
-                let mut s = Synth::new(&config, &mut region);
+                let mut s = Synth::new(&config, &mut region, lookup_rows);
                 let id = s.config.constant(s.region, &mut s.cur, self.model)?;
                 let index = s
                     .config

@@ -107,9 +107,9 @@ pub(super) struct Cursor {
     pub(super) bank: usize,
     pub(super) range: usize,
     pub(super) matmul: usize,
+    /// function lookups: the first rows of range lane 0 (the range checks
+    /// start after them)
     pub(super) lookup: usize,
-    /// lookup table rows (row 0 stays the all-zero entry)
-    pub(super) table: usize,
 }
 
 impl ShardConfig {
@@ -180,7 +180,9 @@ impl ShardConfig {
         let lanes: Vec<_> = (0..params.range_lanes.clamp(1, MAX_RANGE_LANES))
             .map(|_| (meta.advice_column(), meta.fixed_column()))
             .collect();
-        let range = RangeConfig::configure_lanes(meta, &lanes);
+        // function lookups share lane 0's lookup argument (an output column)
+        let out = has(chips::LOOKUP).then(|| meta.advice_column());
+        let range = RangeConfig::configure_lanes_with_output(meta, &lanes, out);
         // (one element per row when the bank is wide)
         let rescale = has(chips::RESCALE)
             .then(|| RescaleConfig::configure(meta, &bank, &fixed_bank, range.clone()));
@@ -203,14 +205,8 @@ impl ShardConfig {
             let mm_fixed = meta.fixed_column();
             MatMulConfig::configure(meta, val, acc, w, mm_fixed, r)
         });
-        let lookup = has(chips::LOOKUP).then(|| {
-            let (lk_x, lk_y, lk_tag) = (
-                meta.advice_column(),
-                meta.advice_column(),
-                meta.fixed_column(),
-            );
-            let lk_table = std::array::from_fn(|_| meta.fixed_column());
-            LookupConfig::configure(meta, lk_x, lk_y, lk_tag, lk_table)
+        let lookup = has(chips::LOOKUP).then(|| LookupConfig {
+            range: range.clone(),
         });
         let maxpool = has(chips::MAXPOOL).then(|| {
             let pool_cols = [bank[0], bank[1], bank[2], bank[3]];

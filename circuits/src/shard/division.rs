@@ -107,9 +107,6 @@ impl ShardCircuit {
         let len = shape[*axis as usize];
         let table = softmax_table(plan, n);
         let tag = i as u64 + 1;
-        cur.table = config
-            .lookup()?
-            .assign_table(region, cur.table, tag, 0, &table);
         let (params, _) = &Self::division_params(plan, n)[0];
         let bits = self.pool_bits(n);
         let known = self.values.is_some();

@@ -1,6 +1,8 @@
 //! Table lookups (Sigmoid, Tanh, any function of one integer) on the
-//! shared tagged table: node `i`'s table is tagged `i + 1`.
+//! shared tagged table (range lane 0's lookup): node `i`'s table is tagged
+//! `i + 1` ([`ShardCircuit::function_tables`]).
 
+use super::params::softmax_table;
 use super::synth::Synth;
 use super::ShardCircuit;
 use crate::chips::poseidon::Wire;
@@ -8,6 +10,21 @@ use crate::plan::{Node, Op};
 use halo2_proofs::plonk::Error;
 
 impl ShardCircuit {
+    /// The function tables of the shard's Lookup and Softmax nodes: (tag,
+    /// first input, values), node `i`'s tagged `i + 1`.
+    pub(super) fn function_tables(&self) -> Vec<(u64, i64, Vec<i64>)> {
+        let plan = &self.plan;
+        plan.nodes
+            .iter()
+            .enumerate()
+            .filter_map(|(i, n)| match &n.op {
+                Op::Lookup { in_lo, table } => Some((i as u64 + 1, *in_lo, table.clone())),
+                Op::Softmax { .. } => Some((i as u64 + 1, 0, softmax_table(plan, n))),
+                _ => None,
+            })
+            .collect()
+    }
+
     pub(super) fn assign_lookup(
         &self,
         s: &mut Synth<'_, '_>,
@@ -18,10 +35,6 @@ impl ShardCircuit {
             return Err(Error::Synthesis);
         };
         let tag = i as u64 + 1;
-        s.cur.table = s
-            .config
-            .lookup()?
-            .assign_table(s.region, s.cur.table, tag, *in_lo, table);
         let x = s.operand(n.inputs[0])?;
         let xv: Vec<i64> = match &self.values {
             Some(v) => v[n.inputs[0] as usize].clone(),

@@ -8,7 +8,8 @@
 //! chip; Rescale, Add, Mul and Clamp through the rescale chip; AvgPool and
 //! Softmax through the divide chip's running sums and rounded divisions
 //! (Softmax's maximum through the maxpool chip, its exponentials through
-//! the shared lookup table); MaxPool; Lookup (one shared tagged table);
+//! a function lookup); MaxPool; Lookup (function lookups share range lane
+//! 0's lookup argument and its tagged table);
 //! Reshape, Transpose and Concat as wiring. [`ShardCircuit::new`] rejects
 //! only plans whose parameters do not fit the chips.
 

@@ -53,9 +53,9 @@ impl Group {
             Group::Freivalds => "freivalds",
             Group::MaxPool => "maxpool",
             Group::Poseidon => "poseidon",
-            Group::Lookups => "lookups",
-            Group::LookupTable => "lookup table",
-            Group::RangeTable => "range table",
+            Group::Lookups => "function lookups",
+            Group::LookupTable => "function table",
+            Group::RangeTable => "limb table",
         }
     }
 
@@ -97,11 +97,20 @@ impl Rows {
 /// Rows halo2 reserves at the bottom of every column (blinding).
 const RESERVED: usize = 16;
 
-/// The group that sets a circuit's height: the bank (`None`) or another.
+/// The group that sets a circuit's height: the bank (`None`) or another
+/// (the range lanes, which also hold the function lookups, are
+/// `Group::Range`; the one table of limbs and functions is
+/// `Group::RangeTable`).
 fn tallest(rows: &Rows, lanes: u32) -> (Option<Group>, usize) {
     let mut best = (None, rows.bank());
-    for g in GROUPS.iter().copied().filter(|g| !g.in_bank()) {
-        let h = lane_height(g, rows.get(g), lanes);
+    for (g, h) in [
+        (Group::Range, lane_height(rows, lanes)),
+        (Group::Freivalds, rows.get(Group::Freivalds)),
+        (
+            Group::RangeTable,
+            rows.get(Group::RangeTable) + rows.get(Group::LookupTable),
+        ),
+    ] {
         if h > best.1 {
             best = (Some(g), h);
         }
@@ -109,13 +118,16 @@ fn tallest(rows: &Rows, lanes: u32) -> (Option<Group>, usize) {
     best
 }
 
-/// Rows of group `g` holding `r` rows of work: range checks spread over
-/// `lanes` lanes (a lane wastes less than one check's rows at its end).
-fn lane_height(g: Group, r: usize, lanes: u32) -> usize {
-    match (g, lanes) {
-        (Group::Range, l) if l > 1 => r.div_ceil(l as usize) + crate::chips::range::MAX_CHECK_ROWS,
-        _ => r,
+/// Rows of the range lanes: the function lookups (the first rows of lane
+/// 0) and the range checks spread over `lanes` lanes (a lane wastes less
+/// than one check's rows at its end).
+fn lane_height(rows: &Rows, lanes: u32) -> usize {
+    let (lookups, r) = (rows.get(Group::Lookups), rows.get(Group::Range));
+    match lanes {
+        l if l > 1 => (lookups + r).div_ceil(l as usize) + crate::chips::range::MAX_CHECK_ROWS,
+        _ => lookups + r,
     }
+    .max(lookups)
 }
 
 impl ShardCircuit {
@@ -131,6 +143,11 @@ impl ShardCircuit {
             Op::Conv { .. } => vec![n.inputs[0]],
             _ => n.inputs.clone(),
         }
+    }
+
+    /// The function lookups' rows (the first rows of range lane 0).
+    pub(super) fn lookup_rows(&self) -> usize {
+        self.total_rows().get(Group::Lookups)
     }
 
     /// The smallest k whose usable rows hold this circuit.
@@ -212,8 +229,7 @@ impl ShardCircuit {
                 1 + elements.div_ceil(2) * crate::chips::poseidon::ROWS_PER_PERMUTATION + 1,
             );
         }
-        // the tagged lookup table starts after its all-zero row
-        r.add(Group::LookupTable, 1);
+        // the table's limb entries (each function's entries: its node's rows)
         r.add(Group::RangeTable, crate::chips::range::TABLE_ROWS + 1);
         r
     }
@@ -357,7 +373,11 @@ impl ShardCircuit {
     fn rows_in_tallest(&self, r: &Rows, tallest: Option<Group>) -> usize {
         match tallest {
             None => r.bank(),
-            Some(Group::Range) => r.get(Group::Range) / self.params.range_lanes.max(1) as usize,
+            Some(Group::Range) => {
+                (r.get(Group::Range) + r.get(Group::Lookups))
+                    / self.params.range_lanes.max(1) as usize
+            }
+            Some(Group::RangeTable) => r.get(Group::RangeTable) + r.get(Group::LookupTable),
             Some(g) => r.get(g),
         }
     }

@@ -24,12 +24,18 @@ pub(super) struct Synth<'a, 'r> {
 }
 
 impl<'a, 'r> Synth<'a, 'r> {
-    pub(super) fn new(config: &'a ShardConfig, region: &'a mut Region<'r, Fr>) -> Self {
+    /// A pass whose range checks start after `lookup_rows` function lookups
+    /// (the first rows of range lane 0).
+    pub(super) fn new(
+        config: &'a ShardConfig,
+        region: &'a mut Region<'r, Fr>,
+        lookup_rows: usize,
+    ) -> Self {
         Synth {
             config,
             region,
             cur: Cursor {
-                table: 1,
+                range: lookup_rows,
                 ..Cursor::default()
             },
             wires: HashMap::new(),

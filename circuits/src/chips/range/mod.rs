@@ -18,16 +18,31 @@
 //! The fixed columns give each row its tag and the coefficient of `z_{i+1}`
 //! (`2^LIMB_BITS`, or 0 on a top row); rows outside checks have tag 0 and
 //! look up `(0, 0)`. A check takes exactly `L` rows.
+//!
+//! Function lookups (`y = f(x)` for a table of the compiler: sigmoid, GELU,
+//! softmax's exponentials) share lane 0 and its lookup argument when the
+//! lanes are configured with an output column ([`RangeConfig::configure_lanes_with_output`]):
+//! the table gains a third column, `0` on every limb entry and `f(x)` on the
+//! entries `(FUNCTION_TAGS + t, x, f(x))` of function `t`, and every lane
+//! looks up `(tag, z - next z', out)` (lanes other than 0: `out` is the
+//! constant 0). A limb row's `out` is therefore 0, a function row (`next`
+//! = 0, tag `FUNCTION_TAGS + t`, both fixed) holds `(x, f(x))` of table `t`,
+//! and one lookup argument serves both: a circuit with functions pays for
+//! one output column, not for a second lookup argument with its own
+//! input, output, tag and three table columns.
 
 #[cfg(test)]
 pub(crate) mod tests;
 
 use crate::chips::poseidon::Wire;
+use crate::field::fe;
 use crate::mutation;
 use halo2_proofs::circuit::{Layouter, Region, Value};
 use halo2_proofs::halo2curves::bn256::Fr;
 use halo2_proofs::halo2curves::ff::{Field, PrimeField};
-use halo2_proofs::plonk::{Advice, Column, ConstraintSystem, Error, Fixed, TableColumn};
+use halo2_proofs::plonk::{
+    Advice, Column, ConstraintSystem, Error, Expression, Fixed, TableColumn,
+};
 use halo2_proofs::poly::Rotation;
 
 /// Bits per (non-top) limb: the table has [`TABLE_ROWS`] rows, so circuits
@@ -53,7 +68,10 @@ pub struct RangeConfig {
     /// lane 0's running-sum column
     pub z: Column<Advice>,
     lanes: Vec<Lane>,
-    table: [TableColumn; 2],
+    /// lane 0's function output column (with function lookups)
+    pub out: Option<Column<Advice>>,
+    /// tag, limb (or function input) and, with `out`, function output
+    table: Vec<TableColumn>,
     /// rows of each lane the checks may use (the circuit sets it from its
     /// size before assigning; unbounded: one lane)
     pub height: usize,
@@ -61,6 +79,19 @@ pub struct RangeConfig {
 
 /// The limb widths the table holds.
 pub const TAGS: [u32; 8] = [0, 1, 2, 3, 4, 5, 7, 8];
+
+/// Function `t`'s entries carry tag `FUNCTION_TAGS + t` (above every limb
+/// width).
+pub const FUNCTION_TAGS: u64 = 16;
+
+/// A function's table for [`RangeConfig::load_tables`]: `x = in_lo + j`
+/// maps to `values[j]`.
+#[derive(Clone, Copy, Debug)]
+pub struct FunctionTable<'a> {
+    pub tag: u64,
+    pub in_lo: i64,
+    pub values: &'a [i64],
+}
 
 /// Rows `check_bits` uses for a `bits`-bit value.
 pub fn rows_for(bits: u32) -> usize {
@@ -112,20 +143,45 @@ impl RangeConfig {
         meta: &mut ConstraintSystem<Fr>,
         columns: &[(Column<Advice>, Column<Fixed>)],
     ) -> RangeConfig {
+        Self::configure_lanes_with_output(meta, columns, None)
+    }
+
+    /// [`Self::configure_lanes`], with lane 0 also serving function lookups
+    /// through the output column `out` when given (equality-enabled here).
+    pub fn configure_lanes_with_output(
+        meta: &mut ConstraintSystem<Fr>,
+        columns: &[(Column<Advice>, Column<Fixed>)],
+        out: Option<Column<Advice>>,
+    ) -> RangeConfig {
         assert!(!columns.is_empty(), "at least one range lane");
-        let table = [meta.lookup_table_column(), meta.lookup_table_column()];
+        let table: Vec<TableColumn> = (0..if out.is_some() { 3 } else { 2 })
+            .map(|_| meta.lookup_table_column())
+            .collect();
+        if let Some(o) = out {
+            meta.enable_equality(o);
+        }
         let lanes: Vec<Lane> = columns
             .iter()
-            .map(|&(z, next)| {
+            .enumerate()
+            .map(|(i, &(z, next))| {
                 let tag = meta.fixed_column();
                 meta.enable_equality(z);
                 if mutation::on("range/lookup:limb") {
+                    let table = table.clone();
                     meta.lookup("range limb", |meta| {
                         let t = meta.query_fixed(tag, Rotation::cur());
                         let n = meta.query_fixed(next, Rotation::cur());
                         let cur = meta.query_advice(z, Rotation::cur());
                         let nxt = meta.query_advice(z, Rotation::next());
-                        vec![(t, table[0]), (cur - n * nxt, table[1])]
+                        let mut v = vec![(t, table[0]), (cur - n * nxt, table[1])];
+                        if let Some(&t_out) = table.get(2) {
+                            let y = match out {
+                                Some(o) if i == 0 => meta.query_advice(o, Rotation::cur()),
+                                _ => Expression::Constant(Fr::ZERO),
+                            };
+                            v.push((y, t_out));
+                        }
+                        v
                     });
                 }
                 Lane { z, next, tag }
@@ -134,6 +190,7 @@ impl RangeConfig {
         RangeConfig {
             z: lanes[0].z,
             lanes,
+            out,
             table,
             height: usize::MAX,
         }
@@ -169,30 +226,68 @@ impl RangeConfig {
 
     /// Fills the tagged limb table (once per circuit).
     pub fn load_table(&self, layouter: &mut impl Layouter<Fr>) -> Result<(), Error> {
+        self.load_tables(layouter, &[])
+    }
+
+    /// Fills the table (once per circuit): the limb entries, then each
+    /// function's (only with an output column).
+    pub fn load_tables(
+        &self,
+        layouter: &mut impl Layouter<Fr>,
+        functions: &[FunctionTable<'_>],
+    ) -> Result<(), Error> {
+        if !functions.is_empty() && self.out.is_none() {
+            return Err(Error::Synthesis);
+        }
         layouter.assign_table(
             || "range table",
             |mut table| {
                 let mut row = 0;
+                let mut put = |entry: [Fr; 3]| -> Result<(), Error> {
+                    for (c, v) in self.table.iter().zip(entry) {
+                        table.assign_cell(|| "table", *c, row, || Value::known(v))?;
+                    }
+                    row += 1;
+                    Ok(())
+                };
                 for t in TAGS {
                     for v in 0..(1u64 << t) {
-                        table.assign_cell(
-                            || "tag",
-                            self.table[0],
-                            row,
-                            || Value::known(Fr::from(t as u64)),
-                        )?;
-                        table.assign_cell(
-                            || "limb",
-                            self.table[1],
-                            row,
-                            || Value::known(Fr::from(v)),
-                        )?;
-                        row += 1;
+                        put([Fr::from(t as u64), Fr::from(v), Fr::ZERO])?;
+                    }
+                }
+                for f in functions {
+                    for (j, &y) in f.values.iter().enumerate() {
+                        put([
+                            Fr::from(FUNCTION_TAGS + f.tag),
+                            fe(f.in_lo as i128 + j as i128),
+                            fe(y as i128),
+                        ])?;
                     }
                 }
                 Ok(())
             },
         )
+    }
+
+    /// One function lookup in lane 0's row `row`: the input cell `x`
+    /// (copied from its source) and the output `y` (returned) must be an
+    /// entry of function `tag`'s table.
+    pub fn lookup_row(
+        &self,
+        region: &mut Region<'_, Fr>,
+        row: usize,
+        tag: u64,
+        x: &Wire,
+        y: Value<Fr>,
+    ) -> Result<Wire, Error> {
+        let out = self.out.ok_or(Error::Synthesis)?;
+        let lane = &self.lanes[0];
+        let xc = region.assign_advice(lane.z, row, x.value).cell();
+        mutation::equal(region, "lookup/copy:x", xc, x.cell);
+        region.assign_fixed(lane.tag, row, Fr::from(FUNCTION_TAGS + tag));
+        region.assign_fixed(lane.next, row, Fr::ZERO);
+        let cell = region.assign_advice(out, row, y).cell();
+        Ok(Wire { cell, value: y })
     }
 
     /// Constrains `v < 2^bits` (`1 <= bits <= 248`) in rows `offset..offset +

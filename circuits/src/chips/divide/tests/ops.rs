@@ -3,6 +3,7 @@
 //! average pooling (running sums with a constant, constant divisors).
 
 use super::*;
+use crate::chips::range::FunctionTable;
 
 /// Whole softmax lanes from chips: the max (maxpool chip), `max - x_i`
 /// (running sum with coefficients 1, -1), `e_i = table[max - x_i]` (lookup
@@ -36,26 +37,30 @@ impl Circuit<Fr> for SoftmaxCircuit {
         let base = configure_divide(meta);
         let pool_cols = std::array::from_fn(|_| meta.advice_column());
         let pool = MaxPoolConfig::configure(meta, pool_cols, base.divide.range.clone());
-        let (x, y, tag) = (
-            meta.advice_column(),
+        let (z, next, out) = (
             meta.advice_column(),
             meta.fixed_column(),
+            meta.advice_column(),
         );
-        let table = std::array::from_fn(|_| meta.fixed_column());
         SoftmaxConfig {
             base,
             pool,
-            lookup: LookupConfig::configure(meta, x, y, tag, table),
+            lookup: LookupConfig::configure(meta, z, next, out),
         }
     }
 
     fn synthesize(&self, cfg: SoftmaxConfig, mut layouter: impl Layouter<Fr>) -> Result<(), Error> {
         let (src, div) = (cfg.base.src, &cfg.base.divide);
         div.range.load_table(&mut layouter)?;
+        let exp = FunctionTable {
+            tag: TAG,
+            in_lo: 0,
+            values: &self.table,
+        };
+        cfg.lookup.range.load_tables(&mut layouter, &[exp])?;
         layouter.assign_region(
             || "softmax",
             |mut region| {
-                cfg.lookup.assign_table(&mut region, 1, TAG, 0, &self.table);
                 let (mut src_row, mut pool_row, mut lk_row, mut row, mut range) = (0, 0, 0, 0, 0);
                 for lane in &self.lanes {
                     let xs = sources(&mut region, src, src_row, lane);
