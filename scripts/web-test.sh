@@ -26,9 +26,17 @@ $zkinf compile models/digits/cnn_int8_qdq.onnx --out "$work/cnn" --shards 2 --qu
 $zkinf setup "$work/cnn" --dev-srs
 $zkinf prove "$work/cnn" --input models/digits/cnn_int8_qdq.input.json
 $zkinf export-web "$work/cnn" --out "$work/cnn.zkinf"
-$zkinf export-web "$work/cnn" --out "$work/cnn-audit.zkinf" --sample 1
+# an audit: the prover commits, the verifier keeps the record hash and gives
+# its randomness, the sampled shard's proof goes into the bundle
+record_hash=$($zkinf commit "$work/cnn" --input models/digits/cnn_int8_qdq.input.json \
+  --out "$work/cnn.rec" | sed -n 's/^record hash: \([0-9a-f]\{64\}\).*/\1/p')
+[ ${#record_hash} -eq 64 ] || { echo "[web-test] zkinf commit printed no record hash" >&2; exit 1; }
+$zkinf sample "$work/cnn.rec" --seed web-test-seed --size 1 --out "$work/cnn.sample.json"
+$zkinf export-web "$work/cnn" --out "$work/cnn-audit.zkinf" --record "$work/cnn.rec" \
+  --sample "$work/cnn.sample.json"
 python3 scripts/tamper-bundle.py "$work/cnn.zkinf" 1 "$work/cnn-tampered.zkinf"
 node web/test/node.mjs "$work/cnn.zkinf" "$work/cnn-tampered.zkinf" 1
 node web/test/browser.mjs --zkinf "$zkinf" --honest "$work/cnn.zkinf" \
   --tampered "$work/cnn-tampered.zkinf" --shard 1 --audit "$work/cnn-audit.zkinf" \
+  --audit-record "$record_hash" --audit-randomness web-test-seed \
   --out "$target/ci-artifacts"

@@ -108,6 +108,8 @@ function drawOutput(t) {
 function trustState(report) {
   const t = report.trust;
   if (!t) return 'unpinned';
+  const a = report.audit;
+  if (t.pinned && a && !(a.record_pinned && a.randomness_pinned)) return 'partial';
   if (t.pinned) return 'pinned';
   return t.model !== 'unpinned' || t.keys !== 'unpinned' ? 'partial' : 'unpinned';
 }
@@ -176,9 +178,12 @@ function show(report, info) {
       body.append(er);
     }
   }
-  $('audit').textContent = report.audit
-    ? `Audit: shards ${report.audit.sample.join(', ')} of ${report.audit.shards} are proven, chosen by a hash of every boundary commitment; ` +
-      `a run with one wrong shard is caught with probability ${(100 * report.audit.detection_one).toFixed(1)}%. The others stay open to challenge.`
+  const a = report.audit;
+  $('audit').textContent = a
+    ? `Audit: shards ${a.sample.join(', ')} of ${a.shards} are proven, drawn from commitment record ${a.record_hash.slice(0, 16)}… ` +
+      `and randomness “${a.randomness}” (record hash ${a.record_pinned ? 'pinned' : 'NOT pinned'}, randomness ${a.randomness_pinned ? 'pinned' : 'NOT pinned'}); ` +
+      `a run with one wrong shard is caught with probability ${(100 * a.detection_one).toFixed(1)}% ` +
+      `(${a.for_90} sampled shards catch it with 90%, ${a.for_99} with 99%). The others stay open to challenge.`
     : '';
   drawInput(report.input);
   drawOutput(report.output);
@@ -206,7 +211,8 @@ function show(report, info) {
       setStatus('pinned', `✓ verified (pinned): ${what}${claim}`,
         `in ${fmtMs(report.verify_ms)} · model hash equal to the expected one, ${keys} · ${source} · ${bindings(t)}`);
     } else if (state === 'partial') {
-      const missing = t.model === 'unpinned' ? 'model hash' : 'keys digest';
+      const missing = t.pinned ? 'audit\'s record hash or randomness'
+        : t.model === 'unpinned' ? 'model hash' : 'keys digest';
       setStatus('partial', `⚠ verified, partly pinned: the ${missing} is NOT pinned`,
         `${took}. The ${missing} is the bundle's own, which a prover can make up: compare it with the one the ` +
         `model owner published, or enter it under “Expected model and keys” above and check again.`);
@@ -241,6 +247,9 @@ function verify(bytes, name, readMs) {
         bytes,
         model: $('pin-model').value.trim() || undefined,
         keys: $('pin-keys').value.trim() || undefined,
+        record: $('pin-record').value.trim() || undefined,
+        randomness: $('pin-randomness').value.trim() || undefined,
+        floor: parseInt($('pin-floor').value.trim(), 10) || undefined,
       }); // copied, not transferred: kept for "check again"
       show(JSON.parse(json), { name, bytes: size, readMs });
     } catch (e) {
@@ -273,7 +282,10 @@ async function verifyUrl(url) {
 async function main() {
   $('pin-model').value = params.get('model') || '';
   $('pin-keys').value = params.get('keys') || '';
-  if (params.get('model') || params.get('keys')) $('pins').open = true;
+  $('pin-record').value = params.get('record') || '';
+  $('pin-randomness').value = params.get('randomness') || '';
+  $('pin-floor').value = params.get('floor') || '';
+  if (['model', 'keys', 'record', 'randomness', 'floor'].some((k) => params.get(k))) $('pins').open = true;
   try {
     $('version').textContent = await ask({ op: 'version' });
     document.body.dataset.verifier = 'worker';
@@ -286,7 +298,7 @@ async function main() {
   }
   const recheck = () => { if (last) verify(last.bytes, last.name, last.readMs); };
   $('recheck').addEventListener('click', recheck);
-  for (const id of ['pin-model', 'pin-keys']) {
+  for (const id of ['pin-model', 'pin-keys', 'pin-record', 'pin-randomness', 'pin-floor']) {
     $(id).addEventListener('keydown', (e) => { if (e.key === 'Enter') recheck(); });
   }
   const drop = $('drop');

@@ -1,6 +1,7 @@
 // The verifier, off the page's thread: the page stays responsive (status,
 // scrolling, a second drop) while a long chain verifies. One request at a
-// time: { id, op: 'version' } or { id, op: 'verify', bytes, model, keys };
+// time: { id, op: 'version' } or { id, op: 'verify', bytes, model, keys,
+// record, randomness, floor } (the last three pin an audit);
 // the answer is { id, ok: true, result } or { id, ok: false, error }.
 import init, { verify_chain, verify_audit, bundle_kind, verifier_version } from './pkg/zkinf_web.js';
 
@@ -14,8 +15,9 @@ self.onmessage = async ({ data }) => {
     if (op === 'version') {
       result = verifier_version();
     } else if (op === 'verify') {
-      const verifyFn = bundle_kind(data.bytes) === 'audit' ? verify_audit : verify_chain;
-      result = verifyFn(data.bytes, data.model, data.keys);
+      result = bundle_kind(data.bytes) === 'audit'
+        ? verify_audit(data.bytes, data.model, data.keys, data.record, data.randomness, data.floor)
+        : verify_chain(data.bytes, data.model, data.keys);
     } else {
       throw new Error(`unknown request ${op}`);
     }

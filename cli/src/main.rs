@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use zkinf_compiler::{CompileOptions, DEFAULT_MAX_LOG_ROWS, MAX_LOG_ROWS};
-use zkinf_prover::{budget, serve, Folder, Progress, ProveError, SrsSource};
+use zkinf_prover::{budget, hybrid, serve, Folder, Progress, ProveError, SrsSource};
 use zkinf_verifier::{Failure, Pins, Report};
 
 #[derive(Parser)]
@@ -33,7 +33,16 @@ struct PinArgs {
     /// The keys digest the proofs must be under (SHA-256 of the SRS verifier part and the verifying keys).
     #[arg(long, value_name = "DIGEST")]
     keys: Option<String>,
-    /// Exit non-zero unless the verdict is pinned (model hash pinned, keys pinned or rebuilt).
+    /// An audit's commitment record hash, as the verifier kept it before giving its randomness.
+    #[arg(long, value_name = "SHA256")]
+    record_hash: Option<String>,
+    /// An audit's randomness, as the verifier gave it (`zkinf sample --seed`).
+    #[arg(long, value_name = "S")]
+    randomness: Option<String>,
+    /// The smallest sample the verifier accepts in an audit.
+    #[arg(long, value_name = "M")]
+    min_sample: Option<u32>,
+    /// Exit non-zero unless the verdict is pinned (model hash pinned, keys pinned or rebuilt; an audit's record hash and randomness pinned).
     #[arg(long)]
     require_pinned: bool,
     /// Print the report as JSON.
@@ -46,6 +55,9 @@ impl PinArgs {
         Pins {
             model_hash: self.model.clone(),
             keys_digest: self.keys.clone(),
+            record_hash: self.record_hash.clone(),
+            randomness: self.randomness.clone(),
+            min_sample: self.min_sample,
         }
     }
 }
@@ -117,13 +129,19 @@ enum Command {
         #[arg(long, value_name = "SIZE")]
         memory_budget: Option<String>,
     },
-    /// Prove an inference (every shard, or only --shard N) into DIR/proofs.
+    /// Prove an inference (every shard, only --shard N, or the shards of a sample against a commitment record) into DIR/proofs.
     Prove {
         dir: PathBuf,
         #[arg(long)]
         input: PathBuf,
-        #[arg(long)]
+        #[arg(long, conflicts_with = "record")]
         shard: Option<u32>,
+        /// Hybrid mode: the commitment record (`zkinf commit`) the proofs must start and end at.
+        #[arg(long, requires = "shards_of")]
+        record: Option<PathBuf>,
+        /// Hybrid mode: prove the shards of this sample file (`zkinf sample`) only.
+        #[arg(long, requires = "record", value_name = "SAMPLE")]
+        shards_of: Option<PathBuf>,
         /// Refuse shards whose estimated memory exceeds SIZE (e.g. 8G; default $ZKINF_MEMORY_BUDGET or 90% of RAM).
         #[arg(long, value_name = "SIZE")]
         memory_budget: Option<String>,
@@ -131,9 +149,15 @@ enum Command {
         #[arg(long)]
         strict: bool,
     },
-    /// Verify the proofs in DIR/proofs: every shard, the links, and the claimed input and output.
+    /// Verify the proofs in DIR/proofs: every shard, the links, and the claimed input and output (or, with --record and --sample, the audit of the sampled shards).
     Verify {
         dir: PathBuf,
+        /// Hybrid mode: the commitment record the verifier kept.
+        #[arg(long, requires = "sample")]
+        record: Option<PathBuf>,
+        /// Hybrid mode: the sample the verifier drew (`zkinf sample`).
+        #[arg(long, requires = "record")]
+        sample: Option<PathBuf>,
         /// Check that the proofs are of this input.
         #[arg(long)]
         input: Option<PathBuf>,
@@ -150,9 +174,12 @@ enum Command {
         /// The bundle file to write.
         #[arg(long)]
         out: PathBuf,
-        /// An audit bundle: keep the proofs of M shards sampled by a hash of every boundary commitment.
-        #[arg(long, value_name = "M")]
-        sample: Option<u32>,
+        /// An audit bundle: the commitment record (`zkinf commit`) ...
+        #[arg(long, requires = "sample")]
+        record: Option<PathBuf>,
+        /// ... and the sample drawn from it with the verifier's randomness (`zkinf sample`): the bundle holds the sampled shards' proofs.
+        #[arg(long, requires = "record")]
+        sample: Option<PathBuf>,
         /// Check that the proofs are of this input first.
         #[arg(long)]
         input: Option<PathBuf>,
@@ -171,6 +198,67 @@ enum Command {
         /// With --recompute-keys: refuse shards whose key generation would exceed SIZE (default $ZKINF_MEMORY_BUDGET or 90% of RAM).
         #[arg(long, value_name = "SIZE")]
         memory_budget: Option<String>,
+    },
+    /// Hybrid mode: run the model and commit to every shard boundary (no proof); writes the commitment record.
+    Commit {
+        dir: PathBuf,
+        #[arg(long)]
+        input: PathBuf,
+        /// The record file (default DIR/commitment.rec).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Refuse an input any value of which falls outside its calibrated range (and would be clamped).
+        #[arg(long)]
+        strict: bool,
+    },
+    /// Hybrid mode (verifier): draw the shards to prove from a record and your randomness, given after you kept the record's hash.
+    Sample {
+        record: PathBuf,
+        /// Your randomness (a fresh random string, or the block hash after the claim was posted).
+        #[arg(long)]
+        seed: String,
+        /// How many shards to sample.
+        #[arg(long, value_name = "M")]
+        size: u32,
+        /// The sample file (default: RECORD.sample.json).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Hybrid mode (verifier): challenge an unproven shard of a record.
+    Challenge {
+        record: PathBuf,
+        #[arg(long)]
+        shard: u32,
+        /// The challenge file (default: RECORD.challenge-J.json).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Hybrid mode (prover): answer a challenge with the shard's proof against the record.
+    Respond {
+        dir: PathBuf,
+        #[arg(long)]
+        input: PathBuf,
+        #[arg(long)]
+        record: PathBuf,
+        #[arg(long)]
+        challenge: PathBuf,
+        /// The response (a proof file; default DIR/proofs/response-J.proof).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[arg(long, value_name = "SIZE")]
+        memory_budget: Option<String>,
+        #[arg(long)]
+        strict: bool,
+    },
+    /// Hybrid mode (verifier): check a response against the record and the challenge.
+    VerifyResponse {
+        dir: PathBuf,
+        #[arg(long)]
+        record: PathBuf,
+        #[arg(long)]
+        challenge: PathBuf,
+        #[arg(long)]
+        response: PathBuf,
     },
     /// Serve the web verifier and a bundle on 127.0.0.1 (Ctrl-C to stop).
     ServeWeb {
@@ -224,9 +312,21 @@ fn conclude(report: Report, args: &PinArgs) -> Result<(), CliError> {
     if let Some(e) = report.error {
         return Err(CliError::NotVerified(e));
     }
-    if args.require_pinned && !report.trust.pinned {
+    if args.require_pinned && !report.trusted() {
+        let audit = report
+            .audit
+            .as_ref()
+            .map(|a| {
+                let p = |b: bool| if b { "pinned" } else { "unpinned" };
+                format!(
+                    ", record hash {}, randomness {}",
+                    p(a.record_pinned),
+                    p(a.randomness_pinned)
+                )
+            })
+            .unwrap_or_default();
         return Err(CliError::NotPinned(format!(
-            "model hash {}, keys {}",
+            "model hash {}, keys {}{audit}",
             report.trust.model, report.trust.keys
         )));
     }
@@ -304,47 +404,69 @@ fn run(cli: Cli) -> Result<(), CliError> {
             dir,
             input,
             shard,
+            record,
+            shards_of,
             memory_budget,
             strict,
         } => {
             let budget = budget::memory_budget(memory_budget.as_deref())?;
             let folder = Folder::new(dir);
-            let summary = zkinf_prover::prove_folder_with(
-                &folder,
-                &input,
-                shard,
-                budget,
-                strict,
-                &mut Stderr::default(),
-            )?;
+            let mut progress = Stderr::default();
+            let summary = match (record, shards_of) {
+                (Some(r), Some(s)) => {
+                    hybrid::prove_sample(&folder, &input, &r, &s, budget, strict, &mut progress)?
+                }
+                _ => zkinf_prover::prove_folder_with(
+                    &folder,
+                    &input,
+                    shard,
+                    budget,
+                    strict,
+                    &mut progress,
+                )?,
+            };
             output::warn_clamped(&summary.clamped);
             output::print_prove(&summary);
             Ok(())
         }
         Command::Verify {
             dir,
+            record,
+            sample,
             input,
             output,
             pins,
         } => {
-            let report = zkinf_prover::verify_folder(
-                &Folder::new(dir),
-                input.as_deref(),
-                output.as_deref(),
-                &pins.pins(),
-            )?;
+            let folder = Folder::new(dir);
+            let report = match (record, sample) {
+                (Some(r), Some(s)) => zkinf_prover::verify_folder_audit(
+                    &folder,
+                    &r,
+                    &s,
+                    input.as_deref(),
+                    &pins.pins(),
+                )?,
+                _ => zkinf_prover::verify_folder(
+                    &folder,
+                    input.as_deref(),
+                    output.as_deref(),
+                    &pins.pins(),
+                )?,
+            };
             conclude(report, &pins)
         }
         Command::ExportWeb {
             dir,
             out,
+            record,
             sample,
             input,
         } => {
             let mut progress = Stderr::default();
             progress.step("verifying the bundle before writing it");
+            let audit = record.as_deref().zip(sample.as_deref());
             let export =
-                zkinf_prover::export_bundle(&Folder::new(dir), &out, sample, input.as_deref())?;
+                zkinf_prover::export_bundle(&Folder::new(dir), &out, audit, input.as_deref())?;
             progress.done();
             output::print_export(&export, &out);
             Ok(())
@@ -362,6 +484,92 @@ fn run(cli: Cli) -> Result<(), CliError> {
             let report = zkinf_prover::verify_bundle_file(&bundle, &pins.pins(), rebuild)?;
             conclude(report, &pins)
         }
+        Command::Commit {
+            dir,
+            input,
+            out,
+            strict,
+        } => {
+            let folder = Folder::new(dir);
+            let out = out.unwrap_or_else(|| hybrid::default_record(&folder));
+            let summary = hybrid::commit(&folder, &input, &out, strict, &mut Stderr::default())?;
+            output::warn_clamped(&summary.clamped);
+            output::print_commit(&summary, &out);
+            Ok(())
+        }
+        Command::Sample {
+            record,
+            seed,
+            size,
+            out,
+        } => {
+            let out = out.unwrap_or_else(|| suffixed(&record, ".sample.json"));
+            let s = hybrid::draw(&record, &seed, size, &out)?;
+            output::print_sample(&s, &out, hybrid::read_record(&record)?.shards());
+            Ok(())
+        }
+        Command::Challenge { record, shard, out } => {
+            let out = out.unwrap_or_else(|| suffixed(&record, &format!(".challenge-{shard}.json")));
+            let c = hybrid::challenge(&record, shard, &out)?;
+            println!(
+                "wrote {}: shard {} of record {} challenged; the prover answers with `zkinf respond`",
+                out.display(),
+                c.shard,
+                c.record_sha256
+            );
+            Ok(())
+        }
+        Command::Respond {
+            dir,
+            input,
+            record,
+            challenge,
+            out,
+            memory_budget,
+            strict,
+        } => {
+            let budget = budget::memory_budget(memory_budget.as_deref())?;
+            let folder = Folder::new(dir);
+            let r = hybrid::read_record(&record)?;
+            let j = hybrid::read_challenge(&challenge, &r)?.shard;
+            let out =
+                out.unwrap_or_else(|| folder.proofs_dir().join(format!("response-{j}.proof")));
+            let (summary, c) = hybrid::respond(
+                &folder,
+                &input,
+                &record,
+                &challenge,
+                &out,
+                budget,
+                strict,
+                &mut Stderr::default(),
+            )?;
+            output::warn_clamped(&summary.clamped);
+            println!(
+                "shard {}: proved against the record and self-verified -> {}",
+                c.shard,
+                out.display()
+            );
+            Ok(())
+        }
+        Command::VerifyResponse {
+            dir,
+            record,
+            challenge,
+            response,
+        } => {
+            let r = hybrid::verify_response(&Folder::new(dir), &record, &challenge, &response)?;
+            println!(
+                "response verified: shard {} (k = {}) proven against record {}'s boundaries {} and {} in {:.1} ms",
+                r.shard,
+                r.k,
+                r.record_hash,
+                r.shard,
+                r.shard + 1,
+                r.ms
+            );
+            Ok(())
+        }
         Command::ServeWeb { bundle, port, web } => {
             let dir = serve::find_web_dir(web.as_deref())?;
             let site = serve::Site::load(&bundle, &dir)?;
@@ -371,6 +579,13 @@ fn run(cli: Cli) -> Result<(), CliError> {
             Ok(())
         }
     }
+}
+
+/// `path` with `suffix` appended to its file name.
+fn suffixed(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(suffix);
+    path.with_file_name(name)
 }
 
 /// Reads an SRS file for rebuilding keys.

@@ -141,10 +141,45 @@ pub fn print_export(e: &Export, out: &Path) {
     println!("keys digest: {}", r.keys_digest);
     if let Some(a) = &r.audit {
         println!(
-            "audit: shards {:?} proven of {}; one wrong shard is caught with probability {:.3}",
-            a.sample, a.shards, a.detection_one
+            "audit: shards {:?} proven of {}, drawn from record {} and randomness {:?}; one wrong shard is caught with probability {:.3}",
+            a.sample, a.shards, a.record_hash, a.randomness, a.detection_one
         );
     }
+}
+
+pub fn print_commit(s: &zkinf_prover::hybrid::CommitSummary, out: &Path) {
+    let n = s.record.shards();
+    println!(
+        "wrote {} in {:.1} s: the commitments at the {} boundaries of {n} shard(s); nothing proven yet",
+        out.display(),
+        s.secs,
+        n + 1
+    );
+    println!("model hash:  {}", zkinf_verifier::hex(&s.record.model_hash));
+    println!(
+        "keys digest: {}",
+        zkinf_verifier::hex(&s.record.keys_digest)
+    );
+    println!(
+        "record hash: {} (the verifier keeps it, then gives its randomness: `zkinf sample RECORD --seed S --size M`)",
+        zkinf_verifier::hex(&s.hash)
+    );
+}
+
+pub fn print_sample(s: &zkinf_prover::hybrid::SampleFile, out: &Path, n: usize) {
+    let (p90, p99) = zkinf_prover::hybrid::sample_sizes(n);
+    println!(
+        "wrote {}: prove shards {:?} ({} of {n}), drawn from record {} and randomness {:?}",
+        out.display(),
+        s.shards,
+        s.sample_size,
+        s.record_sha256,
+        s.randomness
+    );
+    println!(
+        "a run with one wrong shard is caught with probability {:.3}; {p90} sampled shards catch it with 0.9, {p99} with 0.99; the others stay open to challenge",
+        s.detection_one
+    );
 }
 
 /// A verification report: one line per shard, the claim, then the verdict.
@@ -194,8 +229,8 @@ pub fn print_report(r: &Report, json: bool) {
     );
     if let Some(a) = &r.audit {
         println!(
-            "audit: shards {:?} of {} proven; one wrong shard is caught with probability {:.3}",
-            a.sample, a.shards, a.detection_one
+            "audit: shards {:?} of {} proven, drawn from record {} and randomness {:?}; one wrong shard is caught with probability {:.3} ({} sampled shards catch it with 0.9, {} with 0.99)",
+            a.sample, a.shards, a.record_hash, a.randomness, a.detection_one, a.for_90, a.for_99
         );
     }
     println!("{}", r.verdict);

@@ -225,6 +225,7 @@ fn a_flipped_verifying_key_byte_is_caught_by_pins_or_rebuilt_keys() {
     let pins = Pins {
         model_hash: Some(p.model_hash()),
         keys_digest: Some(p.keys_digest()),
+        ..Pins::default()
     };
     let vk = &honest.shards[1].vk;
     // bytes inside runs of zeros, past the key file's header

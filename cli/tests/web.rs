@@ -183,12 +183,59 @@ fn audit_bundles_and_export_errors() {
     let out = p.tmp.join("audit");
     std::fs::create_dir_all(&out).unwrap();
 
-    // one shard of two proven
+    // the hybrid flow on the proven folder: the prover commits, the
+    // verifier keeps the record hash and gives its randomness, the bundle
+    // holds the sampled shard's proof
+    let rec = out.join("run.rec");
+    let c = ok(&p.run(&[
+        "commit",
+        &s(&p.dir),
+        "--input",
+        &s(&model_input()),
+        "--out",
+        &s(&rec),
+    ]));
+    assert!(
+        c.contains("the commitments at the 3 boundaries of 2 shard(s); nothing proven yet"),
+        "{c}"
+    );
+    let record_hash = c
+        .lines()
+        .find_map(|l| l.strip_prefix("record hash: "))
+        .map(|l| l[..64].to_string())
+        .unwrap();
+    let smp = out.join("s1.json");
+    let sm = ok(&p.run(&[
+        "sample",
+        &s(&rec),
+        "--seed",
+        "verifier-1",
+        "--size",
+        "1",
+        "--out",
+        &s(&smp),
+    ]));
+    assert!(sm.contains("(1 of 2), drawn from record"), "{sm}");
+    assert!(
+        sm.contains(
+            "caught with probability 0.500; 2 sampled shards catch it with 0.9, 2 with 0.99"
+        ),
+        "{sm}"
+    );
     let a = out.join("a.zkinf");
-    let e = ok(&p.run(&["export-web", &s(&p.dir), "--out", &s(&a), "--sample", "1"]));
+    let e = ok(&p.run(&[
+        "export-web",
+        &s(&p.dir),
+        "--out",
+        &s(&a),
+        "--record",
+        &s(&rec),
+        "--sample",
+        &s(&smp),
+    ]));
     assert!(e.contains("audit bundle of 2 shard(s)"), "{e}");
     assert!(
-        e.contains("proven of 2; one wrong shard is caught with probability 0.500"),
+        e.contains(&format!("drawn from record {record_hash} and randomness \"verifier-1\"; one wrong shard is caught with probability 0.500")),
         "{e}"
     );
     let bytes = std::fs::read(&a).unwrap();
@@ -201,12 +248,105 @@ fn audit_bundles_and_export_errors() {
     );
     assert_eq!(v.matches(": verified (k = ").count(), 1, "{v}");
     assert!(
-        v.contains("verified, UNPINNED: the audited sample of 1 of 2 shard(s) (an audit, not a proof of every shard: one wrong shard is caught with probability 0.500)"),
+        v.contains("verified, UNPINNED: the audited sample of 1 of 2 shard(s) (an audit, not a proof of every shard: one wrong shard is caught with probability 0.500; 2 and 2 sampled shards catch it with 0.9 and 0.99; sample ["),
         "{v}"
+    );
+    assert!(
+        v.contains("record hash NOT PINNED, randomness NOT PINNED"),
+        "{v}"
+    );
+    // pinned by the auditor: published model and keys, the record hash it
+    // kept, the randomness it gave, its floor
+    let (model, keys) = (p.model_hash(), p.keys_digest());
+    let pinned = |extra: &[&str]| {
+        let mut args = vec![
+            "verify-bundle".to_string(),
+            s(&a),
+            "--model".into(),
+            model.clone(),
+            "--keys".into(),
+            keys.clone(),
+            "--require-pinned".into(),
+        ];
+        args.extend(extra.iter().map(|x| x.to_string()));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        p.run(&args)
+    };
+    fails_once_with(
+        &pinned(&[]),
+        "the verdict is not pinned (model hash pinned, keys pinned, record hash unpinned, randomness unpinned)",
+    );
+    let v = ok(&pinned(&[
+        "--record-hash",
+        &record_hash,
+        "--randomness",
+        "verifier-1",
+        "--min-sample",
+        "1",
+    ]));
+    assert!(
+        v.contains("verified (pinned): the audited sample of 1 of 2"),
+        "{v}"
+    );
+    assert!(
+        v.contains("record hash pinned, randomness pinned, floor 1)"),
+        "{v}"
+    );
+    // the same audit from the folder, against the verifier's own files
+    let v = ok(&p.run(&[
+        "verify",
+        &s(&p.dir),
+        "--record",
+        &s(&rec),
+        "--sample",
+        &s(&smp),
+        "--model",
+        &model,
+        "--keys",
+        &keys,
+        "--require-pinned",
+    ]));
+    assert!(
+        v.contains("verified (pinned): the audited sample of 1 of 2"),
+        "{v}"
+    );
+    // randomness other than the one given, a record hash the verifier did
+    // not keep (commitments changed after the randomness), a floor of 2
+    fails_once_with(
+        &pinned(&["--record-hash", &record_hash, "--randomness", "verifier-2"]),
+        "the audit's randomness is \"verifier-1\", not the \"verifier-2\" the verifier gave",
+    );
+    let other_hash = format!(
+        "{}{}",
+        if record_hash.starts_with('0') {
+            "1"
+        } else {
+            "0"
+        },
+        &record_hash[1..]
+    );
+    fails_once_with(
+        &pinned(&["--record-hash", &other_hash, "--randomness", "verifier-1"]),
+        &format!(
+            "the commitment record's hash is {record_hash}, not the {other_hash} the verifier kept"
+        ),
+    );
+    fails_once_with(
+        &pinned(&[
+            "--record-hash",
+            &record_hash,
+            "--randomness",
+            "verifier-1",
+            "--min-sample",
+            "2",
+        ]),
+        "the audit proves a sample of 1 shard(s), below the verifier's floor of 2",
     );
     let r = json(&p.run(&["verify-bundle", &s(&a), "--json"]));
     assert_eq!(r["verified"], true, "{r}");
     assert_eq!(r["kind"], "audit");
+    assert_eq!(r["audit"]["record_hash"], record_hash.as_str());
+    assert_eq!(r["audit"]["randomness"], "verifier-1");
     let sample = r["audit"]["sample"].as_array().unwrap();
     assert_eq!(sample.len(), 1);
     let sampled = sample[0].as_u64().unwrap() as usize;
@@ -238,11 +378,89 @@ fn audit_bundles_and_export_errors() {
     );
 
     // both shards proven
+    let smp2 = out.join("s2.json");
+    ok(&p.run(&[
+        "sample",
+        &s(&rec),
+        "--seed",
+        "v",
+        "--size",
+        "2",
+        "--out",
+        &s(&smp2),
+    ]));
     let all = out.join("all.zkinf");
-    ok(&p.run(&["export-web", &s(&p.dir), "--out", &s(&all), "--sample", "2"]));
+    ok(&p.run(&[
+        "export-web",
+        &s(&p.dir),
+        "--out",
+        &s(&all),
+        "--record",
+        &s(&rec),
+        "--sample",
+        &s(&smp2),
+    ]));
     let v = ok(&p.run(&["verify-bundle", &s(&all)]));
     assert_eq!(v.matches(": verified (k = ").count(), 2, "{v}");
     assert!(!v.contains("not sampled"), "{v}");
+
+    // sample files: a size out of range, shards edited, another record
+    for m in ["3", "0"] {
+        fails_once_with(
+            &p.run(&[
+                "sample",
+                &s(&rec),
+                "--seed",
+                "v",
+                "--size",
+                m,
+                "--out",
+                &s(&out.join("x.json")),
+            ]),
+            &format!("a sample of {m}: this model has 2 shard(s); sample between 1 and 2"),
+        );
+    }
+    assert!(!out.join("x.json").exists());
+    let mut edited: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&smp).unwrap()).unwrap();
+    edited["shards"] = serde_json::json!([1 - sampled]);
+    let edited_path = p.write("edited.json", edited.to_string().as_bytes());
+    fails_once_with(
+        &p.run(&[
+            "export-web",
+            &s(&p.dir),
+            "--out",
+            &s(&out.join("e.zkinf")),
+            "--record",
+            &s(&rec),
+            "--sample",
+            &s(&edited_path),
+        ]),
+        &format!(
+            "lists shards [{}], but its record and randomness draw [{sampled}]",
+            1 - sampled
+        ),
+    );
+    let mut rec_bytes = std::fs::read(&rec).unwrap();
+    rec_bytes[90] ^= 1;
+    let other_rec = p.write("other.rec", &rec_bytes);
+    fails_once_with(
+        &p.run(&[
+            "export-web",
+            &s(&p.dir),
+            "--out",
+            &s(&out.join("e.zkinf")),
+            "--record",
+            &s(&other_rec),
+            "--sample",
+            &s(&smp),
+        ]),
+        &format!("is for record {record_hash}, not for this record"),
+    );
+    fails_once_with(
+        &p.run(&["sample", &s(&p.bundle), "--seed", "v", "--size", "1"]),
+        "not a zkinf commitment record (bad magic bytes)",
+    );
 
     // the SRS file is not needed: setup recorded its verifier part
     std::fs::remove_dir_all(p.cache.join("srs")).unwrap();
@@ -272,12 +490,6 @@ fn audit_bundles_and_export_errors() {
         assert!(files_in(&no).is_empty(), "{:?}", files_in(&no));
         o
     };
-    for m in ["3", "0"] {
-        fails_once_with(
-            &export(&p.dir, &["--sample", m]),
-            &format!("--sample {m}: this model has 2 shard(s); sample between 1 and 2"),
-        );
-    }
     // compiled and set up, not proven
     let unproven = p.copy_without("unproven", &["proofs"]);
     fails_once_with(

@@ -65,6 +65,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let pins = Pins {
         model_hash: Some(keys.record.model_hash.clone()),
         keys_digest: Some(keys.keys_digest().to_string()),
+        ..Pins::default()
     };
     let report = verify_folder(&folder, Some(&input), None, &pins)?;
     println!("{}", report.verdict);

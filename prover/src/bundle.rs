@@ -19,8 +19,8 @@ use std::time::Instant;
 use zkinf_circuits::shard::ShardCircuit;
 use zkinf_circuits::{CheckedPlan, Plan};
 use zkinf_verifier::{
-    audit_sample, keys_digest, verify_bundle, write_verifying_key, AuditRecord, Bundle,
-    BundleShard, Claimed, Failure, Pins, Report, ShardProof, SrsByK, SrsVerifierPart,
+    verify_bundle, write_verifying_key, Bundle, BundleShard, Claimed, Failure, Pins, Report,
+    SrsByK, SrsVerifierPart,
 };
 
 /// The chain bundle of a proven folder: its plan, SRS verifier part, keys,
@@ -30,6 +30,25 @@ pub fn folder_bundle(
     folder: &Folder,
     input: Option<&Path>,
     output: Option<&Path>,
+) -> Result<(Bundle, Claim), ProveError> {
+    folder_bundle_with(folder, input, output, None)
+}
+
+/// [`folder_bundle`] with the proofs of the shards `sample` only (an
+/// audit's; its record is the caller's to add).
+pub(crate) fn folder_bundle_of(
+    folder: &Folder,
+    input: Option<&Path>,
+    sample: Option<&[u32]>,
+) -> Result<Bundle, ProveError> {
+    Ok(folder_bundle_with(folder, input, None, sample)?.0)
+}
+
+fn folder_bundle_with(
+    folder: &Folder,
+    input: Option<&Path>,
+    output: Option<&Path>,
+    sample: Option<&[u32]>,
 ) -> Result<(Bundle, Claim), ProveError> {
     let Opened {
         plan,
@@ -56,7 +75,20 @@ pub fn folder_bundle(
             .map_err(claim_err)?;
     }
     let vks = record.read_vks(folder)?;
-    let proofs = folder.read_proofs(n)?;
+    let proofs: Vec<Option<Vec<u8>>> = match sample {
+        None => folder
+            .read_proofs(n)?
+            .into_iter()
+            .map(|(b, _)| Some(b))
+            .collect(),
+        Some(s) => {
+            let mut v = vec![None; n];
+            for (i, (b, _)) in s.iter().zip(folder.read_proofs_of(s)?) {
+                v[*i as usize] = Some(b);
+            }
+            v
+        }
+    };
     let bundle = Bundle {
         plan: plan_bytes,
         srs: record.verifier_part(folder)?,
@@ -66,10 +98,10 @@ pub fn folder_bundle(
             .iter()
             .zip(vks)
             .zip(proofs)
-            .map(|((s, (vk, _)), (proof, _))| BundleShard {
+            .map(|((s, (vk, _)), proof)| BundleShard {
                 nodes: s.spec(),
                 vk,
-                proof: Some(proof),
+                proof,
             })
             .collect(),
         audit: None,
@@ -104,6 +136,34 @@ pub fn verify_folder(
     Ok(report)
 }
 
+/// `zkinf verify DIR --record R --sample S`: the folder's proofs of a
+/// sample as an audit against the verifier's own record and sample files
+/// (their hash and randomness pinned by construction, beside `pins`).
+pub fn verify_folder_audit(
+    folder: &Folder,
+    record: &Path,
+    sample: &Path,
+    input: Option<&Path>,
+    pins: &Pins,
+) -> Result<Report, ProveError> {
+    let bundle = crate::hybrid::audit_bundle(folder, record, sample, input)?;
+    let a = bundle.audit.as_ref().expect("an audit bundle");
+    let pins = Pins {
+        record_hash: pins
+            .record_hash
+            .clone()
+            .or_else(|| Some(zkinf_verifier::hex(&a.record.hash()))),
+        randomness: pins
+            .randomness
+            .clone()
+            .or_else(|| Some(String::from_utf8_lossy(&a.randomness).into_owned())),
+        ..pins.clone()
+    };
+    let mut report = verify(&bundle, &pins, &folder.claim_path())?;
+    report.given(input.is_some(), false);
+    Ok(report)
+}
+
 /// What `export_bundle` wrote.
 #[derive(Clone, Debug)]
 pub struct Export {
@@ -112,55 +172,30 @@ pub struct Export {
     pub report: Report,
 }
 
-/// `zkinf export-web`: the folder's proofs as one bundle file, an audit of
-/// `sample` shards when given; verified before it is written (atomically).
+/// `zkinf export-web`: the folder's proofs as one bundle file, or, with
+/// `audit` (a commitment record and a sample file), the audit bundle of the
+/// sampled shards' proofs; verified before it is written (atomically; an
+/// audit against its own record and randomness).
 pub fn export_bundle(
     folder: &Folder,
     out: &Path,
-    sample: Option<u32>,
+    audit: Option<(&Path, &Path)>,
     input: Option<&Path>,
 ) -> Result<Export, ProveError> {
-    let (mut bundle, _) = folder_bundle(folder, input, None)?;
-    let n = bundle.shards.len();
-    if let Some(m) = sample.filter(|&m| m == 0 || m as usize > n) {
-        return Err(ProveError::Sample {
-            sample: m,
-            shards: n,
-        });
-    }
-    if let Some(m) = sample {
-        // the proofs folder_bundle read (and parsed) from the folder
-        let proofs = bundle
-            .shards
-            .iter()
-            .enumerate()
-            .map(|(shard, s)| {
-                ShardProof::from_bytes(s.proof.as_deref().unwrap_or_default()).map_err(|source| {
-                    ProveError::Proof {
-                        path: folder.proof_path(shard),
-                        source,
-                    }
-                })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let mut boundaries: Vec<_> = proofs.iter().map(|p| p.input_commitment()).collect();
-        boundaries.push(proofs[n - 1].output_commitment());
-        let hash: [u8; 32] = {
-            use sha2::Digest;
-            sha2::Sha256::digest(&bundle.plan).into()
-        };
-        let chosen = audit_sample(&hash, &keys_digest(&bundle), &boundaries, m);
-        for (i, s) in bundle.shards.iter_mut().enumerate() {
-            if !chosen.contains(&(i as u32)) {
-                s.proof = None;
-            }
+    let (bundle, pins) = match audit {
+        None => (folder_bundle(folder, input, None)?.0, Pins::default()),
+        Some((record, sample)) => {
+            let b = crate::hybrid::audit_bundle(folder, record, sample, input)?;
+            let a = b.audit.as_ref().expect("an audit bundle");
+            let pins = Pins {
+                record_hash: Some(zkinf_verifier::hex(&a.record.hash())),
+                randomness: Some(String::from_utf8_lossy(&a.randomness).into_owned()),
+                ..Pins::default()
+            };
+            (b, pins)
         }
-        bundle.audit = Some(AuditRecord {
-            sample: m,
-            boundaries,
-        });
-    }
-    let report = verify(&bundle, &Pins::default(), out)?;
+    };
+    let report = verify(&bundle, &pins, out)?;
     if let Some(failure) = report.error.clone() {
         return Err(ProveError::NotVerified {
             dir: folder.proofs_dir(),

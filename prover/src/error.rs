@@ -9,7 +9,8 @@ use zkinf_circuits::shard::ShardError;
 use zkinf_circuits::{ExecError, PlanError};
 use zkinf_compiler::{CompileError, InputError};
 use zkinf_verifier::{
-    BundleError, ClaimError, Failure, FormatError, KeyError, SrsPartError, VerifyError,
+    BundleError, ClaimError, CommitRecordError, Failure, FormatError, KeyError, SrsPartError,
+    VerifyError,
 };
 
 /// A path as the messages show it.
@@ -208,8 +209,23 @@ pub enum ProveError {
     Bundle { path: PathBuf, source: BundleError },
     #[error("the proofs in {} do not verify, no bundle written: {failure}", p(dir))]
     NotVerified { dir: PathBuf, failure: Failure },
-    #[error("--sample {sample}: this model has {shards} shard(s); sample between 1 and {shards}")]
+    #[error(
+        "a sample of {sample}: this model has {shards} shard(s); sample between 1 and {shards}"
+    )]
     Sample { sample: u32, shards: usize },
+    #[error("{}: {source}", p(path))]
+    CommitRecord {
+        path: PathBuf,
+        source: CommitRecordError,
+    },
+    #[error("{}: {why}", p(path))]
+    HybridFile { path: PathBuf, why: String },
+    #[error("the commitment record is {what}, not this folder's")]
+    RecordOfAnother { what: String },
+    #[error("shard {shard}: its {side} commitment on this input is not the commitment record's: no proof of this shard against the record exists (the record was not made from this model and input)")]
+    RecordBoundary { shard: usize, side: &'static str },
+    #[error("the response does not answer the challenge: {0}")]
+    Response(String),
     #[error("the bundle's model: {0}")]
     BundlePlan(PlanError),
     #[error("the SRS given to rebuild the keys has 2^{has} points; the bundle's largest shard needs 2^{needs}")]

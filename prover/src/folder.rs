@@ -145,8 +145,16 @@ impl Folder {
 
     /// Every shard's proof file: its bytes and the proof read from them.
     pub fn read_proofs(&self, n: usize) -> Result<Vec<(Vec<u8>, ShardProof)>, ProveError> {
-        (0..n)
-            .map(|shard| {
+        let all: Vec<u32> = (0..n as u32).collect();
+        self.read_proofs_of(&all)
+    }
+
+    /// The proof files of the shards `which`, in that order.
+    pub fn read_proofs_of(&self, which: &[u32]) -> Result<Vec<(Vec<u8>, ShardProof)>, ProveError> {
+        which
+            .iter()
+            .map(|&shard| {
+                let shard = shard as usize;
                 let path = self.proof_path(shard);
                 let bytes = fs::read(&path).map_err(|_| ProveError::NoProof {
                     shard,

@@ -24,6 +24,7 @@ mod claim;
 mod compile;
 mod error;
 pub mod folder;
+pub mod hybrid;
 mod keys;
 mod progress;
 mod prove;
@@ -36,7 +37,7 @@ mod witness;
 
 pub use bundle::{
     export_bundle, folder_bundle, read_bundle, rebuild_keys, verify_bundle_file, verify_folder,
-    Export,
+    verify_folder_audit, Export,
 };
 pub use claim::{Claim, CLAIM_FORMAT_VERSION};
 pub use compile::compile_to_folder;

@@ -20,7 +20,7 @@ use halo2_proofs::transcript::{Blake2bWrite, Challenge255, TranscriptWriterBuffe
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 use zkinf_circuits::shard::ShardCircuit;
-use zkinf_verifier::{verify_shard, Expected, ShardProof, Transcript};
+use zkinf_verifier::{verify_shard, CommitRecord, Expected, ShardProof, Transcript};
 
 /// Proves one shard and verifies the proof before returning it.
 pub fn prove_shard(
@@ -101,6 +101,31 @@ pub fn prove_folder_with(
     strict: bool,
     progress: &mut dyn Progress,
 ) -> Result<ProveSummary, ProveError> {
+    let only: Option<Vec<u32>> = only.map(|s| vec![s]);
+    prove_selected(
+        folder,
+        input,
+        only.as_deref(),
+        None,
+        budget,
+        strict,
+        progress,
+    )
+}
+
+/// Proves the shards `only` (every shard when `None`; each index checked),
+/// and, with a commitment record `against`, first checks that every one of
+/// them starts and ends at the record's boundary commitments on this input
+/// (a proof of a shard is a proof against the record only then).
+pub(crate) fn prove_selected(
+    folder: &Folder,
+    input: &Path,
+    only: Option<&[u32]>,
+    against: Option<&CommitRecord>,
+    budget: Option<u64>,
+    strict: bool,
+    progress: &mut dyn Progress,
+) -> Result<ProveSummary, ProveError> {
     let Opened {
         plan,
         shards,
@@ -108,7 +133,7 @@ pub fn prove_folder_with(
         ..
     } = folder.open_with_keys()?;
     let n = shards.len();
-    if let Some(shard) = only.filter(|&s| s as usize >= n) {
+    if let Some(&shard) = only.into_iter().flatten().find(|&&s| s as usize >= n) {
         return Err(ProveError::NoSuchShard { shard, shards: n });
     }
     let run = run_input(&plan, input)?;
@@ -116,9 +141,15 @@ pub fn prove_folder_with(
     let (q, trace) = (run.quantized, run.trace);
     let out_q: Vec<i64> = trace.get(plan.outputs[0].tensor).iter().copied().collect();
     let todo: Vec<usize> = match only {
-        Some(s) => vec![s as usize],
+        Some(s) => s.iter().map(|&i| i as usize).collect(),
         None => (0..n).collect(),
     };
+    if let Some(r) = against {
+        for &i in &todo {
+            let c = ShardCircuit::for_shard(&plan, shards[i].spec(), i as u32, Some(&trace))?;
+            crate::hybrid::check_boundaries(r, i, &c)?;
+        }
+    }
     let vks = record.read_vks(folder)?;
     for &i in &todo {
         let estimate = memory_estimate(vks[i].1.cs(), shards[i].k);
@@ -158,7 +189,7 @@ pub fn prove_folder_with(
     let in_q: Vec<i64> = q[0].iter().copied().collect();
     let claim = Claim::new(&plan, n, in_q, out_q).to_json();
     let dir = folder.proofs_dir();
-    if only.is_none() {
+    if only.is_none() && against.is_none() {
         let mut files: Vec<(&str, Vec<u8>)> = written
             .iter()
             .map(|(name, b)| (name.as_str(), b.clone()))

@@ -1,62 +1,106 @@
-//! Audit bundles (hybrid mode): they prove exactly the sample their boundary
-//! commitments select, and the sample and detection probabilities are what
-//! the formulas say.
+//! Audit bundles (hybrid mode): they prove exactly the sample drawn from
+//! the commitment record's hash and the verifier's randomness; the record,
+//! the randomness, the sample size and every proof are checked, each
+//! tampering rejected with its own message; a prover cannot steer the
+//! sample by re-rolling its commitments; the record format is strict.
 
 mod bundle_common;
 
 use bundle_common::*;
 
+/// Every pin an auditor holds: the published model and keys, the record
+/// hash it kept, the randomness it gave, its floor.
+fn all_pins(h: &Honest, floor: u32) -> Pins {
+    let b = h.bundle();
+    Pins {
+        model_hash: Some(hex(&model_hash_bytes(&b.plan))),
+        keys_digest: Some(hex(&keys_digest(&b))),
+        record_hash: Some(hex(&h.record().hash())),
+        randomness: Some(RANDOMNESS.to_string()),
+        min_sample: Some(floor),
+    }
+}
+
+fn verify_with(b: &Bundle, pins: &Pins) -> Report {
+    verify_bundle(b, pins, &|| 0.0).unwrap()
+}
+
 #[test]
-fn audit_bundles_prove_the_sample_their_commitments_select() {
+fn audit_bundles_prove_the_sample_drawn_from_the_record_and_the_randomness() {
     let h = honest();
     let (b, chosen) = h.audit(1);
     assert_eq!(chosen.len(), 1);
     let sampled = chosen[0] as usize;
     let other = 1 - sampled;
     assert!(b.shards[sampled].proof.is_some() && b.shards[other].proof.is_none());
-    let boundaries = h.boundaries();
-    assert_eq!(boundaries.len(), 3);
-    assert_eq!(boundaries[1], h.proofs[0].output_commitment(), "linked");
+    let record = h.record();
+    assert_eq!(record.boundaries.len(), 3);
+    assert_eq!(
+        record.boundaries[1],
+        h.proofs[0].output_commitment(),
+        "linked"
+    );
+    assert_eq!(
+        chosen,
+        draw_sample(&record.hash(), RANDOMNESS.as_bytes(), 2, 1)
+    );
 
     // round trip
     let bytes = b.to_bytes();
     assert_eq!(bytes[12], 2, "kind: audit");
+    assert_eq!(u32::from_le_bytes(bytes[8..12].try_into().unwrap()), 3);
     let back = Bundle::from_bytes(&bytes).unwrap();
     assert_eq!(back, b);
     assert_eq!(back.to_bytes(), bytes);
     assert_eq!(back.kind(), BundleKind::Audit);
-    assert_eq!(back.expect_kind(BundleKind::Audit), Ok(()));
 
-    // it verifies, the unsampled shard open to challenge
+    // unpinned: verified, the unsampled shard open to challenge, and the
+    // verdict says that nothing it rests on was pinned
     let r = verify(&back).unwrap();
     assert!(r.verified, "{r:#?}");
+    assert!(!r.trusted());
     assert_eq!(r.kind, "audit");
     assert_eq!(r.shards[sampled].status, ShardStatus::Verified);
     assert_eq!(r.shards[other].status, ShardStatus::NotSampled);
-    assert_eq!(r.shards[other].error, None);
     assert_eq!(r.shards[other].proof_bytes, 0);
-    assert_eq!(r.shards[other].k, Some(h.ks[other]));
     let a = r.audit.as_ref().unwrap();
     assert_eq!(a.sample, chosen);
-    assert_eq!(
-        a.sample,
-        audit_sample(
-            &unhex(&r.model_hash),
-            &unhex(&r.keys_digest),
-            &boundaries,
-            1
-        ),
-        "the sample recomputed from the report's hashes"
-    );
     assert_eq!(a.shards, 2);
     assert_eq!(a.detection_one, 0.5);
-    assert_eq!(r.output.argmax, Some(h.argmax));
+    assert_eq!((a.for_90, a.for_99), (2, 2));
+    assert_eq!(a.record_hash, hex(&record.hash()));
+    assert_eq!(a.randomness, RANDOMNESS);
+    assert!(!a.record_pinned && !a.randomness_pinned);
+    assert!(
+        r.verdict
+            .contains("record hash NOT PINNED, randomness NOT PINNED"),
+        "{}",
+        r.verdict
+    );
     // the keys digest is that of the chain bundle (proofs are not in it)
     assert_eq!(r.keys_digest, hex(&keys_digest(&h.bundle())));
 
+    // model and keys pinned but not the audit's record and randomness: not
+    // trusted (a prover choosing the randomness could steer the sample)
+    let model_keys = Pins {
+        record_hash: None,
+        randomness: None,
+        min_sample: None,
+        ..all_pins(h, 1)
+    };
+    let r = verify_with(&back, &model_keys);
+    assert!(r.verified && r.trust.pinned && !r.trusted());
+    assert!(r.verdict.starts_with("verified, UNPINNED"), "{}", r.verdict);
+    // every pin: trusted
+    let r = verify_with(&back, &all_pins(h, 1));
+    assert!(r.trusted(), "{r:#?}");
+    assert!(r.verdict.starts_with("verified (pinned)"), "{}", r.verdict);
+    assert!(r
+        .verdict
+        .contains("record hash pinned, randomness pinned, floor 1"));
+
     // verify_audit: the same report, for audit bundles only
     let ra = verify_audit(&back, &Pins::default(), &|| 0.0).unwrap();
-    assert!(ra.verified);
     assert_eq!(ra.audit.unwrap().sample, chosen);
     assert!(matches!(
         verify_audit(&h.bundle(), &Pins::default(), &|| 0.0),
@@ -69,128 +113,265 @@ fn audit_bundles_prove_the_sample_their_commitments_select() {
     // sample 2 of 2: every shard proven
     let (all, every) = h.audit(2);
     assert_eq!(every, vec![0, 1]);
-    let r = verify(&all).unwrap();
-    assert!(r.verified);
+    let r = verify_with(&all, &all_pins(h, 2));
+    assert!(r.trusted());
     assert_eq!(statuses(&r), vec![ShardStatus::Verified; 2]);
     assert_eq!(r.audit.unwrap().detection_one, 1.0);
     // an unsampled shard's proof, when present, is checked too
     let mut extra = b.clone();
     extra.shards[other].proof = Some(h.proofs[other].to_bytes());
-    let r = verify(&extra).unwrap();
-    assert!(r.verified);
-    assert_eq!(statuses(&r), vec![ShardStatus::Verified; 2]);
+    assert!(verify(&extra).unwrap().verified);
     let mut p = h.proofs[other].clone();
     let mid = p.proof.len() / 2;
     p.proof[mid] ^= 1;
     extra.shards[other].proof = Some(p.to_bytes());
     assert_rejected(&verify(&extra).unwrap(), &[other]);
+}
 
+#[test]
+fn tampered_audits_are_rejected_each_with_its_own_message() {
+    let h = honest();
+    let (b, chosen) = h.audit(1);
+    let sampled = chosen[0] as usize;
+    let other = 1 - sampled;
+    let pins = all_pins(h, 1);
     let with = |f: &dyn Fn(&mut Bundle)| {
         let mut t = b.clone();
         f(&mut t);
-        verify(&t)
+        // what the bytes say, not only the value
+        let t = Bundle::from_bytes(&t.to_bytes()).unwrap();
+        verify_with(&t, &pins)
     };
-    let set_boundary = |t: &mut Bundle, i: usize, c: Fr| {
-        t.audit.as_mut().unwrap().boundaries[i] = c;
+    let error = |r: &Report| {
+        assert!(!r.verified, "{r:#?}");
+        r.error.as_ref().unwrap().to_string()
     };
 
-    // the sampled proof dropped
-    let r = with(&|t| t.shards[sampled].proof = None).unwrap();
-    assert!(!r.verified);
-    assert_eq!(r.shards[sampled].status, ShardStatus::Rejected);
+    // the randomness: not the one the verifier gave
+    let r = with(&|t| t.audit.as_mut().unwrap().randomness = b"prover's choice".to_vec());
     assert_eq!(
-        shard_error(&r, sampled),
+        error(&r),
+        format!("the audit's randomness is \"prover's choice\", not the {RANDOMNESS:?} the verifier gave")
+    );
+    // a commitment of the record changed (after the randomness was known):
+    // its hash is not the one the verifier kept
+    let r = with(&|t| t.audit.as_mut().unwrap().record.boundaries[1] += Fr::ONE);
+    let mut changed = h.record();
+    changed.boundaries[1] += Fr::ONE;
+    assert_eq!(
+        error(&r),
+        format!(
+            "the commitment record's hash is {}, not the {} the verifier kept: its commitments changed after the randomness was given",
+            hex(&changed.hash()),
+            hex(&h.record().hash())
+        )
+    );
+    // the sample size below the verifier's floor
+    let r = verify_with(&b, &all_pins(h, 2));
+    assert_eq!(
+        error(&r),
+        "the audit proves a sample of 1 shard(s), below the verifier's floor of 2"
+    );
+    // the sample size raised: the shards it adds have no proof
+    let r = with(&|t| t.audit.as_mut().unwrap().sample = 2);
+    assert_eq!(error(&r), format!("shard {other}: no proof in the bundle"));
+    // the sampled proof dropped, tampered with, or another shard's
+    let r = with(&|t| t.shards[sampled].proof = None);
+    assert_eq!(
+        error(&r),
         format!("shard {sampled}: no proof in the bundle")
     );
-    assert_eq!(r.shards[other].status, ShardStatus::NotSampled);
-    // the sampled proof tampered with
     let r = with(&|t| {
         let mut p = h.proofs[sampled].clone();
         p.proof[40] ^= 2;
         t.shards[sampled].proof = Some(p.to_bytes());
-    })
-    .unwrap();
-    assert!(!r.verified);
-    assert_eq!(r.shards[sampled].status, ShardStatus::Rejected);
+    });
+    assert_eq!(error(&r), VerifyError::Rejected(sampled as u32).to_string());
+    let r = with(&|t| t.shards[sampled].proof = Some(h.proofs[other].to_bytes()));
     assert_eq!(
-        shard_error(&r, sampled),
-        VerifyError::Rejected(sampled as u32).to_string()
+        error(&r),
+        VerifyError::ShardIndex {
+            position: sampled,
+            found: other as u32
+        }
+        .to_string()
     );
-
-    // the input boundary not the claimed input's commitment
-    let r = with(&|t| set_boundary(t, 0, boundaries[0] + Fr::ONE)).unwrap();
+    // a record of another model, or other keys
+    let r = with(&|t| t.audit.as_mut().unwrap().record.model_hash[0] ^= 1);
+    assert!(
+        error(&r).starts_with("the commitment record's hash is"),
+        "the record hash pin comes first"
+    );
+    let unpinned_record = Pins {
+        record_hash: None,
+        ..pins.clone()
+    };
+    let mut t = b.clone();
+    t.audit.as_mut().unwrap().record.model_hash[0] ^= 1;
+    let r = verify_with(&t, &unpinned_record);
+    assert!(
+        error(&r).starts_with("the commitment record is of model "),
+        "{}",
+        error(&r)
+    );
+    let mut t = b.clone();
+    t.audit.as_mut().unwrap().record.keys_digest[0] ^= 1;
+    let r = verify_with(&t, &unpinned_record);
+    assert!(
+        error(&r).starts_with("the commitment record names keys digest "),
+        "{}",
+        error(&r)
+    );
+    // the record's input (output) boundary not the claimed input's (output's)
+    let r = with(&|t| t.input[30] = if t.input[30] > 0 { 0 } else { 1 });
     assert!(!r.verified);
-    assert_eq!(r.error, Some(Failure::RecordedInput));
+    let r = verify_with(
+        &{
+            let mut t = b.clone();
+            t.input[30] = if t.input[30] > 0 { 0 } else { 1 };
+            t
+        },
+        &unpinned_record,
+    );
     assert_eq!(
-        r.error.unwrap().to_string(),
+        error(&r),
         "the audit record's input commitment does not match the claimed input"
     );
-    // the claimed input changed, the boundary kept
-    let r = with(&|t| t.input[30] = if t.input[30] > 0 { 0 } else { 1 }).unwrap();
-    assert!(!r.verified);
-    assert_eq!(r.error, Some(Failure::RecordedInput));
-    assert_eq!(
-        r.error.unwrap().to_string(),
-        "the audit record's input commitment does not match the claimed input"
+    let r = verify_with(
+        &{
+            let mut t = b.clone();
+            t.output[0] += if t.output[0] > 0 { -1 } else { 1 };
+            t
+        },
+        &unpinned_record,
     );
-    // the output boundary, or the claimed output
-    let r = with(&|t| set_boundary(t, 2, boundaries[2] + Fr::ONE)).unwrap();
-    assert!(!r.verified);
-    assert_eq!(r.error, Some(Failure::RecordedOutput));
     assert_eq!(
-        r.error.unwrap().to_string(),
+        error(&r),
         "the audit record's output commitment does not match the claimed output"
     );
-    let r = with(&|t| t.output[0] += if t.output[0] > 0 { -1 } else { 1 }).unwrap();
-    assert!(!r.verified);
-    assert!(r.error.unwrap().to_string().contains("output commitment"));
-
-    // an interior boundary changed: the sample moves to a shard without a
-    // proof, or the sampled shard's commitment differs from the record's
-    for delta in [Fr::ONE, Fr::from(2), -Fr::ONE, Fr::from(12345)] {
-        let mut changed = boundaries.clone();
-        changed[1] += delta;
-        let r = with(&|t| set_boundary(t, 1, changed[1])).unwrap();
-        assert!(!r.verified, "{r:#?}");
-        let s = audit_sample(&unhex(&r.model_hash), &unhex(&r.keys_digest), &changed, 1);
-        assert_eq!(r.audit.as_ref().unwrap().sample, s);
-        let e = r.error.clone().unwrap();
-        if s == chosen {
-            assert_eq!(r.shards[sampled].status, ShardStatus::Rejected);
-            assert_eq!(r.shards[other].status, ShardStatus::NotSampled);
-            let side = if sampled == 0 { "output" } else { "input" };
-            assert_eq!(
-                e.to_string(),
-                format!("shard {sampled}: the {side} commitment differs from the audit record's")
-            );
-        } else {
-            // the sample moved to the shard without a proof; the proof
-            // kept is still checked, against the changed record
-            assert_eq!(s, vec![other as u32]);
-            assert_eq!(
-                shard_error(&r, other),
-                format!("shard {other}: no proof in the bundle")
-            );
-            assert_eq!(r.shards[sampled].status, ShardStatus::Rejected);
-            assert!(shard_error(&r, sampled).contains("differs from the audit record's"));
-        }
-    }
     // a record of the wrong length
+    let mut t = b.clone();
+    t.audit.as_mut().unwrap().record.boundaries.pop();
     assert!(matches!(
-        with(&|t| {
-            t.audit.as_mut().unwrap().boundaries.pop();
-        }),
+        verify_bundle(&t, &pins, &|| 0.0),
         Err(BundleError::Boundaries {
             found: 2,
             shards: 2
         })
     ));
+}
 
-    // hostile audit bytes
+/// A prover that lies at one boundary: caught when a shard next to it is
+/// sampled (no proof against the record exists); when none is, the audit
+/// verifies with the printed probability, and the lie stays open to
+/// challenge. Re-rolling the lie after the randomness is known changes the
+/// record's hash, which the verifier holds: the sample cannot be dodged.
+#[test]
+fn a_cheating_record_is_caught_by_the_sample_or_stays_exposed_and_cannot_be_re_rolled() {
+    let h = honest();
+    let honest_record = h.record();
+    let mut lie = honest_record.clone();
+    lie.boundaries[1] += Fr::from(7);
+    // with two shards both touch boundary 1: whatever the randomness, the
+    // sampled shard's proof does not start (end) at the lie (the CLI test
+    // has three shards, where the lie can fall outside the sample)
+    for seed in 0..24u32 {
+        let randomness = format!("seed {seed}");
+        let s = draw_sample(&lie.hash(), randomness.as_bytes(), 2, 1);
+        let mut b = h.bundle();
+        for (i, sh) in b.shards.iter_mut().enumerate() {
+            if !s.contains(&(i as u32)) {
+                sh.proof = None;
+            }
+        }
+        b.audit = Some(AuditRecord {
+            sample: 1,
+            randomness: randomness.clone().into_bytes(),
+            record: lie.clone(),
+        });
+        let pins = Pins {
+            record_hash: Some(hex(&lie.hash())),
+            randomness: Some(randomness),
+            ..Pins::default()
+        };
+        let r = verify_with(&b, &pins);
+        assert!(!r.verified, "{r:#?}");
+        let side = if s == [0] { "output" } else { "input" };
+        assert_eq!(
+            r.error.unwrap().to_string(),
+            format!(
+                "shard {}: the {side} commitment differs from the audit record's",
+                s[0]
+            )
+        );
+    }
+
+    // re-rolling: every other wrong value gives another record hash, so an
+    // audit built on it fails the hash the verifier kept, whatever sample
+    // it would draw
+    let kept = hex(&lie.hash());
+    let mut hashes = std::collections::HashSet::new();
+    for x in 8..40u64 {
+        let mut reroll = honest_record.clone();
+        reroll.boundaries[1] += Fr::from(x);
+        assert!(
+            hashes.insert(reroll.hash()),
+            "distinct records, distinct hashes"
+        );
+        let s = draw_sample(&reroll.hash(), b"given", 2, 1);
+        let mut b = h.bundle();
+        for (i, sh) in b.shards.iter_mut().enumerate() {
+            if !s.contains(&(i as u32)) {
+                sh.proof = None;
+            }
+        }
+        b.audit = Some(AuditRecord {
+            sample: 1,
+            randomness: b"given".to_vec(),
+            record: reroll.clone(),
+        });
+        let pins = Pins {
+            record_hash: Some(kept.clone()),
+            randomness: Some("given".into()),
+            ..Pins::default()
+        };
+        let r = verify_with(&b, &pins);
+        assert_eq!(
+            r.error,
+            Some(Failure::RecordPin {
+                found: hex(&reroll.hash()),
+                expected: kept.clone()
+            })
+        );
+    }
+    // the honest record under the same randomness verifies
+    let s = draw_sample(&honest_record.hash(), b"given", 2, 1);
+    let (b, chosen) = h.audit_with(1, "given");
+    assert_eq!(chosen, s);
+    let r = verify_with(
+        &b,
+        &Pins {
+            record_hash: Some(hex(&honest_record.hash())),
+            randomness: Some("given".into()),
+            ..Pins::default()
+        },
+    );
+    assert!(r.verified, "{r:#?}");
+}
+
+#[test]
+fn hostile_audit_bytes_are_refused() {
+    let h = honest();
+    let (b, _) = h.audit(1);
+    let bytes = b.to_bytes();
     assert_cuts_fail(&bytes, cut_lengths(&bytes));
-    let record = sections(&bytes).last().copied().unwrap();
-    assert_eq!(record.name, "audit record");
-    assert_eq!(record.end - record.start, 4 + 3 * 32);
+    let secs = sections(&bytes);
+    let n = secs.len();
+    let (size, randomness, record) = (secs[n - 3], secs[n - 2], secs[n - 1]);
+    assert_eq!(
+        (size.name, randomness.name, record.name),
+        ("audit record", "audit randomness", "audit record")
+    );
     let patch = |at: usize, repl: &[u8]| {
         let mut t = bytes.clone();
         t[at..at + repl.len()].copy_from_slice(repl);
@@ -198,87 +379,124 @@ fn audit_bundles_prove_the_sample_their_commitments_select() {
     };
     for (m, shards) in [(0u32, 2usize), (3, 2), (u32::MAX, 2)] {
         assert_eq!(
-            patch(record.start, &m.to_le_bytes()),
+            patch(size.start, &m.to_le_bytes()),
             Err(BundleError::Sample { sample: m, shards })
         );
     }
+    // an empty randomness
+    let mut t = bytes[..randomness.start].to_vec();
+    t.extend(0u32.to_le_bytes());
+    t.extend(&bytes[record.start..]);
+    assert_eq!(Bundle::from_bytes(&t), Err(BundleError::Randomness(0)));
+    // the record: its magic, version, count, commitments
+    let rec = record.start + 4;
+    assert_eq!(
+        patch(rec, b"NOTAREC!"),
+        Err(BundleError::Record(CommitRecordError::BadMagic))
+    );
+    assert_eq!(
+        patch(rec + 8, &9u32.to_le_bytes()),
+        Err(BundleError::Record(CommitRecordError::Version {
+            found: 9,
+            supported: 1
+        }))
+    );
+    assert_eq!(
+        patch(rec + 76, &0u32.to_le_bytes()),
+        Err(BundleError::Record(CommitRecordError::Shards(0)))
+    );
     for i in 0..3 {
         assert_eq!(
-            patch(record.start + 4 + 32 * i, &[0xff; 32]),
-            Err(BundleError::Commitment(i))
+            patch(rec + 80 + 32 * i, &[0xff; 32]),
+            Err(BundleError::Record(CommitRecordError::Commitment(i)))
         );
     }
-    // the field modulus itself is not canonical
     let mut modulus = (-Fr::ONE).to_repr();
     modulus[0] += 1;
     assert_eq!(
-        patch(record.start + 4 + 32, modulus.as_ref()),
-        Err(BundleError::Commitment(1))
+        patch(rec + 80 + 32, modulus.as_ref()),
+        Err(BundleError::Record(CommitRecordError::Commitment(1)))
     );
-    // a chain's bytes read as audit, an audit's as chain
+    // an audit of format 2 (sampled by the prover's own commitments)
+    let mut t = bytes.clone();
+    t[8..12].copy_from_slice(&2u32.to_le_bytes());
+    assert_eq!(Bundle::from_bytes(&t), Err(BundleError::OldAudit));
+    // a chain of format 2 still reads
+    let chain = h.bundle().to_bytes();
+    let mut t = chain.clone();
+    t[8..12].copy_from_slice(&2u32.to_le_bytes());
+    assert_eq!(Bundle::from_bytes(&t).unwrap(), h.bundle());
+    // an audit's bytes read as a chain: the audit section is trailing
     let mut t = bytes.clone();
     t[12] = 1;
     assert_eq!(
         Bundle::from_bytes(&t),
-        Err(BundleError::Trailing(record.end - record.start))
+        Err(BundleError::Trailing(record.end - size.start))
+    );
+
+    // the record file on its own: round trip, and strict reading
+    let r = h.record();
+    let rb = r.to_bytes();
+    assert_eq!(CommitRecord::from_bytes(&rb), Ok(r.clone()));
+    assert_eq!(&rb[..8], b"ZKINFREC");
+    assert_eq!(rb.len(), 8 + 4 + 32 + 32 + 4 + 3 * 32);
+    for cut in 0..rb.len() {
+        assert!(CommitRecord::from_bytes(&rb[..cut]).is_err(), "cut {cut}");
+    }
+    let mut long = rb.clone();
+    long.push(0);
+    assert_eq!(
+        CommitRecord::from_bytes(&long),
+        Err(CommitRecordError::Trailing(1))
     );
 }
 
 #[test]
-fn audit_samples_and_detection_probabilities() {
+fn samples_and_detection_probabilities() {
     let close = |a: f64, b: f64| (a - b).abs() < 1e-12;
     assert!(close(detection_probability(10, 3, 1), 0.3));
     assert_eq!(detection_probability(10, 3, 0), 0.0);
     assert!(close(detection_probability(10, 3, 2), 1.0 - 56.0 / 120.0));
     assert_eq!(detection_probability(3, 3, 1), 1.0);
-    assert_eq!(detection_probability(10, 10, 1), 1.0);
     assert_eq!(detection_probability(10, 8, 3), 1.0);
-    assert!(close(detection_probability(2, 1, 1), 0.5));
     assert!(close(detection_probability(100, 1, 1), 0.01));
-    assert!(close(
-        detection_probability(100, 10, 5),
-        1.0 - {
-            (0..10)
-                .map(|t| (95 - t) as f64 / (100 - t) as f64)
-                .product::<f64>()
-        }
-    ));
+    // the sizes for 90 % and 99 % with one wrong shard: ceil(p n)
+    assert_eq!(sample_size_for(10, 1, 0.9), 9);
+    assert_eq!(sample_size_for(24, 1, 0.9), 22);
+    assert_eq!(sample_size_for(24, 1, 0.99), 24);
+    assert_eq!(sample_size_for(100, 1, 0.99), 99);
+    assert_eq!(sample_size_for(2, 1, 0.5), 1);
+    // with more wrong shards fewer suffice
+    assert!(sample_size_for(100, 5, 0.9) < 50);
 
-    // samples: distinct, sorted, of the asked size, fixed by every input
-    let model = [1u8; 32];
-    let keys = [2u8; 32];
-    let bounds: Vec<Fr> = (0..11u64).map(Fr::from).collect();
+    // samples: distinct, sorted, of the asked size, fixed by the record
+    // hash and the randomness, and moved by either
+    let hash = [3u8; 32];
     for m in 1..=10u32 {
-        let s = audit_sample(&model, &keys, &bounds, m);
+        let s = draw_sample(&hash, b"r", 10, m);
         assert_eq!(s.len(), m as usize);
         assert!(s.windows(2).all(|w| w[0] < w[1]), "{s:?}");
         assert!(s.iter().all(|&i| i < 10));
-        assert_eq!(s, audit_sample(&model, &keys, &bounds, m), "deterministic");
+        assert_eq!(s, draw_sample(&hash, b"r", 10, m), "deterministic");
     }
     assert_eq!(
-        audit_sample(&model, &keys, &bounds, 10),
+        draw_sample(&hash, b"r", 10, 10),
         (0..10).collect::<Vec<u32>>()
     );
-    assert_eq!(audit_sample(&model, &keys, &bounds, 50).len(), 10);
-    assert!(audit_sample(&model, &keys, &bounds[..1], 1).is_empty());
-    // any input of the hash moves some sample of 3 out of 10
-    let base: Vec<Vec<u32>> = (0..16u8)
-        .map(|salt| audit_sample(&[salt; 32], &keys, &bounds, 3))
+    assert_eq!(draw_sample(&hash, b"r", 10, 50).len(), 10);
+    let by_hash: Vec<Vec<u32>> = (0..16u8)
+        .map(|x| draw_sample(&[x; 32], b"r", 10, 3))
         .collect();
+    assert!(by_hash.iter().any(|s| *s != by_hash[0]));
+    let by_randomness: Vec<Vec<u32>> = (0..16u8).map(|x| draw_sample(&hash, &[x], 10, 3)).collect();
+    assert!(by_randomness.iter().any(|s| *s != by_randomness[0]));
+    // roughly uniform: over 2,000 draws of 1 of 4, each shard 350-650 times
+    let mut counts = [0usize; 4];
+    for x in 0..2000u32 {
+        counts[draw_sample(&hash, &x.to_le_bytes(), 4, 1)[0] as usize] += 1;
+    }
     assert!(
-        base.iter().any(|s| *s != base[0]),
-        "the model hash selects the sample"
+        counts.iter().all(|&c| (350..650).contains(&c)),
+        "{counts:?}"
     );
-    let by_keys: Vec<Vec<u32>> = (0..16u8)
-        .map(|salt| audit_sample(&model, &[salt; 32], &bounds, 3))
-        .collect();
-    assert!(by_keys.iter().any(|s| *s != by_keys[0]));
-    let by_bound: Vec<Vec<u32>> = (0..16u64)
-        .map(|x| {
-            let mut b = bounds.clone();
-            b[5] = Fr::from(1000 + x);
-            audit_sample(&model, &keys, &b, 3)
-        })
-        .collect();
-    assert!(by_bound.iter().any(|s| *s != by_bound[0]));
 }

@@ -286,6 +286,7 @@ fn pins_name_the_expected_model_and_keys() {
     let pins = |m: Option<&str>, k: Option<&str>| Pins {
         model_hash: m.map(str::to_string),
         keys_digest: k.map(str::to_string),
+        ..Pins::default()
     };
 
     // the right pins (in either case) verify

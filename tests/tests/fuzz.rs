@@ -33,8 +33,8 @@ use zkinf_compiler::{compile, compile_file, parse_inputs, CompileOptions};
 use zkinf_prover::{keygen, prove_shard};
 use zkinf_tests::{digits, samples};
 use zkinf_verifier::{
-    audit_sample, keys_digest, read_verifying_key, verify_bundle, verify_shard, AuditRecord,
-    Bundle, BundleShard, Expected, Pins, ShardProof, SrsVerifierPart,
+    draw_sample, keys_digest, read_verifying_key, verify_bundle, verify_shard, AuditRecord, Bundle,
+    BundleShard, CommitRecord, Expected, Pins, ShardProof, SrsVerifierPart,
 };
 
 // ---------------------------------------------------------------- allocator
@@ -356,7 +356,12 @@ fn world() -> &'static World {
             use sha2::Digest;
             sha2::Sha256::digest(&chain.plan).into()
         };
-        let sample = audit_sample(&hash, &keys_digest(&chain), &boundaries, 1);
+        let record = CommitRecord {
+            model_hash: hash,
+            keys_digest: keys_digest(&chain),
+            boundaries,
+        };
+        let sample = draw_sample(&record.hash(), b"fuzz", proofs.len(), 1);
         for (i, s) in audit.shards.iter_mut().enumerate() {
             if !sample.contains(&(i as u32)) {
                 s.proof = None;
@@ -364,7 +369,8 @@ fn world() -> &'static World {
         }
         audit.audit = Some(AuditRecord {
             sample: 1,
-            boundaries,
+            randomness: b"fuzz".to_vec(),
+            record,
         });
         World {
             plan,
@@ -530,6 +536,7 @@ fn fuzz_bundle(target: &str, honest: &Bundle, n: usize) {
         Pins {
             model_hash: Some(r.model_hash),
             keys_digest: Some(r.keys_digest),
+            ..Pins::default()
         }
     };
     let seeds = vec![honest.to_bytes()];

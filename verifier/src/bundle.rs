@@ -15,20 +15,28 @@
 //! shards      u32 count, then per shard: its nodes of the plan (u32 start,
 //!             u32 end), u32 length + verifying-key file, u32 length +
 //!             proof file (length 0: not proven)
-//! audit only  u32 sample size, then (shards + 1) × 32-byte commitments
+//! audit only  u32 sample size M, u32 length + the verifier's randomness,
+//!             u32 length + the commitment record file ([`CommitRecord`])
 //! ```
+//!
+//! Format 3 (this one) carries the commitment record and the randomness the
+//! sample is drawn from; format 2 audits drew their sample from a hash of the
+//! prover's own commitments (a cheater could re-roll a wrong value until the
+//! sample missed it) and are refused. Chain bundles are the same in both and
+//! read.
 
 use crate::claim::ClaimError;
+use crate::record::{CommitRecord, CommitRecordError, MAX_SEED_BYTES};
 use crate::srs::{SrsPartError, SrsVerifierPart, SRS_PART_BYTES};
-use halo2_proofs::halo2curves::bn256::Fr;
-use halo2_proofs::halo2curves::ff::PrimeField;
 use thiserror::Error;
 use zkinf_circuits::shard::{ShardError, ShardSpec};
 use zkinf_circuits::PlanError;
 
 /// Version 2 added each shard's node range (so that a verifier can rebuild
-/// the verifying keys from the plan); version 1 bundles are refused.
-pub const BUNDLE_FORMAT_VERSION: u32 = 2;
+/// the verifying keys from the plan); version 3 the commitment record and
+/// the randomness of an audit. Version 1 bundles and version 2 audits are
+/// refused (version 2 chains read).
+pub const BUNDLE_FORMAT_VERSION: u32 = 3;
 pub const BUNDLE_MAGIC: &[u8; 8] = b"ZKINFBND";
 /// The most shards a bundle may hold.
 pub const MAX_BUNDLE_SHARDS: usize = 1 << 16;
@@ -53,8 +61,12 @@ pub enum BundleError {
     NoShards,
     #[error("bundle: {0}")]
     Srs(#[from] SrsPartError),
-    #[error("audit record: commitment {0} is not a canonical field element")]
-    Commitment(usize),
+    #[error("the bundle's {0}")]
+    Record(#[from] CommitRecordError),
+    #[error("audit: randomness of {0} bytes (between 1 and {MAX_SEED_BYTES})")]
+    Randomness(usize),
+    #[error("this is an audit bundle of format 2, whose sample the prover's own commitments chose; make a new audit (zkinf commit, then sample with the verifier's randomness)")]
+    OldAudit,
     #[error("audit record: sample of {sample} shards out of {shards}")]
     Sample { sample: u32, shards: usize },
     #[error("the bundle's model: {0}")]
@@ -111,13 +123,16 @@ pub struct BundleShard {
     pub proof: Option<Vec<u8>>,
 }
 
-/// The audit record of a hybrid run.
+/// The audit of a hybrid run: the commitment record made before the
+/// sample was known, the verifier's randomness and the sample size.
 #[derive(Clone, Debug, PartialEq)]
 pub struct AuditRecord {
-    /// how many shards are proven (sampled from the commitments)
+    /// how many shards are proven (drawn from the record's hash and the
+    /// randomness)
     pub sample: u32,
-    /// the commitment at every boundary: the input, each shard's output
-    pub boundaries: Vec<Fr>,
+    /// the verifier's randomness (its seed, or a block hash)
+    pub randomness: Vec<u8>,
+    pub record: CommitRecord,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -174,9 +189,8 @@ impl Bundle {
         }
         if let Some(a) = &self.audit {
             out.extend(a.sample.to_le_bytes());
-            for c in &a.boundaries {
-                out.extend(c.to_repr());
-            }
+            put_bytes(&mut out, &a.randomness);
+            put_bytes(&mut out, &a.record.to_bytes());
         }
         out
     }
@@ -187,7 +201,7 @@ impl Bundle {
             return Err(BundleError::BadMagic);
         }
         let version = rd.u32("header")?;
-        if version != BUNDLE_FORMAT_VERSION {
+        if !(2..=BUNDLE_FORMAT_VERSION).contains(&version) {
             return Err(BundleError::Version {
                 found: version,
                 supported: BUNDLE_FORMAT_VERSION,
@@ -195,6 +209,7 @@ impl Bundle {
         }
         let kind = match rd.take(1, "header")?[0] {
             1 => BundleKind::Chain,
+            2 if version == 2 => return Err(BundleError::OldAudit),
             2 => BundleKind::Audit,
             k => return Err(BundleError::Kind(k)),
         };
@@ -228,16 +243,16 @@ impl Bundle {
                 if sample == 0 || sample as usize > n {
                     return Err(BundleError::Sample { sample, shards: n });
                 }
-                let mut boundaries = Vec::with_capacity(n + 1);
-                for i in 0..=n {
-                    let mut repr = [0u8; 32];
-                    repr.copy_from_slice(rd.take(32, "audit record")?);
-                    boundaries.push(
-                        Option::<Fr>::from(Fr::from_repr(repr))
-                            .ok_or(BundleError::Commitment(i))?,
-                    );
+                let randomness = rd.bytes("audit randomness")?.to_vec();
+                if randomness.is_empty() || randomness.len() > MAX_SEED_BYTES {
+                    return Err(BundleError::Randomness(randomness.len()));
                 }
-                Some(AuditRecord { sample, boundaries })
+                let record = CommitRecord::from_bytes(rd.bytes("audit record")?)?;
+                Some(AuditRecord {
+                    sample,
+                    randomness,
+                    record,
+                })
             }
         };
         if rd.at != bytes.len() {

@@ -1,20 +1,20 @@
 //! Verifying a bundle into a [`Report`]: every shard checked on its own (so
 //! a report names each rejected shard, not only the first), the links
 //! between shards, the claimed input and output against the commitments,
-//! the pins, and, for an audit, the sample recomputed from the commitments.
+//! the pins, and, for an audit, the commitment record and the sample drawn
+//! from its hash and the verifier's randomness.
 
 use crate::bundle::{Bundle, BundleError, BundleKind};
 use crate::claim::{check_claim, claim_commitment, Claimed};
 use crate::format::ShardProof;
 use crate::key::read_verifying_key;
+use crate::record::{draw_sample, sample_size_for};
 use crate::report::{
     AuditReport, Binding, Failure, Pins, Report, ShardFailure, ShardReport, ShardStatus,
     TensorReport, Trust,
 };
 use crate::srs::SrsVerifierPart;
 use crate::verify::{verify_shard, Expected, VerifyError};
-use halo2_proofs::halo2curves::bn256::Fr;
-use halo2_proofs::halo2curves::ff::PrimeField;
 use sha2::{Digest, Sha256};
 use zkinf_circuits::plan::InputQuant;
 use zkinf_circuits::shard::{check_partition, model_id, ShardSpec};
@@ -42,43 +42,6 @@ pub fn keys_digest_of<'a>(
         h.update(vk);
     }
     h.finalize().into()
-}
-
-/// The shards an audit proves: `sample` distinct indices out of the
-/// boundaries' `len - 1` shards, drawn by a hash of the model, the keys and
-/// every boundary commitment (so the prover fixes every boundary before it
-/// learns which shards it must prove). Sorted.
-pub fn audit_sample(
-    model_hash: &[u8; 32],
-    keys: &[u8; 32],
-    boundaries: &[Fr],
-    sample: u32,
-) -> Vec<u32> {
-    let n = boundaries.len().saturating_sub(1);
-    let mut h = Sha256::new();
-    h.update(b"zkinf-audit-v1");
-    h.update(model_hash);
-    h.update(keys);
-    h.update((n as u32).to_le_bytes());
-    h.update(sample.to_le_bytes());
-    for b in boundaries {
-        h.update(b.to_repr());
-    }
-    let seed: [u8; 32] = h.finalize().into();
-    let mut order: Vec<u32> = (0..n as u32).collect();
-    let m = (sample as usize).min(n);
-    for j in 0..m {
-        let mut d = Sha256::new();
-        d.update(seed);
-        d.update((j as u32).to_le_bytes());
-        let r: [u8; 32] = d.finalize().into();
-        let r = u128::from_le_bytes(r[..16].try_into().unwrap_or([0; 16]));
-        let pick = j + (r % (n - j) as u128) as usize;
-        order.swap(j, pick);
-    }
-    let mut s = order[..m].to_vec();
-    s.sort_unstable();
-    s
 }
 
 /// `1 - C(n - bad, m) / C(n, m)`: the chance that `m` shards sampled out
@@ -201,23 +164,67 @@ pub fn verify_bundle(
     let (sample, audit) = match &bundle.audit {
         None => (None, None),
         Some(a) => {
-            if a.boundaries.len() != n + 1 {
+            let r = &a.record;
+            if r.boundaries.len() != n + 1 {
                 return Err(BundleError::Boundaries {
-                    found: a.boundaries.len(),
+                    found: r.boundaries.len(),
                     shards: n,
                 });
             }
-            if a.boundaries[0] != in_c {
+            let record_hash = r.hash();
+            if let Some(want) = pins.record_hash.as_deref() {
+                if !want.eq_ignore_ascii_case(&hex(&record_hash)) {
+                    failures.push(Failure::RecordPin {
+                        found: hex(&record_hash),
+                        expected: want.to_string(),
+                    });
+                }
+            }
+            let randomness = String::from_utf8_lossy(&a.randomness).into_owned();
+            if let Some(want) = pins.randomness.as_deref() {
+                if want.as_bytes() != a.randomness.as_slice() {
+                    failures.push(Failure::RandomnessPin {
+                        found: randomness.clone(),
+                        expected: want.to_string(),
+                    });
+                }
+            }
+            if let Some(floor) = pins.min_sample.filter(|&f| a.sample < f) {
+                failures.push(Failure::SampleFloor {
+                    sample: a.sample,
+                    floor,
+                });
+            }
+            if r.model_hash != model_hash {
+                failures.push(Failure::RecordModel {
+                    found: hex(&r.model_hash),
+                    expected: hex(&model_hash),
+                });
+            }
+            if r.keys_digest != keys {
+                failures.push(Failure::RecordKeys {
+                    found: hex(&r.keys_digest),
+                    expected: hex(&keys),
+                });
+            }
+            if r.boundaries[0] != in_c {
                 failures.push(Failure::RecordedInput);
             }
-            if a.boundaries[n] != out_c {
+            if r.boundaries[n] != out_c {
                 failures.push(Failure::RecordedOutput);
             }
-            let s = audit_sample(&model_hash, &keys, &a.boundaries, a.sample);
+            let s = draw_sample(&record_hash, &a.randomness, n, a.sample);
             let report = AuditReport {
+                detection_one: detection_probability(n, s.len(), 1),
                 sample: s.clone(),
                 shards: n,
-                detection_one: detection_probability(n, s.len(), 1),
+                for_90: sample_size_for(n, 1, 0.9),
+                for_99: sample_size_for(n, 1, 0.99),
+                record_hash: hex(&record_hash),
+                randomness,
+                record_pinned: pins.record_hash.is_some(),
+                randomness_pinned: pins.randomness.is_some(),
+                floor: pins.min_sample,
             };
             (Some(s), Some(report))
         }
@@ -253,7 +260,10 @@ pub fn verify_bundle(
                 Some(Ok(p)) => p,
             };
             let (input, output) = match &bundle.audit {
-                Some(a) => (Some(a.boundaries[i]), Some(a.boundaries[i + 1])),
+                Some(a) => (
+                    Some(a.record.boundaries[i]),
+                    Some(a.record.boundaries[i + 1]),
+                ),
                 None => ((i == 0).then_some(in_c), (i + 1 == n).then_some(out_c)),
             };
             let expected = Expected {

@@ -11,6 +11,7 @@ mod check;
 mod claim;
 mod format;
 mod key;
+mod record;
 mod report;
 mod srs;
 mod transcript;
@@ -20,14 +21,17 @@ pub use bundle::{
     AuditRecord, Bundle, BundleError, BundleKind, BundleShard, BUNDLE_FORMAT_VERSION, BUNDLE_MAGIC,
 };
 pub use check::{
-    audit_sample, detection_probability, hex, keys_digest, keys_digest_of, verify_audit,
-    verify_bundle,
+    detection_probability, hex, keys_digest, keys_digest_of, verify_audit, verify_bundle,
 };
 pub use claim::{check_claim, claim_commitment, ClaimError, Claimed};
 pub use format::{FormatError, ShardProof, Transcript, PROOF_FORMAT_VERSION};
 pub use key::{
     check_selector_bytes, decode_key, encode_key, read_verifying_key, write_verifying_key,
     KeyError, KeyKind, KEY_FORMAT_VERSION, MAX_K, PK_MAGIC, VK_MAGIC,
+};
+pub use record::{
+    draw_sample, sample_size_for, CommitRecord, CommitRecordError, MAX_RECORD_SHARDS,
+    MAX_SEED_BYTES, RECORD_FORMAT_VERSION, RECORD_MAGIC,
 };
 pub use report::{
     AuditReport, Binding, Failure, Pinning, Pins, Report, ShardFailure, ShardReport, ShardStatus,

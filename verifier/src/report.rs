@@ -15,6 +15,13 @@ use thiserror::Error;
 pub struct Pins {
     pub model_hash: Option<String>,
     pub keys_digest: Option<String>,
+    /// an audit's commitment record hash, kept by the verifier before it
+    /// gave its randomness
+    pub record_hash: Option<String>,
+    /// the randomness the verifier gave (its seed, or the block hash)
+    pub randomness: Option<String>,
+    /// the smallest sample the verifier accepts
+    pub min_sample: Option<u32>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -59,6 +66,18 @@ pub enum Failure {
     RebuiltSrs,
     #[error("shard {shard}: the bundle's verifying key is not the one its model gives (rebuilt from the plan and the SRS)")]
     RebuiltKey { shard: u32 },
+    #[error("the commitment record's hash is {found}, not the {expected} the verifier kept: its commitments changed after the randomness was given")]
+    RecordPin { found: String, expected: String },
+    #[error("the audit's randomness is {found:?}, not the {expected:?} the verifier gave")]
+    RandomnessPin { found: String, expected: String },
+    #[error(
+        "the audit proves a sample of {sample} shard(s), below the verifier's floor of {floor}"
+    )]
+    SampleFloor { sample: u32, floor: u32 },
+    #[error("the commitment record is of model {found}, not of the bundle's model {expected}")]
+    RecordModel { found: String, expected: String },
+    #[error("the commitment record names keys digest {found}, not the bundle's {expected}")]
+    RecordKeys { found: String, expected: String },
     #[error("the audit record's input commitment does not match the claimed input")]
     RecordedInput,
     #[error("the audit record's output commitment does not match the claimed output")]
@@ -102,11 +121,59 @@ pub struct TensorReport {
 
 #[derive(Clone, Debug, Serialize)]
 pub struct AuditReport {
-    /// the shards the commitments select for proving
+    /// the shards drawn from the record's hash and the randomness
     pub sample: Vec<u32>,
     pub shards: usize,
     /// probability that the sample catches a run with one wrong shard
     pub detection_one: f64,
+    /// the sample sizes that catch one wrong shard with probability 0.9
+    /// and 0.99
+    pub for_90: usize,
+    pub for_99: usize,
+    /// SHA-256 of the commitment record
+    pub record_hash: String,
+    /// the verifier's randomness (as text)
+    pub randomness: String,
+    /// the record hash was compared with the one the verifier kept
+    pub record_pinned: bool,
+    /// the randomness was compared with the one the verifier gave
+    pub randomness_pinned: bool,
+    /// the verifier's floor on the sample size
+    pub floor: Option<u32>,
+}
+
+impl AuditReport {
+    /// Record and randomness both the verifier's: the sample was drawn after
+    /// the commitments were fixed.
+    pub fn pinned(&self) -> bool {
+        self.record_pinned && self.randomness_pinned
+    }
+
+    fn describe(&self) -> String {
+        let pin = |p: bool, what: &str| {
+            if p {
+                format!("{what} pinned")
+            } else {
+                format!("{what} NOT PINNED")
+            }
+        };
+        let mut s = format!(
+            "sample {:?} of {} drawn from record {} and randomness {:?} ({}, {}{})",
+            self.sample,
+            self.shards,
+            &self.record_hash[..16.min(self.record_hash.len())],
+            self.randomness,
+            pin(self.record_pinned, "record hash"),
+            pin(self.randomness_pinned, "randomness"),
+            self.floor
+                .map(|f| format!(", floor {f}"))
+                .unwrap_or_default()
+        );
+        if !self.pinned() {
+            s.push_str(": a prover that chose the randomness, or changed its commitments after seeing it, could have steered the sample; pin the record hash you kept and the randomness you gave");
+        }
+        s
+    }
 }
 
 /// Whether a value the verdict rests on was compared with one the verifier
@@ -258,7 +325,12 @@ impl Report {
     /// Verified, and pinned: the verdict holds against a prover who made up
     /// its own keys or SRS. What an embedder should require.
     pub fn trusted(&self) -> bool {
-        self.verified && self.trust.pinned
+        self.verified && self.pinned()
+    }
+
+    /// Model and keys pinned and, for an audit, its record and randomness.
+    fn pinned(&self) -> bool {
+        self.trust.pinned && self.audit.as_ref().is_none_or(AuditReport::pinned)
     }
 
     /// Records a failure found after the shards were checked (the first
@@ -297,15 +369,18 @@ impl Report {
             None => {
                 let what = if let Some(a) = &self.audit {
                     format!(
-                        "the audited sample of {} of {} shard(s) (an audit, not a proof of every shard: one wrong shard is caught with probability {:.3})",
+                        "the audited sample of {} of {} shard(s) (an audit, not a proof of every shard: one wrong shard is caught with probability {:.3}; {} and {} sampled shards catch it with 0.9 and 0.99; {})",
                         a.sample.len(),
                         a.shards,
-                        a.detection_one
+                        a.detection_one,
+                        a.for_90,
+                        a.for_99,
+                        a.describe()
                     )
                 } else {
                     format!("the linked chain of {} shard(s)", self.shards.len())
                 };
-                let head = if self.trust.pinned {
+                let head = if self.pinned() {
                     "verified (pinned)"
                 } else {
                     "verified, UNPINNED"

@@ -3,7 +3,8 @@
 // `zkinf serve-web` on 127.0.0.1.
 //
 //   node web/test/browser.mjs --zkinf BIN --honest H.zkinf --tampered T.zkinf \
-//        --shard S [--audit A.zkinf] [--out DIR] [--runs N]
+//        --shard S [--audit A.zkinf --audit-record HASH --audit-randomness S]
+//        [--out DIR] [--runs N]
 //
 // Checks: the honest chain bundle (from ?bundle=) verifies every shard, and
 // without expected values the headline says it is NOT pinned, in amber, not
@@ -194,11 +195,47 @@ try {
 
   // 5. an audit bundle: the sample verifies, the rest is open to challenge
   if (args.audit) {
+    for (const id of ['#pin-model', '#pin-keys', '#pin-record', '#pin-randomness', '#pin-floor']) await page.fill(id, '');
     r = await pick(page, args.audit);
     check(verified(r) && r.report.kind === 'audit', `audit bundle verified: ${r.status.split('\n')[0]}`);
     check(r.rows.some((x) => x.status === 'not_sampled') && r.rows.some((x) => x.status === 'verified'),
       `audit bundle: sample ${JSON.stringify(r.report.audit?.sample)} verified, others not sampled (detection ${r.report.audit?.detection_one})`);
-    await page.screenshot({ path: `${out}/web-audit.png`, fullPage: true });
+    check(/NOT pinned/.test(await page.locator('#audit').innerText()),
+      'audit bundle without the record hash and randomness: shown NOT pinned');
+    // the auditor's own values: published model and keys, the record hash it
+    // kept and the randomness it gave
+    if (args['audit-record'] && args['audit-randomness']) {
+      const audited = r.report;
+      const recheck = async () => {
+        await page.evaluate(() => { document.getElementById('status').dataset.state = 'working'; });
+        await page.click('#recheck');
+        return settled(page);
+      };
+      await page.fill('#pin-model', audited.model_hash);
+      await page.fill('#pin-keys', audited.keys_digest);
+      r = await recheck();
+      check(r.state === 'partial' && verified(r) && /record hash or randomness/.test(r.status),
+        `audit with model and keys pinned only: partly pinned (${r.status.split('\n')[0]})`);
+      await page.fill('#pin-record', args['audit-record']);
+      await page.fill('#pin-randomness', args['audit-randomness']);
+      await page.fill('#pin-floor', '1');
+      r = await recheck();
+      check(r.state === 'pinned' && verified(r) && hue(r.colour) === 'green',
+        `audit with record hash, randomness and floor pinned: verified (pinned) (${r.status.split('\n')[0]})`);
+      await page.screenshot({ path: `${out}/web-audit.png`, fullPage: true });
+      await page.fill('#pin-randomness', `${args['audit-randomness']}-chosen-by-the-prover`);
+      r = await recheck();
+      check(r.state === 'rejected' && /randomness/.test(r.status) && /the verifier gave/.test(r.status),
+        `audit with other randomness than the one given: rejected (${r.status.split('\n').slice(-1)[0]})`);
+      await page.fill('#pin-randomness', args['audit-randomness']);
+      await page.fill('#pin-floor', '2');
+      r = await recheck();
+      check(r.state === 'rejected' && /below the verifier's floor of 2/.test(r.status),
+        `audit below the floor: rejected (${r.status.split('\n').slice(-1)[0]})`);
+      for (const id of ['#pin-model', '#pin-keys', '#pin-record', '#pin-randomness', '#pin-floor']) await page.fill(id, '');
+    } else {
+      await page.screenshot({ path: `${out}/web-audit.png`, fullPage: true });
+    }
   }
 
   // 6. reload while offline: the service worker serves the page and the wasm

@@ -20,11 +20,11 @@ pub use zkinf_compiler::{compile_file, CompileOptions};
 pub use zkinf_prover::{keygen, prove_shard};
 pub use zkinf_tests::{argmax, digits, samples};
 pub use zkinf_verifier::{
-    audit_sample, detection_probability, keys_digest, keys_digest_of, read_verifying_key,
-    verify_audit, verify_bundle, verify_shard, write_verifying_key, AuditRecord, Bundle,
-    BundleError, BundleKind, BundleShard, Expected, Failure, Pins, Report, ShardFailure,
-    ShardProof, ShardStatus, SrsVerifierPart, VerifyError, BUNDLE_FORMAT_VERSION, BUNDLE_MAGIC,
-    SRS_PART_BYTES,
+    detection_probability, draw_sample, keys_digest, keys_digest_of, read_verifying_key,
+    sample_size_for, verify_audit, verify_bundle, verify_shard, write_verifying_key, AuditRecord,
+    Bundle, BundleError, BundleKind, BundleShard, CommitRecord, CommitRecordError, Expected,
+    Failure, Pins, Report, ShardFailure, ShardProof, ShardStatus, SrsVerifierPart, VerifyError,
+    BUNDLE_FORMAT_VERSION, BUNDLE_MAGIC, SRS_PART_BYTES,
 };
 
 pub const MODEL: &str = "mlp_int8_qdq";
@@ -131,26 +131,45 @@ impl Honest {
         b
     }
 
-    /// An audit bundle proving the shards `audit_sample` selects (as
-    /// `zkinf export-web --sample` builds it), and that sample.
+    /// The commitment record of the honest run (as `zkinf commit` writes
+    /// it).
+    pub fn record(&self) -> CommitRecord {
+        let b = self.bundle();
+        CommitRecord {
+            model_hash: model_hash_bytes(&b.plan),
+            keys_digest: keys_digest(&b),
+            boundaries: self.boundaries(),
+        }
+    }
+
+    /// An audit bundle proving the shards drawn from the honest record and
+    /// [`RANDOMNESS`] (as `zkinf export-web --record --sample` builds it),
+    /// and that sample.
     pub fn audit(&self, sample: u32) -> (Bundle, Vec<u32>) {
+        self.audit_with(sample, RANDOMNESS)
+    }
+
+    /// [`Self::audit`] under other randomness.
+    pub fn audit_with(&self, sample: u32, randomness: &str) -> (Bundle, Vec<u32>) {
         let mut b = self.bundle();
-        let boundaries = self.boundaries();
-        let chosen = audit_sample(
-            &model_hash_bytes(&b.plan),
-            &keys_digest(&b),
-            &boundaries,
-            sample,
-        );
+        let record = self.record();
+        let chosen = draw_sample(&record.hash(), randomness.as_bytes(), 2, sample);
         for (i, s) in b.shards.iter_mut().enumerate() {
             if !chosen.contains(&(i as u32)) {
                 s.proof = None;
             }
         }
-        b.audit = Some(AuditRecord { sample, boundaries });
+        b.audit = Some(AuditRecord {
+            sample,
+            randomness: randomness.as_bytes().to_vec(),
+            record,
+        });
         (b, chosen)
     }
 }
+
+/// The verifier's randomness of the test audits.
+pub const RANDOMNESS: &str = "verifier seed 1";
 
 /// SHA-256 of Plan bytes (the model's identity), via the Plan's own hash.
 pub fn model_hash_bytes(plan_bytes: &[u8]) -> [u8; 32] {
@@ -270,7 +289,12 @@ pub fn sections(b: &[u8]) -> Vec<Section> {
         push(&mut out, &mut at, 4 + proof, "proofs");
     }
     if b[12] == 2 {
-        push(&mut out, &mut at, 4 + 32 * (shards + 1), "audit record");
+        // the sample size, the randomness, the commitment record
+        push(&mut out, &mut at, 4, "audit record");
+        let r = u32_at(at);
+        push(&mut out, &mut at, 4 + r, "audit randomness");
+        let r = u32_at(at);
+        push(&mut out, &mut at, 4 + r, "audit record");
     }
     assert_eq!(at, b.len(), "the sections cover the bundle");
     out

@@ -67,18 +67,9 @@ fn performance_now() -> f64 {
 
 /// Verifies a bundle of kind `kind` into a JSON report; malformed bundles
 /// are errors naming the problem.
-pub fn verify_json(
-    bundle: &[u8],
-    kind: BundleKind,
-    model_hash: Option<String>,
-    keys_digest: Option<String>,
-) -> Result<String, String> {
+pub fn verify_json(bundle: &[u8], kind: BundleKind, pins: Pins) -> Result<String, String> {
     field_table()?;
     let bundle = Bundle::from_bytes(bundle).map_err(|e| e.to_string())?;
-    let pins = Pins {
-        model_hash: model_hash.filter(|s| !s.is_empty()),
-        keys_digest: keys_digest.filter(|s| !s.is_empty()),
-    };
     let report = match kind {
         BundleKind::Chain => bundle
             .expect_kind(kind)
@@ -97,19 +88,41 @@ pub fn verify_chain(
     model_hash: Option<String>,
     keys_digest: Option<String>,
 ) -> Result<String, JsError> {
-    verify_json(bundle, BundleKind::Chain, model_hash, keys_digest).map_err(|e| JsError::new(&e))
+    let pins = Pins {
+        model_hash: nonempty(model_hash),
+        keys_digest: nonempty(keys_digest),
+        ..Pins::default()
+    };
+    verify_json(bundle, BundleKind::Chain, pins).map_err(|e| JsError::new(&e))
+}
+
+fn nonempty(s: Option<String>) -> Option<String> {
+    s.filter(|s| !s.is_empty())
 }
 
 /// Verifies an audit bundle (hybrid mode: every boundary committed, a
-/// sample proven): the JSON report, with the sample and its detection
-/// probability.
+/// sample drawn from the record's hash and the verifier's randomness
+/// proven): the JSON report, with the sample and its detection probability.
+/// `record_hash` (kept before the randomness was given), `randomness` (the
+/// seed or block hash given) and `min_sample` (the verifier's floor), when
+/// given, pin what the audit must be.
 #[wasm_bindgen]
 pub fn verify_audit(
     bundle: &[u8],
     model_hash: Option<String>,
     keys_digest: Option<String>,
+    record_hash: Option<String>,
+    randomness: Option<String>,
+    min_sample: Option<u32>,
 ) -> Result<String, JsError> {
-    verify_json(bundle, BundleKind::Audit, model_hash, keys_digest).map_err(|e| JsError::new(&e))
+    let pins = Pins {
+        model_hash: nonempty(model_hash),
+        keys_digest: nonempty(keys_digest),
+        record_hash: nonempty(record_hash),
+        randomness: nonempty(randomness),
+        min_sample,
+    };
+    verify_json(bundle, BundleKind::Audit, pins).map_err(|e| JsError::new(&e))
 }
 
 /// "chain" or "audit" (which of the two to call), or an error for a file
