@@ -277,18 +277,7 @@ fn a_cheating_record_is_caught_by_the_sample_or_stays_exposed_and_cannot_be_re_r
     // has three shards, where the lie can fall outside the sample)
     for seed in 0..24u32 {
         let randomness = format!("seed {seed}");
-        let s = draw_sample(&lie.hash(), randomness.as_bytes(), 2, 1);
-        let mut b = h.bundle();
-        for (i, sh) in b.shards.iter_mut().enumerate() {
-            if !s.contains(&(i as u32)) {
-                sh.proof = None;
-            }
-        }
-        b.audit = Some(AuditRecord {
-            sample: 1,
-            randomness: randomness.clone().into_bytes(),
-            record: lie.clone(),
-        });
+        let (b, s) = h.audit_of(lie.clone(), 1, &randomness);
         let pins = Pins {
             record_hash: Some(hex(&lie.hash())),
             randomness: Some(randomness),
@@ -318,18 +307,7 @@ fn a_cheating_record_is_caught_by_the_sample_or_stays_exposed_and_cannot_be_re_r
             hashes.insert(reroll.hash()),
             "distinct records, distinct hashes"
         );
-        let s = draw_sample(&reroll.hash(), b"given", 2, 1);
-        let mut b = h.bundle();
-        for (i, sh) in b.shards.iter_mut().enumerate() {
-            if !s.contains(&(i as u32)) {
-                sh.proof = None;
-            }
-        }
-        b.audit = Some(AuditRecord {
-            sample: 1,
-            randomness: b"given".to_vec(),
-            record: reroll.clone(),
-        });
+        let (b, _) = h.audit_of(reroll.clone(), 1, "given");
         let pins = Pins {
             record_hash: Some(kept.clone()),
             randomness: Some("given".into()),

@@ -151,8 +151,18 @@ impl Honest {
 
     /// [`Self::audit`] under other randomness.
     pub fn audit_with(&self, sample: u32, randomness: &str) -> (Bundle, Vec<u32>) {
+        self.audit_of(self.record(), sample, randomness)
+    }
+
+    /// The audit bundle of `record` (honest or not) under `randomness`: the
+    /// honest proofs of the shards drawn, and that sample.
+    pub fn audit_of(
+        &self,
+        record: CommitRecord,
+        sample: u32,
+        randomness: &str,
+    ) -> (Bundle, Vec<u32>) {
         let mut b = self.bundle();
-        let record = self.record();
         let chosen = draw_sample(&record.hash(), randomness.as_bytes(), 2, sample);
         for (i, s) in b.shards.iter_mut().enumerate() {
             if !chosen.contains(&(i as u32)) {
