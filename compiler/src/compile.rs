@@ -212,8 +212,16 @@ pub fn compile(
     let mut ranges: HashMap<String, (f64, f64)> = HashMap::new();
     // the first runs' tensors, kept for the per-layer error
     let mut envs = Vec::new();
-    for s in &samples {
-        let env = match (reference::run(&model, &to_tensors(&model, s)), exact) {
+    // the weights once, shared by every run (a run keeps only its
+    // activations: 16 kept runs of a large model held 16 copies of it)
+    let consts = match reference::consts(&model) {
+        Ok(c) => c,
+        Err(e) if !exact => return Err(CompileError::Calibration(e.to_string())),
+        Err(_) => Default::default(),
+    };
+    for (i, s) in samples.iter().enumerate() {
+        let run = reference::run_with(&model, &consts, &to_tensors(&model, s));
+        let env = match (run, exact) {
             (Ok(env), _) => env,
             (Err(RefError::Unsupported { node, op, reason }), false) => {
                 return Err(CompileError::Unsupported { node, op, reason })
@@ -226,7 +234,9 @@ pub fn compile(
             }
         };
         {
-            for (name, t) in &env {
+            // the constants' ranges are the same for every sample
+            let constants = if i == 0 { Some(&consts) } else { None };
+            for (name, t) in env.iter().chain(constants.into_iter().flatten()) {
                 let lo = t.iter().cloned().fold(f64::INFINITY, f64::min);
                 let hi = t.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
                 if !(lo.is_finite() && hi.is_finite()) {
@@ -276,7 +286,7 @@ pub fn compile(
         }
         let mut outs = Vec::new();
         for (o, _) in &model.outputs {
-            let t = env.get(o).ok_or_else(|| {
+            let t = env.get(o).or_else(|| consts.get(o)).ok_or_else(|| {
                 CompileError::Calibration(format!(
                     "the float reference does not compute output '{o}'"
                 ))
@@ -289,6 +299,7 @@ pub fn compile(
         }
     }
 
+    drop(consts);
     let mode = if exact {
         Mode::Exact { ranges }
     } else {

@@ -130,19 +130,40 @@ fn transpose2(a: &Tensor) -> Result<Tensor, String> {
 
 /// Runs the model on float inputs; returns every tensor by name.
 pub fn run(model: &LoadedModel, inputs: &HashMap<String, Tensor>) -> Result<Env, RefError> {
-    let mut env: Env = HashMap::new();
-    for (k, c) in &model.consts {
-        env.insert(
-            k.clone(),
-            ArrayD::from_shape_vec(IxDyn(&c.shape), c.data.clone()).map_err(|e| {
-                RefError::Failed {
+    let consts = consts(model)?;
+    let mut env = run_with(model, &consts, inputs)?;
+    env.extend(consts);
+    Ok(env)
+}
+
+/// The model's constants as tensors (made once, shared by every run of
+/// [`run_with`]).
+pub fn consts(model: &LoadedModel) -> Result<Env, RefError> {
+    model
+        .consts
+        .iter()
+        .map(|(k, c)| {
+            ArrayD::from_shape_vec(IxDyn(&c.shape), c.data.clone())
+                .map(|t| (k.clone(), t))
+                .map_err(|e| RefError::Failed {
                     node: k.clone(),
                     op: "initializer".into(),
                     reason: e.to_string(),
-                }
-            })?,
-        );
-    }
+                })
+        })
+        .collect()
+}
+
+/// [`run`] with the model's constants made once by [`consts`]: the
+/// returned tensors are the inputs' and the nodes' outputs only (a model's
+/// weights are not copied per run: a run of a large model would otherwise
+/// hold, and a caller keeping several runs keep, a copy of every weight).
+pub fn run_with(
+    model: &LoadedModel,
+    consts: &Env,
+    inputs: &HashMap<String, Tensor>,
+) -> Result<Env, RefError> {
+    let mut env: Env = HashMap::new();
     let mut dtypes: HashMap<String, DType> = model
         .consts
         .iter()
@@ -158,7 +179,7 @@ pub fn run(model: &LoadedModel, inputs: &HashMap<String, Tensor>) -> Result<Env,
         dtypes.insert(gi.name.clone(), gi.dtype);
     }
     for (i, n) in model.nodes.iter().enumerate() {
-        let outs = eval(model, n, &env, &dtypes).map_err(|reason| {
+        let outs = eval(model, n, &env, consts, &dtypes).map_err(|reason| {
             let (node, op) = (crate::lower::node_name(n, i), n.op_type.clone());
             match reason.strip_prefix("unsupported: ") {
                 Some(r) => RefError::Unsupported {
@@ -207,7 +228,8 @@ pub(crate) fn eval_body(
                 dtypes.insert(i.clone(), c.dtype);
             }
         }
-        for (name, (v, dt)) in b.output.iter().zip(eval(model, b, &env, &dtypes)?) {
+        let none = HashMap::new();
+        for (name, (v, dt)) in b.output.iter().zip(eval(model, b, &env, &none, &dtypes)?) {
             env.insert(name.clone(), v);
             dtypes.insert(name.clone(), dt);
         }
@@ -220,6 +242,7 @@ fn eval(
     model: &LoadedModel,
     n: &NodeProto,
     env: &Env,
+    consts: &Env,
     dtypes: &HashMap<String, DType>,
 ) -> Result<Vec<(Tensor, DType)>, String> {
     let at = Attrs(n);
@@ -227,7 +250,7 @@ fn eval(
         n.input
             .get(k)
             .filter(|s| !s.is_empty())
-            .and_then(|s| env.get(s))
+            .and_then(|s| env.get(s).or_else(|| consts.get(s)))
     };
     let req = |k: usize| get(k).ok_or_else(|| format!("input {k} missing"));
     let dt = |k: usize| {
