@@ -58,7 +58,7 @@ fn node_outs(
         nodes: vec![],
         bodies: HashMap::new(),
     };
-    eval(&model, &node, &env, &HashMap::new())
+    eval(&model, &node, &env, &HashMap::new(), &HashMap::new())
 }
 fn node1(op: &str, opset: i64, ins: &[Option<Tensor>], attrs: Vec<AttributeProto>) -> Tensor {
     node_outs(op, opset, ins, attrs, 1).unwrap().remove(0).0
