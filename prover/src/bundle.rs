@@ -257,11 +257,12 @@ pub fn rebuild_keys(
     let plan = Plan::from_bytes(&bundle.plan)
         .and_then(CheckedPlan::new)
         .map_err(ProveError::BundlePlan)?;
+    let id = zkinf_circuits::shard::model_id(&plan);
     let circuits = bundle
         .shards
         .iter()
         .enumerate()
-        .map(|(i, s)| ShardCircuit::for_shard(&plan, s.nodes, i as u32, None))
+        .map(|(i, s)| ShardCircuit::for_shard_of(&plan, id, s.nodes, i as u32, None))
         .collect::<Result<Vec<_>, _>>()?;
     let ks: Vec<u32> = circuits.iter().map(ShardCircuit::k).collect();
     for (i, (c, &k)) in circuits.iter().zip(&ks).enumerate() {

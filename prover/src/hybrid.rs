@@ -162,8 +162,9 @@ pub fn commit(
         n + 1
     ));
     let mut boundaries = Vec::with_capacity(n + 1);
+    let id = model_id(&opened.plan);
     for (i, s) in opened.shards.iter().enumerate() {
-        let c = ShardCircuit::for_shard(&opened.plan, s.spec(), i as u32, Some(&run.trace))?;
+        let c = ShardCircuit::for_shard_of(&opened.plan, id, s.spec(), i as u32, Some(&run.trace))?;
         let inst = c.instances().ok_or(ProveError::NoWitness(i as u32))?;
         if i == 0 {
             boundaries.push(inst[2]);

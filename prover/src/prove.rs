@@ -144,9 +144,11 @@ pub(crate) fn prove_selected(
         Some(s) => s.iter().map(|&i| i as usize).collect(),
         None => (0..n).collect(),
     };
+    let id = zkinf_circuits::shard::model_id(&plan);
     if let Some(r) = against {
         for &i in &todo {
-            let c = ShardCircuit::for_shard(&plan, shards[i].spec(), i as u32, Some(&trace))?;
+            let c =
+                ShardCircuit::for_shard_of(&plan, id, shards[i].spec(), i as u32, Some(&trace))?;
             crate::hybrid::check_boundaries(r, i, &c)?;
         }
     }
@@ -164,7 +166,7 @@ pub(crate) fn prove_selected(
     let mut proved = Vec::new();
     for &i in &todo {
         let s = &shards[i];
-        let circuit = ShardCircuit::for_shard(&plan, s.spec(), i as u32, Some(&trace))?;
+        let circuit = ShardCircuit::for_shard_of(&plan, id, s.spec(), i as u32, Some(&trace))?;
         let pk_path = folder.pk_path(i);
         progress.step(&format!("shard {i}: reading its proving key"));
         let pk = read_proving_key(&read_file(&pk_path)?).map_err(|source| ProveError::Key {

@@ -77,6 +77,19 @@ impl ShardCircuit {
         index: u32,
         trace: Option<&Trace>,
     ) -> Result<ShardCircuit, ShardError> {
+        let model = model_id(&plan);
+        ShardCircuit::with_model(plan, model, index, trace)
+    }
+
+    /// [`Self::new`] claiming the model id `model` (a shard's is the full
+    /// plan's; sizing needs none, and hashing a large model's plan for every
+    /// candidate cut made compiling it take most of an hour).
+    pub(crate) fn with_model(
+        plan: CheckedPlan,
+        model: Fr,
+        index: u32,
+        trace: Option<&Trace>,
+    ) -> Result<ShardCircuit, ShardError> {
         if plan.inputs.len() != 1 || plan.outputs.len() != 1 {
             return Err(ShardError::Arity {
                 inputs: plan.inputs.len(),
@@ -142,7 +155,7 @@ impl ShardCircuit {
                 .collect()
         });
         let mut c = ShardCircuit {
-            model: model_id(&plan),
+            model,
             plan,
             params: ShardParams::default(),
             index,

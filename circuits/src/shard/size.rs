@@ -402,7 +402,7 @@ pub fn node_rows(plan: &CheckedPlan, shards: &[SizedShard]) -> Result<NodeRows, 
     let mut overhead = Vec::with_capacity(shards.len());
     for s in shards {
         let (sub, origin) = slice(plan, s.spec())?;
-        let c = ShardCircuit::new(sub, 0, None)?;
+        let c = ShardCircuit::with_model(sub, Default::default(), 0, None)?;
         let (per_node, total) = c.sizing();
         let (group, height) = tallest(&total, c.params.range_lanes);
         let mut used = 0;
