@@ -128,6 +128,9 @@ enum Command {
         /// Refuse shards whose estimated memory exceeds SIZE (e.g. 8G; default $ZKINF_MEMORY_BUDGET or 90% of RAM).
         #[arg(long, value_name = "SIZE")]
         memory_budget: Option<String>,
+        /// Write the verifying keys (and the keys digest) only: `prove` makes a shard's proving key when it first proves it, and keeps it (models whose proving keys do not fit on disk; the hybrid mode).
+        #[arg(long)]
+        verifying_keys_only: bool,
     },
     /// Prove an inference (every shard, only --shard N, or the shards of a sample against a commitment record) into DIR/proofs.
     Prove {
@@ -385,6 +388,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
             srs,
             dev_srs,
             memory_budget,
+            verifying_keys_only,
         } => {
             let budget = budget::memory_budget(memory_budget.as_deref())?;
             let source = match (srs, dev_srs) {
@@ -396,7 +400,13 @@ fn run(cli: Cli) -> Result<(), CliError> {
                 (None, false) => return Err(CliError::NoSrs),
             };
             let folder = Folder::new(dir);
-            let summary = zkinf_prover::setup(&folder, source, budget, &mut Stderr::default())?;
+            let summary = zkinf_prover::setup_with(
+                &folder,
+                source,
+                budget,
+                verifying_keys_only,
+                &mut Stderr::default(),
+            )?;
             output::print_setup(&summary, &folder);
             Ok(())
         }

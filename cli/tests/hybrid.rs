@@ -255,6 +255,88 @@ fn commit_sample_prove_the_sample_challenge_and_respond() {
     );
 }
 
+/// A verifying-key-only setup: the same keys digest and record as a full
+/// one, no proving key written; proving the sample makes (and keeps) the
+/// sampled shard's proving key only, and its proof verifies.
+#[test]
+fn a_verifying_key_only_setup_proves_the_sample_with_keys_made_on_demand() {
+    let h = Hybrid::new();
+    let full = std::fs::read_to_string(h.dir.join("keys/setup.json")).unwrap();
+    let vk0 = std::fs::read(h.dir.join("keys/shard-0.vk")).unwrap();
+    std::fs::remove_dir_all(h.dir.join("keys")).unwrap();
+    let o = ok(&h.run(&["setup", &s(&h.dir), "--dev-srs", "--verifying-keys-only"]));
+    assert!(o.contains("keys digest:"), "{o}");
+    assert_eq!(
+        std::fs::read_to_string(h.dir.join("keys/setup.json")).unwrap(),
+        full,
+        "the same record (and keys digest)"
+    );
+    assert_eq!(std::fs::read(h.dir.join("keys/shard-0.vk")).unwrap(), vk0);
+    let keys = files_in(&h.dir.join("keys"));
+    assert!(keys.iter().all(|f| !f.ends_with(".pk")), "{keys:?}");
+    // set up again: the verifying keys on disk are kept
+    let again = h.run(&["setup", &s(&h.dir), "--dev-srs", "--verifying-keys-only"]);
+    let err = String::from_utf8_lossy(&again.stderr);
+    assert!(!err.contains("generating"), "{err}");
+
+    let input = s(&model_input());
+    let rec = h.path("run.rec");
+    ok(&h.run(&["commit", &s(&h.dir), "--input", &input, "--out", &s(&rec)]));
+    let smp = h.path("s.json");
+    let j = h.sample(&rec, "vk-only", 1, &smp)[0];
+    let p = h.run(&[
+        "prove",
+        &s(&h.dir),
+        "--input",
+        &input,
+        "--record",
+        &s(&rec),
+        "--shards-of",
+        &s(&smp),
+    ]);
+    ok(&p);
+    let err = String::from_utf8_lossy(&p.stderr);
+    assert!(
+        err.contains(&format!("shard {j}: generating its proving key")),
+        "{err}"
+    );
+    let keys = files_in(&h.dir.join("keys"));
+    let pks: Vec<&String> = keys.iter().filter(|f| f.ends_with(".pk")).collect();
+    assert_eq!(
+        pks,
+        vec![&format!("shard-{j}.pk")],
+        "only the sampled shard's"
+    );
+    // proving it again reads the kept key
+    let p = h.run(&[
+        "prove",
+        &s(&h.dir),
+        "--input",
+        &input,
+        "--record",
+        &s(&rec),
+        "--shards-of",
+        &s(&smp),
+    ]);
+    ok(&p);
+    assert!(
+        String::from_utf8_lossy(&p.stderr).contains(&format!("shard {j}: reading its proving key"))
+    );
+    let v = ok(&h.run(&[
+        "verify",
+        &s(&h.dir),
+        "--record",
+        &s(&rec),
+        "--sample",
+        &s(&smp),
+    ]));
+    assert!(
+        v.contains("verified (pinned)") || v.contains("verified, UNPINNED"),
+        "{v}"
+    );
+    assert!(v.contains(&format!("shard {j}: verified")), "{v}");
+}
+
 #[test]
 fn a_lie_at_one_boundary_is_caught_by_the_sample_or_by_a_challenge() {
     let h = Hybrid::new();

@@ -48,7 +48,7 @@ pub use progress::{Progress, Silent};
 pub use prove::{prove_folder, prove_folder_with, prove_shard, ProveSummary};
 pub use record::{SetupRecord, ShardKeys, VkFile, SETUP_FORMAT_VERSION};
 pub use saturation::{count_clamped, saturation_bounds, side_file, Clamped, SaturationFile};
-pub use setup::{setup, SetupSummary};
+pub use setup::{setup, setup_with, SetupSummary};
 pub use srs::SrsSource;
 pub use witness::{
     check_saturation, describe, infer, nested, output_ints, quantized_inputs, raw_inputs,

@@ -8,7 +8,7 @@ use crate::budget::{self, memory_estimate};
 use crate::claim::Claim;
 use crate::error::{ProveError, Step};
 use crate::folder::{read_file, write_dir_atomic, write_file_atomic, Folder, Opened};
-use crate::keys::read_proving_key;
+use crate::keys::{keygen, read_proving_key, write_proving_key};
 use crate::progress::Progress;
 use crate::srs;
 use crate::witness::{check_saturation, run_input};
@@ -20,7 +20,9 @@ use halo2_proofs::transcript::{Blake2bWrite, Challenge255, TranscriptWriterBuffe
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 use zkinf_circuits::shard::ShardCircuit;
-use zkinf_verifier::{verify_shard, CommitRecord, Expected, ShardProof, Transcript};
+use zkinf_verifier::{
+    verify_shard, write_verifying_key, CommitRecord, Expected, ShardProof, Transcript,
+};
 
 /// Proves one shard and verifies the proof before returning it.
 pub fn prove_shard(
@@ -168,11 +170,30 @@ pub(crate) fn prove_selected(
         let s = &shards[i];
         let circuit = ShardCircuit::for_shard_of(&plan, id, s.spec(), i as u32, Some(&trace))?;
         let pk_path = folder.pk_path(i);
-        progress.step(&format!("shard {i}: reading its proving key"));
-        let pk = read_proving_key(&read_file(&pk_path)?).map_err(|source| ProveError::Key {
-            path: pk_path,
-            source,
-        })?;
+        let pk = if pk_path.is_file() {
+            progress.step(&format!("shard {i}: reading its proving key"));
+            read_proving_key(&read_file(&pk_path)?).map_err(|source| ProveError::Key {
+                path: pk_path,
+                source,
+            })?
+        } else {
+            // a verifying-key-only setup: the proving key is made now (the
+            // same as setup's: deterministic), checked against the recorded
+            // verifying key, and kept
+            progress.step(&format!(
+                "shard {i}: generating its proving key (set up with verifying keys only; kept for the next proof)"
+            ));
+            let pk = keygen(srs::at(&srs, s.k)?, &circuit)?;
+            let vk_bytes = write_verifying_key(pk.get_vk(), circuit.params());
+            if crate::record::sha256_hex(&vk_bytes) != record.shards[i].vk_sha256 {
+                return Err(ProveError::ForeignKey {
+                    path: folder.vk_path(i),
+                    shard: i,
+                });
+            }
+            write_file_atomic(&pk_path, &write_proving_key(&pk, circuit.params()))?;
+            pk
+        };
         progress.done();
         progress.step(&format!(
             "shard {i} ({}/{}): proving (k = {}, {} rows{})",

@@ -207,10 +207,8 @@ impl SetupRecord {
 
     /// The verifying keys of the record, when all of them (and the proving
     /// keys) are on disk and valid: the cached keys `zkinf setup` reuses.
-    pub fn keys_on_disk(&self, folder: &Folder) -> Option<Vec<VkFile>> {
+    pub fn keys_on_disk(&self, folder: &Folder, vk_only: bool) -> Option<Vec<VkFile>> {
         let vks = self.read_vks(folder).ok()?;
-        (0..self.shards.len())
-            .all(|i| folder.pk_path(i).is_file())
-            .then_some(vks)
+        (vk_only || (0..self.shards.len()).all(|i| folder.pk_path(i).is_file())).then_some(vks)
     }
 }

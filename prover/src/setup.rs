@@ -5,7 +5,7 @@
 use crate::budget::{self, memory_estimate};
 use crate::error::{ProveError, Step};
 use crate::folder::{write_file_atomic, DirWriter, Folder};
-use crate::keys::{keygen, write_proving_key};
+use crate::keys::{keygen, keygen_vk, write_proving_key};
 use crate::progress::Progress;
 use crate::record::{sha256_hex, vk_repr, SetupRecord, ShardKeys};
 use crate::srs::{self, SrsSource};
@@ -43,13 +43,28 @@ pub fn setup(
     budget: Option<u64>,
     progress: &mut dyn Progress,
 ) -> Result<SetupSummary, ProveError> {
+    setup_with(folder, source, budget, false, progress)
+}
+
+/// [`setup`]; with `vk_only`, the verifying keys and the record only (the
+/// keys digest and every check are the same): `zkinf prove` makes a
+/// shard's proving key when it first proves that shard, and keeps it. For
+/// models whose proving keys do not fit on disk, or the hybrid mode, where
+/// only the sampled shards are proven.
+pub fn setup_with(
+    folder: &Folder,
+    source: SrsSource,
+    budget: Option<u64>,
+    vk_only: bool,
+    progress: &mut dyn Progress,
+) -> Result<SetupSummary, ProveError> {
     let started = Instant::now();
     let plan = folder.load_plan()?;
     let shards = folder.load_shards(&plan)?;
     let n = shards.len();
     if let Ok(mut r) = SetupRecord::read(folder) {
         let cached = (r.srs == source && r.check(&plan, &shards).is_ok())
-            .then(|| r.keys_on_disk(folder))
+            .then(|| r.keys_on_disk(folder, vk_only))
             .flatten();
         if let Some(vks) = cached {
             // keys from before bundles: record the SRS verifier part
@@ -101,19 +116,26 @@ pub fn setup(
     for (i, s) in shards.iter().enumerate() {
         let circuit = ShardCircuit::for_shard_of(&plan, id, s.spec(), i as u32, None)?;
         progress.step(&format!(
-            "shard {i} ({}/{n}): generating keys (k = {}, {} rows{})",
+            "shard {i} ({}/{n}): generating {} (k = {}, {} rows{})",
             i + 1,
+            if vk_only { "its verifying key" } else { "keys" },
             s.k,
             s.rows,
             eta.left()
         ));
-        let pk = keygen(srs::at(&srs, s.k)?, &circuit)?;
-        let vk_bytes = write_verifying_key(pk.get_vk(), circuit.params());
+        let params = srs::at(&srs, s.k)?;
+        let vk = if vk_only {
+            keygen_vk(params, &circuit)?
+        } else {
+            let pk = keygen(params, &circuit)?;
+            out.add(
+                &format!("shard-{i}.pk"),
+                &write_proving_key(&pk, circuit.params()),
+            )?;
+            pk.get_vk().clone()
+        };
+        let vk_bytes = write_verifying_key(&vk, circuit.params());
         out.add(&format!("shard-{i}.vk"), &vk_bytes)?;
-        out.add(
-            &format!("shard-{i}.pk"),
-            &write_proving_key(&pk, circuit.params()),
-        )?;
         progress.done();
         eta.finished(s.k);
         keys.push(ShardKeys {
@@ -121,9 +143,9 @@ pub fn setup(
             end: Some(s.end),
             k: s.k,
             vk_sha256: sha256_hex(&vk_bytes),
-            vk_repr: vk_repr(pk.get_vk()),
+            vk_repr: vk_repr(&vk),
         });
-        vk_files.push((vk_bytes, pk.get_vk().clone()));
+        vk_files.push((vk_bytes, vk));
     }
     let part = SrsVerifierPart::of(srs::at(&srs, max_k)?);
     let record = SetupRecord {
