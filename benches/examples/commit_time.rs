@@ -32,15 +32,15 @@ fn main() {
     let run = run_input(&plan, input.as_ref()).expect("the input runs");
     println!("executor (whole model): {:.1} s", t.elapsed().as_secs_f64());
     let t = Instant::now();
-    let id = model_id(&plan);
+    let _ = model_id(&plan);
     println!(
-        "model id (hash of the plan): {:.1} s",
+        "model id (hash of the plan, once per plan): {:.1} s",
         t.elapsed().as_secs_f64()
     );
     let t = Instant::now();
     let mut boundaries = Vec::with_capacity(shards.len() + 1);
     for (i, s) in shards.iter().enumerate() {
-        let c = ShardCircuit::for_shard_of(&plan, id, s.spec(), i as u32, Some(&run.trace))
+        let c = ShardCircuit::for_shard(&plan, s.spec(), i as u32, Some(&run.trace))
             .expect("the shard's circuit");
         let inst = c.instances().expect("a witness");
         if i == 0 {

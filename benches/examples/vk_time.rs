@@ -11,7 +11,7 @@ use rand::rngs::StdRng;
 use rand::SeedableRng;
 use std::path::PathBuf;
 use std::time::Instant;
-use zkinf_circuits::shard::{model_id, ShardCircuit};
+use zkinf_circuits::shard::ShardCircuit;
 use zkinf_prover::{keygen_vk, Folder};
 
 fn main() {
@@ -27,14 +27,13 @@ fn main() {
     let folder = Folder::new(PathBuf::from(dir));
     let plan = folder.load_plan().expect("the folder's plan");
     let shards = folder.load_shards(&plan).expect("the folder's shards");
-    let id = model_id(&plan);
     for i in which {
         let s = &shards[i];
         let t = Instant::now();
         let params = ParamsKZG::<Bn256>::setup(s.k, StdRng::seed_from_u64(1));
         let srs_s = t.elapsed().as_secs_f64();
         let t = Instant::now();
-        let c = ShardCircuit::for_shard_of(&plan, id, s.spec(), i as u32, None).expect("shard");
+        let c = ShardCircuit::for_shard(&plan, s.spec(), i as u32, None).expect("shard");
         let vk = keygen_vk(&params, &c).expect("verifying key");
         println!(
             "shard {i} (k = {}, {} rows): SRS {srs_s:.1} s, verifying key {:.1} s ({} fixed commitments)",

@@ -167,7 +167,10 @@ pub fn print_commit(s: &zkinf_prover::hybrid::CommitSummary, out: &Path) {
 }
 
 pub fn print_sample(s: &zkinf_prover::hybrid::SampleFile, out: &Path, n: usize) {
-    let (p90, p99) = zkinf_prover::hybrid::sample_sizes(n);
+    let (p90, p99) = (
+        zkinf_verifier::sample_size_for(n, 1, 0.9),
+        zkinf_verifier::sample_size_for(n, 1, 0.99),
+    );
     println!(
         "wrote {}: prove shards {:?} ({} of {n}), drawn from record {} and randomness {:?}",
         out.display(),

@@ -82,6 +82,9 @@ fn folder_bundle_with(
             .map(|(b, _)| Some(b))
             .collect(),
         Some(s) => {
+            if let Some(&shard) = s.iter().find(|&&i| i as usize >= n) {
+                return Err(ProveError::NoSuchShard { shard, shards: n });
+            }
             let mut v = vec![None; n];
             for (i, (b, _)) in s.iter().zip(folder.read_proofs_of(s)?) {
                 v[*i as usize] = Some(b);
@@ -147,21 +150,28 @@ pub fn verify_folder_audit(
     pins: &Pins,
 ) -> Result<Report, ProveError> {
     let bundle = crate::hybrid::audit_bundle(folder, record, sample, input)?;
-    let a = bundle.audit.as_ref().expect("an audit bundle");
-    let pins = Pins {
-        record_hash: pins
-            .record_hash
-            .clone()
-            .or_else(|| Some(zkinf_verifier::hex(&a.record.hash()))),
-        randomness: pins
-            .randomness
-            .clone()
-            .or_else(|| Some(String::from_utf8_lossy(&a.randomness).into_owned())),
-        ..pins.clone()
-    };
+    let pins = own_audit_pins(&bundle, pins);
     let mut report = verify(&bundle, &pins, &folder.claim_path())?;
     report.given(input.is_some(), false);
     Ok(report)
+}
+
+/// `pins` with an audit bundle's record hash and randomness where they are
+/// unset: an audit made from record and sample files the caller holds (its
+/// own, or the verifier's) is checked against them.
+fn own_audit_pins(bundle: &Bundle, pins: &Pins) -> Pins {
+    let a = bundle.audit.as_ref();
+    Pins {
+        record_hash: pins
+            .record_hash
+            .clone()
+            .or_else(|| a.map(|a| zkinf_verifier::hex(&a.record.hash()))),
+        randomness: pins
+            .randomness
+            .clone()
+            .or_else(|| a.map(|a| String::from_utf8_lossy(&a.randomness).into_owned())),
+        ..pins.clone()
+    }
 }
 
 /// What `export_bundle` wrote.
@@ -186,12 +196,7 @@ pub fn export_bundle(
         None => (folder_bundle(folder, input, None)?.0, Pins::default()),
         Some((record, sample)) => {
             let b = crate::hybrid::audit_bundle(folder, record, sample, input)?;
-            let a = b.audit.as_ref().expect("an audit bundle");
-            let pins = Pins {
-                record_hash: Some(zkinf_verifier::hex(&a.record.hash())),
-                randomness: Some(String::from_utf8_lossy(&a.randomness).into_owned()),
-                ..Pins::default()
-            };
+            let pins = own_audit_pins(&b, &Pins::default());
             (b, pins)
         }
     };
@@ -257,12 +262,11 @@ pub fn rebuild_keys(
     let plan = Plan::from_bytes(&bundle.plan)
         .and_then(CheckedPlan::new)
         .map_err(ProveError::BundlePlan)?;
-    let id = zkinf_circuits::shard::model_id(&plan);
     let circuits = bundle
         .shards
         .iter()
         .enumerate()
-        .map(|(i, s)| ShardCircuit::for_shard_of(&plan, id, s.nodes, i as u32, None))
+        .map(|(i, s)| ShardCircuit::for_shard(&plan, s.nodes, i as u32, None))
         .collect::<Result<Vec<_>, _>>()?;
     let ks: Vec<u32> = circuits.iter().map(ShardCircuit::k).collect();
     for (i, (c, &k)) in circuits.iter().zip(&ks).enumerate() {

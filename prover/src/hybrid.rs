@@ -19,6 +19,7 @@ use crate::error::ProveError;
 use crate::folder::{read_file, write_file_atomic, Folder, Opened};
 use crate::progress::Progress;
 use crate::prove::{prove_selected, ProveSummary};
+use crate::record::VkFile;
 use crate::saturation::Clamped;
 use crate::witness::{check_saturation, run_input};
 use serde::{Deserialize, Serialize};
@@ -27,7 +28,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 use zkinf_circuits::shard::{model_id, ShardCircuit};
 use zkinf_verifier::{
-    detection_probability, draw_sample, hex, keys_digest_of, sample_size_for, verify_shard,
+    detection_probability, draw_sample, hex, keys_digest, keys_digest_of, verify_shard,
     AuditRecord, Bundle, CommitRecord, Expected, ShardProof, MAX_SEED_BYTES,
 };
 
@@ -79,17 +80,25 @@ fn bad_file(path: &Path, why: impl Into<String>) -> ProveError {
     }
 }
 
-/// The folder's model hash and keys digest.
-fn identity(folder: &Folder, opened: &Opened) -> Result<([u8; 32], [u8; 32]), ProveError> {
-    let vks = opened.record.read_vks(folder)?;
+/// The folder's model hash and keys digest (`vks`: its verifying-key
+/// files, read once by the caller).
+pub(crate) fn identity(
+    folder: &Folder,
+    opened: &Opened,
+    vks: &[VkFile],
+) -> Result<([u8; 32], [u8; 32]), ProveError> {
     let part = opened.record.verifier_part(folder)?;
     let keys = keys_digest_of(&part, vks.iter().map(|(b, _)| b.as_slice()));
     Ok((sha256(&opened.plan_bytes), keys))
 }
 
-/// Errors unless `record` is of this folder's model, keys and shards.
-fn check_record(folder: &Folder, opened: &Opened, record: &CommitRecord) -> Result<(), ProveError> {
-    let (model, keys) = identity(folder, opened)?;
+/// Errors unless `record` is of the model `model`, the keys `keys` and
+/// `n` shards (a folder's, or a bundle's).
+pub(crate) fn check_record(
+    record: &CommitRecord,
+    (model, keys): ([u8; 32], [u8; 32]),
+    n: usize,
+) -> Result<(), ProveError> {
     let other = |what: String| Err(ProveError::RecordOfAnother { what });
     if record.model_hash != model {
         return other(format!(
@@ -105,11 +114,10 @@ fn check_record(folder: &Folder, opened: &Opened, record: &CommitRecord) -> Resu
             hex(&keys)
         ));
     }
-    if record.shards() != opened.shards.len() {
+    if record.shards() != n {
         return other(format!(
-            "of {} shard(s), this folder has {}",
-            record.shards(),
-            opened.shards.len()
+            "of {} shard(s), this folder has {n}",
+            record.shards()
         ));
     }
     Ok(())
@@ -150,7 +158,9 @@ pub fn commit(
     progress: &mut dyn Progress,
 ) -> Result<CommitSummary, ProveError> {
     let opened = folder.open_with_keys()?;
-    let (model_hash, keys_digest) = identity(folder, &opened)?;
+    let vks = opened.record.read_vks(folder)?;
+    let (model_hash, keys_digest) = identity(folder, &opened, &vks)?;
+    drop(vks);
     let started = Instant::now();
     progress.step("running the model (integer executor)");
     let run = run_input(&opened.plan, input)?;
@@ -162,9 +172,8 @@ pub fn commit(
         n + 1
     ));
     let mut boundaries = Vec::with_capacity(n + 1);
-    let id = model_id(&opened.plan);
     for (i, s) in opened.shards.iter().enumerate() {
-        let c = ShardCircuit::for_shard_of(&opened.plan, id, s.spec(), i as u32, Some(&run.trace))?;
+        let c = ShardCircuit::for_shard(&opened.plan, s.spec(), i as u32, Some(&run.trace))?;
         let inst = c.instances().ok_or(ProveError::NoWitness(i as u32))?;
         if i == 0 {
             boundaries.push(inst[2]);
@@ -315,7 +324,6 @@ pub fn prove_sample(
 ) -> Result<ProveSummary, ProveError> {
     let record = read_record(record_path)?;
     let sample = read_sample(sample_path, &record)?;
-    check_record(folder, &folder.open_with_keys()?, &record)?;
     prove_selected(
         folder,
         input,
@@ -338,8 +346,9 @@ pub fn audit_bundle(
 ) -> Result<Bundle, ProveError> {
     let record = read_record(record_path)?;
     let sample = read_sample(sample_path, &record)?;
-    check_record(folder, &folder.open_with_keys()?, &record)?;
     let mut bundle = crate::bundle::folder_bundle_of(folder, input, Some(&sample.shards))?;
+    let id = (sha256(&bundle.plan), keys_digest(&bundle));
+    check_record(&record, id, bundle.shards.len())?;
     bundle.audit = Some(AuditRecord {
         sample: sample.sample_size,
         randomness: sample.randomness.into_bytes(),
@@ -394,7 +403,6 @@ pub fn respond(
 ) -> Result<(ProveSummary, ChallengeFile), ProveError> {
     let record = read_record(record_path)?;
     let c = read_challenge(challenge_path, &record)?;
-    check_record(folder, &folder.open_with_keys()?, &record)?;
     let summary = prove_selected(
         folder,
         input,
@@ -431,14 +439,18 @@ pub fn verify_response(
     let record = read_record(record_path)?;
     let c = read_challenge(challenge_path, &record)?;
     let opened = folder.open_with_keys()?;
-    check_record(folder, &opened, &record)?;
+    let vks = opened.record.read_vks(folder)?;
+    check_record(
+        &record,
+        identity(folder, &opened, &vks)?,
+        opened.shards.len(),
+    )?;
     let j = c.shard as usize;
     let proof =
         ShardProof::from_bytes(&read_file(response)?).map_err(|source| ProveError::Proof {
             path: response.to_path_buf(),
             source,
         })?;
-    let vks = opened.record.read_vks(folder)?;
     let vk = &vks[j].1;
     let k = vk.get_domain().k();
     let part = opened.record.verifier_part(folder)?;
@@ -456,12 +468,6 @@ pub fn verify_response(
         record_hash: hex(&record.hash()),
         ms: started.elapsed().as_secs_f64() * 1e3,
     })
-}
-
-/// The sample sizes that catch one wrong shard of `n` with probability
-/// 0.9 and 0.99.
-pub fn sample_sizes(n: usize) -> (usize, usize) {
-    (sample_size_for(n, 1, 0.9), sample_size_for(n, 1, 0.99))
 }
 
 /// The default record path of a folder.

@@ -128,12 +128,18 @@ pub(crate) fn prove_selected(
     strict: bool,
     progress: &mut dyn Progress,
 ) -> Result<ProveSummary, ProveError> {
+    let opened = folder.open_with_keys()?;
+    let vks = opened.record.read_vks(folder)?;
+    if let Some(r) = against {
+        let id = crate::hybrid::identity(folder, &opened, &vks)?;
+        crate::hybrid::check_record(r, id, opened.shards.len())?;
+    }
     let Opened {
         plan,
         shards,
         record,
         ..
-    } = folder.open_with_keys()?;
+    } = opened;
     let n = shards.len();
     if let Some(&shard) = only.into_iter().flatten().find(|&&s| s as usize >= n) {
         return Err(ProveError::NoSuchShard { shard, shards: n });
@@ -146,15 +152,12 @@ pub(crate) fn prove_selected(
         Some(s) => s.iter().map(|&i| i as usize).collect(),
         None => (0..n).collect(),
     };
-    let id = zkinf_circuits::shard::model_id(&plan);
     if let Some(r) = against {
         for &i in &todo {
-            let c =
-                ShardCircuit::for_shard_of(&plan, id, shards[i].spec(), i as u32, Some(&trace))?;
+            let c = ShardCircuit::for_shard(&plan, shards[i].spec(), i as u32, Some(&trace))?;
             crate::hybrid::check_boundaries(r, i, &c)?;
         }
     }
-    let vks = record.read_vks(folder)?;
     for &i in &todo {
         let estimate = memory_estimate(vks[i].1.cs(), shards[i].k);
         budget::check(Step::Prove, i, shards[i].k, estimate, budget)?;
@@ -168,7 +171,7 @@ pub(crate) fn prove_selected(
     let mut proved = Vec::new();
     for &i in &todo {
         let s = &shards[i];
-        let circuit = ShardCircuit::for_shard_of(&plan, id, s.spec(), i as u32, Some(&trace))?;
+        let circuit = ShardCircuit::for_shard(&plan, s.spec(), i as u32, Some(&trace))?;
         let pk_path = folder.pk_path(i);
         let pk = if pk_path.is_file() {
             progress.step(&format!("shard {i}: reading its proving key"));

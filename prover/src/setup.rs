@@ -101,9 +101,8 @@ pub fn setup_with(
     }
     let ks: Vec<u32> = shards.iter().map(|s| s.k).collect();
     let max_k = ks.iter().copied().max().unwrap_or(9);
-    let id = zkinf_circuits::shard::model_id(&plan);
     for (i, s) in shards.iter().enumerate() {
-        let circuit = ShardCircuit::for_shard_of(&plan, id, s.spec(), i as u32, None)?;
+        let circuit = ShardCircuit::for_shard(&plan, s.spec(), i as u32, None)?;
         let mut cs = ConstraintSystem::default();
         ShardCircuit::configure_with_params(&mut cs, circuit.params());
         budget::check(Step::Keygen, i, s.k, memory_estimate(&cs, s.k), budget)?;
@@ -114,7 +113,7 @@ pub fn setup_with(
     let mut vk_files = Vec::new();
     let mut eta = crate::progress::Eta::new(&ks);
     for (i, s) in shards.iter().enumerate() {
-        let circuit = ShardCircuit::for_shard_of(&plan, id, s.spec(), i as u32, None)?;
+        let circuit = ShardCircuit::for_shard(&plan, s.spec(), i as u32, None)?;
         progress.step(&format!(
             "shard {i} ({}/{n}): generating {} (k = {}, {} rows{})",
             i + 1,

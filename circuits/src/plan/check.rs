@@ -6,9 +6,18 @@
 use super::{infer::infer, InputQuant, Op, OutputDequant, Plan};
 use crate::PlanError;
 
-/// A plan that passed [`CheckedPlan::new`].
-#[derive(Clone, Debug, PartialEq)]
-pub struct CheckedPlan(Plan);
+/// A plan that passed [`CheckedPlan::new`], with its hash once computed
+/// (a checked plan does not change; hashing serializes the whole plan,
+/// gigabytes for a large model, and the model hash, the model id, the setup
+/// record and the claim all ask for it).
+#[derive(Clone, Debug)]
+pub struct CheckedPlan(Plan, std::sync::OnceLock<String>);
+
+impl PartialEq for CheckedPlan {
+    fn eq(&self, other: &CheckedPlan) -> bool {
+        self.0 == other.0
+    }
+}
 
 impl CheckedPlan {
     pub fn new(plan: Plan) -> Result<CheckedPlan, PlanError> {
@@ -78,11 +87,16 @@ impl CheckedPlan {
                 }
             }
         }
-        Ok(CheckedPlan(plan))
+        Ok(CheckedPlan(plan, std::sync::OnceLock::new()))
     }
 
     pub fn plan(&self) -> &Plan {
         &self.0
+    }
+
+    /// [`Plan::hash_hex`], computed once.
+    pub fn hash_hex(&self) -> String {
+        self.1.get_or_init(|| self.0.hash_hex()).clone()
     }
 
     pub fn into_plan(self) -> Plan {

@@ -82,8 +82,7 @@ impl ShardCircuit {
     }
 
     /// [`Self::new`] claiming the model id `model` (a shard's is the full
-    /// plan's; sizing needs none, and hashing a large model's plan for every
-    /// candidate cut made compiling it take most of an hour).
+    /// plan's, so its slice is never hashed; sizing needs none).
     pub(crate) fn with_model(
         plan: CheckedPlan,
         model: Fr,

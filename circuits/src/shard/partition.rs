@@ -27,8 +27,6 @@
 use super::{model_id, ShardCircuit, ShardError};
 use crate::plan::{CheckedPlan, InputQuant, Node, Op, Plan, PlanInput, PlanOutput, TensorId};
 use crate::{OutputDequant, Trace};
-use halo2_proofs::halo2curves::bn256::Fr;
-use halo2_proofs::halo2curves::ff::Field;
 use serde::{Deserialize, Serialize};
 
 /// One shard: nodes `start..end` of the full plan. Its input is the plan's
@@ -406,25 +404,14 @@ impl ShardCircuit {
         index: u32,
         trace: Option<&Trace>,
     ) -> Result<ShardCircuit, ShardError> {
-        ShardCircuit::for_shard_of(plan, model_id(plan), spec, index, trace)
-    }
-
-    /// [`Self::for_shard`] with the full plan's model id (`model_id(plan)`,
-    /// a hash of the whole plan) computed once by a caller that builds
-    /// every shard.
-    pub fn for_shard_of(
-        plan: &CheckedPlan,
-        model: Fr,
-        spec: ShardSpec,
-        index: u32,
-        trace: Option<&Trace>,
-    ) -> Result<ShardCircuit, ShardError> {
         let (sub, origin) = slice(plan, spec)?;
         let sub_trace = match trace {
             Some(t) => Some(sub_trace(plan, spec, &sub, &origin, t)?),
             None => None,
         };
-        ShardCircuit::with_model(sub, model, index, sub_trace.as_ref())
+        // the full plan's id (its hash, computed once per plan), not the
+        // slice's: a slice is never hashed
+        ShardCircuit::with_model(sub, model_id(plan), index, sub_trace.as_ref())
     }
 }
 
@@ -543,8 +530,7 @@ pub fn partition_into(
 }
 
 fn sized(plan: &CheckedPlan, start: usize, end: usize) -> Result<SizedShard, ShardError> {
-    // (rows do not depend on the model id: none is computed)
-    let c = ShardCircuit::for_shard_of(plan, Fr::ZERO, ShardSpec { start, end }, 0, None)?;
+    let c = ShardCircuit::for_shard(plan, ShardSpec { start, end }, 0, None)?;
     Ok(SizedShard {
         start,
         end,
