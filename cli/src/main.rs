@@ -210,7 +210,16 @@ enum Command {
         /// The record file (default DIR/commitment.rec).
         #[arg(long)]
         out: Option<PathBuf>,
-        /// Refuse an input any value of which falls outside its calibrated range (and would be clamped).
+        /// Name a public randomness beacon in the record (drand `quicknet`): the sample is then drawn from that round's signature, with no randomness from the verifier.
+        #[arg(long, value_name = "CHAIN")]
+        beacon: Option<String>,
+        /// The beacon round (default: the first one emitted --beacon-delay seconds from now; publish the record hash before it).
+        #[arg(long, requires = "beacon")]
+        beacon_round: Option<u64>,
+        /// Seconds from now to the default beacon round (time to publish the record hash).
+        #[arg(long, requires = "beacon", default_value_t = 60)]
+        beacon_delay: u64,
+        /// Refuse an input any value of which falls outside its calibrated range (and would be clamped); refuse a beacon round already emitted.
         #[arg(long)]
         strict: bool,
     },
@@ -218,8 +227,11 @@ enum Command {
     Sample {
         record: PathBuf,
         /// Your randomness (a fresh random string, or the block hash after the claim was posted).
-        #[arg(long)]
-        seed: String,
+        #[arg(long, required_unless_present = "beacon_signature", conflicts_with = "beacon_signature")]
+        seed: Option<String>,
+        /// For a record that names a beacon round: that round's signature (hex, from the beacon's relays).
+        #[arg(long, value_name = "HEX")]
+        beacon_signature: Option<String>,
         /// How many shards to sample.
         #[arg(long, value_name = "M")]
         size: u32,
@@ -287,6 +299,52 @@ enum CliError {
     NotVerified(Failure),
     #[error("the verdict is not pinned ({0}); --require-pinned")]
     NotPinned(String),
+    #[error("{0}")]
+    Beacon(#[from] zkinf_verifier::BeaconError),
+    #[error("beacon round {round} of {chain} was emitted at {at}, before now: a sample drawn from it binds nothing (--strict)")]
+    BeaconPast {
+        chain: &'static str,
+        round: u64,
+        at: String,
+    },
+    #[error("this record names no beacon round: give your own randomness with --seed")]
+    NoBeacon,
+}
+
+/// The beacon round a record names: `round`, or the first one emitted
+/// `delay` seconds from now. A round already emitted is refused under
+/// `strict`, else warned about.
+fn beacon_round_for(
+    name: &str,
+    round: Option<u64>,
+    delay: u64,
+    strict: bool,
+) -> Result<zkinf_verifier::BeaconRound, CliError> {
+    let chain = zkinf_verifier::BeaconChain::by_name(name)?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let round = match round {
+        Some(0) => return Err(zkinf_verifier::BeaconError::RoundZero.into()),
+        Some(r) => r,
+        None => chain.first_round_at_or_after(now.saturating_add(delay)),
+    };
+    let at = chain.round_time(round);
+    if at <= now {
+        let past = CliError::BeaconPast {
+            chain: chain.name,
+            round,
+            at: zkinf_verifier::utc(at),
+        };
+        if strict {
+            return Err(past);
+        }
+        eprintln!("[zkinf] WARNING: {past}");
+    }
+    Ok(zkinf_verifier::BeaconRound {
+        chain: chain.chain_hash,
+        round,
+    })
 }
 
 fn parse_shapes(args: &[String]) -> Result<BTreeMap<String, Vec<usize>>, CliError> {
@@ -498,11 +556,19 @@ fn run(cli: Cli) -> Result<(), CliError> {
             dir,
             input,
             out,
+            beacon,
+            beacon_round,
+            beacon_delay,
             strict,
         } => {
             let folder = Folder::new(dir);
             let out = out.unwrap_or_else(|| hybrid::default_record(&folder));
-            let summary = hybrid::commit(&folder, &input, &out, strict, &mut Stderr::default())?;
+            let beacon = match beacon {
+                None => None,
+                Some(name) => Some(beacon_round_for(&name, beacon_round, beacon_delay, strict)?),
+            };
+            let summary =
+                hybrid::commit(&folder, &input, &out, beacon, strict, &mut Stderr::default())?;
             output::warn_clamped(&summary.clamped);
             output::print_commit(&summary, &out);
             Ok(())
@@ -510,11 +576,19 @@ fn run(cli: Cli) -> Result<(), CliError> {
         Command::Sample {
             record,
             seed,
+            beacon_signature,
             size,
             out,
         } => {
             let out = out.unwrap_or_else(|| suffixed(&record, ".sample.json"));
-            let s = hybrid::draw(&record, &seed, size, &out)?;
+            let names_beacon = hybrid::read_record(&record)?.beacon.is_some();
+            let randomness = match (seed, beacon_signature) {
+                (_, Some(_)) if !names_beacon => return Err(CliError::NoBeacon),
+                (_, Some(sig)) => sig.to_ascii_lowercase(),
+                (Some(seed), None) => seed,
+                (None, None) => unreachable!("clap requires --seed or --beacon-signature"),
+            };
+            let s = hybrid::draw(&record, &randomness, size, &out)?;
             output::print_sample(&s, &out, hybrid::read_record(&record)?.shards());
             Ok(())
         }

@@ -160,10 +160,23 @@ pub fn print_commit(s: &zkinf_prover::hybrid::CommitSummary, out: &Path) {
         "keys digest: {}",
         zkinf_verifier::hex(&s.record.keys_digest)
     );
-    println!(
-        "record hash: {} (the verifier keeps it, then gives its randomness: `zkinf sample RECORD --seed S --size M`)",
-        zkinf_verifier::hex(&s.hash)
-    );
+    match s.record.beacon {
+        None => println!(
+            "record hash: {} (the verifier keeps it, then gives its randomness: `zkinf sample RECORD --seed S --size M`)",
+            zkinf_verifier::hex(&s.hash)
+        ),
+        Some(b) => {
+            let (name, at) = zkinf_verifier::BeaconChain::by_hash(&b.chain)
+                .map_or(("an unknown chain", String::new()), |c| {
+                    (c.name, zkinf_verifier::utc(c.round_time(b.round)))
+                });
+            println!("record hash: {}", zkinf_verifier::hex(&s.hash));
+            println!(
+                "beacon:      drand {name} round {} (emitted {at}): publish the record hash before then; the sample is drawn from that round's signature (`zkinf sample RECORD --beacon-signature HEX --size M`)",
+                b.round
+            );
+        }
+    }
 }
 
 pub fn print_sample(s: &zkinf_prover::hybrid::SampleFile, out: &Path, n: usize) {

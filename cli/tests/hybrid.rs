@@ -109,7 +109,7 @@ fn commit_sample_prove_the_sample_challenge_and_respond() {
     assert!(h.proofs().is_empty(), "{:?}", h.proofs());
     let bytes = std::fs::read(&rec).unwrap();
     assert_eq!(&bytes[..8], b"ZKINFREC");
-    assert_eq!(bytes.len(), 80 + 4 * 32);
+    assert_eq!(bytes.len(), 81 + 4 * 32);
     // committing again gives the same record
     let again = h.path("again.rec");
     ok(&h.run(&["commit", &s(&h.dir), "--input", &input, "--out", &s(&again)]));
@@ -252,6 +252,84 @@ fn commit_sample_prove_the_sample_challenge_and_respond() {
             &s(&resp),
         ]),
         &format!("is for record {hash}, not for this record"),
+    );
+}
+
+/// quicknet round 657413 as drand published it.
+const BEACON_SIG: &str = "b713718a38ae728dfd477991af2822e08d2f305e47718cef9f7848ce4050e7be41076862b98fad56e91a6b85b89cd97b";
+
+#[test]
+fn a_record_naming_a_beacon_round_is_sampled_by_its_signature() {
+    let h = Hybrid::new();
+    let input = s(&model_input());
+    let rec = h.path("beacon.rec");
+    let (dir, rec_s) = (s(&h.dir), s(&rec));
+    let commit = |extra: &[&str]| {
+        let mut a = vec!["commit", &dir, "--input", &input, "--out", &rec_s];
+        a.extend(extra);
+        h.run(&a)
+    };
+    // a round already emitted: refused under --strict, else warned about
+    fails_once_with(
+        &commit(&["--beacon", "quicknet", "--beacon-round", "657413", "--strict"]),
+        "beacon round 657413 of quicknet was emitted at 2023-09-15 11:00:03 UTC",
+    );
+    fails_once_with(&commit(&["--beacon", "default"]), "unknown beacon chain default");
+    let o = commit(&["--beacon", "quicknet", "--beacon-round", "657413"]);
+    let c = ok(&o);
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("WARNING: beacon round 657413 of quicknet was emitted at"),
+        "{o:?}"
+    );
+    assert!(
+        c.contains("beacon:      drand quicknet round 657413 (emitted 2023-09-15 11:00:03 UTC"),
+        "{c}"
+    );
+    let hash = record_hash(&c);
+    // the default round: the first one a minute from now
+    let later = h.path("later.rec");
+    let l = ok(&h.run(&[
+        "commit", &s(&h.dir), "--input", &input, "--out", &s(&later), "--beacon", "quicknet",
+        "--strict",
+    ]));
+    assert!(l.contains("publish the record hash before then"), "{l}");
+
+    // the sample: from the round's signature, not a seed
+    let smp = h.path("s.json");
+    let sample = |r: &Path, how: &[&str]| {
+        let mut a = vec!["sample".to_string(), s(r), "--size".into(), "1".into(), "--out".into(), s(&smp)];
+        a.extend(how.iter().map(|x| x.to_string()));
+        h.run(&a.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    fails_once_with(
+        &sample(&rec, &["--seed", "auditor-7"]),
+        "the record names quicknet round 657413: its randomness must be that round's signature in hex",
+    );
+    let mut forged = BEACON_SIG.to_string();
+    forged.replace_range(50..51, if &forged[50..51] == "0" { "1" } else { "0" });
+    let f = sample(&rec, &["--beacon-signature", &forged]);
+    assert!(!f.status.success());
+    let plain = h.path("plain.rec");
+    ok(&h.run(&["commit", &s(&h.dir), "--input", &input, "--out", &s(&plain)]));
+    fails_once_with(
+        &sample(&plain, &["--beacon-signature", BEACON_SIG]),
+        "this record names no beacon round: give your own randomness with --seed",
+    );
+    ok(&sample(&rec, &["--beacon-signature", &BEACON_SIG.to_uppercase()]));
+
+    // prove the sample, bundle it, verify with the record hash pinned only
+    ok(&h.run(&[
+        "prove", &s(&h.dir), "--input", &input, "--record", &s(&rec), "--shards-of", &s(&smp),
+    ]));
+    let a = h.path("a.zkinf");
+    ok(&h.run(&[
+        "export-web", &s(&h.dir), "--out", &s(&a), "--record", &s(&rec), "--sample", &s(&smp),
+    ]));
+    let v = ok(&h.run(&["verify-bundle", &s(&a), "--record-hash", &hash]));
+    assert!(
+        v.contains("randomness from drand quicknet round 657413 (signature verified; emitted 2023-09-15 11:00:03 UTC")
+            && v.contains("record hash pinned, randomness pinned"),
+        "{v}"
     );
 }
 

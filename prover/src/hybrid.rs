@@ -28,8 +28,9 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 use zkinf_circuits::shard::{model_id, ShardCircuit};
 use zkinf_verifier::{
-    detection_probability, draw_sample, hex, keys_digest, keys_digest_of, verify_shard,
-    AuditRecord, Bundle, CommitRecord, Expected, ShardProof, MAX_SEED_BYTES,
+    check_randomness, detection_probability, draw_sample, hex, keys_digest, keys_digest_of,
+    verify_shard, AuditRecord, BeaconRound, Bundle, CommitRecord, Expected, ShardProof,
+    MAX_SEED_BYTES,
 };
 
 /// The version of the sample and challenge files.
@@ -154,6 +155,7 @@ pub fn commit(
     folder: &Folder,
     input: &Path,
     out: &Path,
+    beacon: Option<BeaconRound>,
     strict: bool,
     progress: &mut dyn Progress,
 ) -> Result<CommitSummary, ProveError> {
@@ -184,6 +186,7 @@ pub fn commit(
     let record = CommitRecord {
         model_hash,
         keys_digest,
+        beacon,
         boundaries,
     };
     let plan = &opened.plan;
@@ -239,6 +242,8 @@ pub fn draw(
             format!("the randomness must have 1 to {MAX_SEED_BYTES} bytes"),
         ));
     }
+    check_randomness(&record, randomness.as_bytes())
+        .map_err(|e| bad_file(record_path, e.to_string()))?;
     let hash = record.hash();
     let shards = draw_sample(&hash, randomness.as_bytes(), n, m);
     let s = SampleFile {
@@ -298,6 +303,7 @@ pub fn read_sample(path: &Path, record: &CommitRecord) -> Result<SampleFile, Pro
             shards: n,
         });
     }
+    check_randomness(record, s.randomness.as_bytes()).map_err(|e| bad_file(path, e.to_string()))?;
     let drawn = draw_sample(&record.hash(), s.randomness.as_bytes(), n, s.sample_size);
     if drawn != s.shards {
         return Err(bad_file(

@@ -376,23 +376,27 @@ fn hostile_audit_bytes_are_refused() {
         patch(rec + 8, &9u32.to_le_bytes()),
         Err(BundleError::Record(CommitRecordError::Version {
             found: 9,
-            supported: 1
+            supported: 2
         }))
     );
     assert_eq!(
-        patch(rec + 76, &0u32.to_le_bytes()),
+        patch(rec + 76, &[7]),
+        Err(BundleError::Record(CommitRecordError::BeaconKind(7)))
+    );
+    assert_eq!(
+        patch(rec + 77, &0u32.to_le_bytes()),
         Err(BundleError::Record(CommitRecordError::Shards(0)))
     );
     for i in 0..3 {
         assert_eq!(
-            patch(rec + 80 + 32 * i, &[0xff; 32]),
+            patch(rec + 81 + 32 * i, &[0xff; 32]),
             Err(BundleError::Record(CommitRecordError::Commitment(i)))
         );
     }
     let mut modulus = (-Fr::ONE).to_repr();
     modulus[0] += 1;
     assert_eq!(
-        patch(rec + 80 + 32, modulus.as_ref()),
+        patch(rec + 81 + 32, modulus.as_ref()),
         Err(BundleError::Record(CommitRecordError::Commitment(1)))
     );
     // an audit of format 2 (sampled by the prover's own commitments)
@@ -417,7 +421,7 @@ fn hostile_audit_bytes_are_refused() {
     let rb = r.to_bytes();
     assert_eq!(CommitRecord::from_bytes(&rb), Ok(r.clone()));
     assert_eq!(&rb[..8], b"ZKINFREC");
-    assert_eq!(rb.len(), 8 + 4 + 32 + 32 + 4 + 3 * 32);
+    assert_eq!(rb.len(), 8 + 4 + 32 + 32 + 1 + 4 + 3 * 32);
     for cut in 0..rb.len() {
         assert!(CommitRecord::from_bytes(&rb[..cut]).is_err(), "cut {cut}");
     }
@@ -477,4 +481,102 @@ fn samples_and_detection_probabilities() {
         counts.iter().all(|&c| (350..650).contains(&c)),
         "{counts:?}"
     );
+}
+
+/// quicknet round 657413 as drand published it.
+const BEACON_ROUND: u64 = 657413;
+const BEACON_SIG: &str = "b713718a38ae728dfd477991af2822e08d2f305e47718cef9f7848ce4050e7be41076862b98fad56e91a6b85b89cd97b";
+
+#[test]
+fn a_record_naming_a_beacon_round_draws_its_sample_from_that_rounds_signature() {
+    let h = honest();
+    let mut record = h.record();
+    record.beacon = Some(BeaconRound {
+        chain: QUICKNET.chain_hash,
+        round: BEACON_ROUND,
+    });
+    // the record's bytes name the round; they read back
+    let rb = record.to_bytes();
+    assert_eq!(rb.len(), 8 + 4 + 32 + 32 + 1 + 32 + 8 + 4 + 3 * 32);
+    assert_eq!(CommitRecord::from_bytes(&rb), Ok(record.clone()));
+    for cut in 0..rb.len() {
+        assert!(CommitRecord::from_bytes(&rb[..cut]).is_err(), "cut {cut}");
+    }
+    let (b, chosen) = h.audit_of(record.clone(), 1, BEACON_SIG);
+    // the verifier pins the record hash it kept (before the round), not the
+    // randomness: the beacon's signature is checked instead
+    let pins = Pins {
+        randomness: None,
+        record_hash: Some(hex(&record.hash())),
+        ..all_pins(h, 1)
+    };
+    let r = verify_with(&Bundle::from_bytes(&b.to_bytes()).unwrap(), &pins);
+    assert!(r.trusted(), "{r:#?}");
+    let a = r.audit.as_ref().unwrap();
+    assert_eq!(a.sample, chosen);
+    let beacon = a.beacon.as_ref().unwrap();
+    assert_eq!((beacon.chain, beacon.round), ("quicknet", BEACON_ROUND));
+    assert_eq!(beacon.emitted, QUICKNET.genesis + (BEACON_ROUND - 1) * 3);
+    assert!(
+        r.verdict.contains(&format!(
+            "randomness from drand quicknet round {BEACON_ROUND} (signature verified; emitted {}): it binds only a record published before then (record hash pinned, randomness pinned",
+            utc(beacon.emitted)
+        )),
+        "{}",
+        r.verdict
+    );
+    // without the record hash pinned: verified, not trusted
+    let unpinned = verify(&b).unwrap();
+    assert!(unpinned.verified && !unpinned.trusted());
+
+    let error = |r: &Report| {
+        assert!(!r.verified, "{r:#?}");
+        r.error.as_ref().unwrap().to_string()
+    };
+    // a seed of the prover's choosing instead of the round's signature
+    let (seeded, _) = h.audit_of(record.clone(), 1, RANDOMNESS);
+    assert_eq!(
+        error(&verify_with(&seeded, &pins)),
+        format!("the audit's randomness: the record names quicknet round {BEACON_ROUND}: its randomness must be that round's signature in hex (96 hex digits)")
+    );
+    // a changed signature
+    let mut forged = BEACON_SIG.to_string();
+    forged.replace_range(40..41, if &forged[40..41] == "0" { "1" } else { "0" });
+    let (f, _) = h.audit_of(record.clone(), 1, &forged);
+    let e = error(&verify_with(&f, &pins));
+    assert!(
+        e == format!("the audit's randomness: the beacon signature is not quicknet's signature of round {BEACON_ROUND}")
+            || e == "the audit's randomness: the beacon signature is not a point of BLS12-381's G1 subgroup",
+        "{e}"
+    );
+    // the signature of another round than the record names
+    let mut later = record.clone();
+    later.beacon = Some(BeaconRound {
+        chain: QUICKNET.chain_hash,
+        round: BEACON_ROUND + 1,
+    });
+    let (l, _) = h.audit_of(later.clone(), 1, BEACON_SIG);
+    let later_pins = Pins {
+        record_hash: Some(hex(&later.hash())),
+        ..pins.clone()
+    };
+    assert_eq!(
+        error(&verify_with(&l, &later_pins)),
+        format!(
+            "the audit's randomness: the beacon signature is not quicknet's signature of round {}",
+            BEACON_ROUND + 1
+        )
+    );
+    // moving the round in the record after the fact changes its hash
+    assert!(error(&verify_with(&l, &pins)).starts_with("the commitment record's hash is"));
+    // an unknown chain
+    let mut other = record.clone();
+    other.beacon = Some(BeaconRound {
+        chain: [7; 32],
+        round: BEACON_ROUND,
+    });
+    let (o, _) = h.audit_of(other, 1, BEACON_SIG);
+    assert!(error(&verify(&o).unwrap()).starts_with(
+        "the audit's randomness: unknown beacon chain 0707"
+    ));
 }

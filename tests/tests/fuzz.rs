@@ -359,6 +359,7 @@ fn world() -> &'static World {
         let record = CommitRecord {
             model_hash: hash,
             keys_digest: keys_digest(&chain),
+            beacon: None,
             boundaries,
         };
         let sample = draw_sample(&record.hash(), b"fuzz", proofs.len(), 1);

@@ -189,6 +189,13 @@ pub fn verify_bundle(
                     });
                 }
             }
+            let beacon = match crate::beacon::check_randomness(r, &a.randomness) {
+                Ok(b) => b,
+                Err(e) => {
+                    failures.push(Failure::Beacon(e));
+                    None
+                }
+            };
             if let Some(floor) = pins.min_sample.filter(|&f| a.sample < f) {
                 failures.push(Failure::SampleFloor {
                     sample: a.sample,
@@ -225,6 +232,7 @@ pub fn verify_bundle(
                 record_pinned: pins.record_hash.is_some(),
                 randomness_pinned: pins.randomness.is_some(),
                 floor: pins.min_sample,
+                beacon,
             };
             (Some(s), Some(report))
         }

@@ -6,6 +6,7 @@
 //! bundle into a [`Report`] that says what its verdict was checked
 //! against). Builds for wasm32 (no threads, no file system).
 
+mod beacon;
 mod bundle;
 mod check;
 mod claim;
@@ -17,6 +18,9 @@ mod srs;
 mod transcript;
 mod verify;
 
+pub use beacon::{
+    check_randomness, utc, BeaconChain, BeaconError, BeaconReport, BEACON_CHAINS, QUICKNET,
+};
 pub use bundle::{
     AuditRecord, Bundle, BundleError, BundleKind, BundleShard, BUNDLE_FORMAT_VERSION, BUNDLE_MAGIC,
 };
@@ -30,7 +34,7 @@ pub use key::{
     KeyError, KeyKind, KEY_FORMAT_VERSION, MAX_K, PK_MAGIC, VK_MAGIC,
 };
 pub use record::{
-    draw_sample, sample_size_for, CommitRecord, CommitRecordError, MAX_RECORD_SHARDS,
+    draw_sample, sample_size_for, BeaconRound, CommitRecord, CommitRecordError, MAX_RECORD_SHARDS,
     MAX_SEED_BYTES, RECORD_FORMAT_VERSION, RECORD_MAGIC,
 };
 pub use report::{

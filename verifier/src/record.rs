@@ -18,8 +18,12 @@
 //! "ZKINFREC"  version u32
 //! model hash  32 bytes (SHA-256 of the plan)
 //! keys digest 32 bytes
+//! beacon      u8 kind: 0 none, 1 drand (then chain hash 32 bytes, round u64)
 //! shards      u32 n, then (n + 1) × 32-byte commitments (canonical Fr)
 //! ```
+//!
+//! A record that names a beacon round takes its randomness from that round
+//! (the hex of its signature), not from the verifier: see [`crate::beacon`].
 
 use crate::check::detection_probability;
 use halo2_proofs::halo2curves::bn256::Fr;
@@ -28,7 +32,7 @@ use sha2::{Digest, Sha256};
 use thiserror::Error;
 
 pub const RECORD_MAGIC: &[u8; 8] = b"ZKINFREC";
-pub const RECORD_FORMAT_VERSION: u32 = 1;
+pub const RECORD_FORMAT_VERSION: u32 = 2;
 /// The most shards a record may hold (as a bundle).
 pub const MAX_RECORD_SHARDS: usize = 1 << 16;
 /// The longest randomness (seed) accepted, in bytes.
@@ -48,6 +52,16 @@ pub enum CommitRecordError {
     Shards(usize),
     #[error("commitment record: commitment {0} is not a canonical field element")]
     Commitment(usize),
+    #[error("commitment record: unknown beacon kind {0} (0 none, 1 drand)")]
+    BeaconKind(u8),
+}
+
+/// A drand round named in a record: its randomness draws the sample.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BeaconRound {
+    /// the drand chain hash
+    pub chain: [u8; 32],
+    pub round: u64,
 }
 
 /// What a prover commits to before it learns the sample.
@@ -57,6 +71,9 @@ pub struct CommitRecord {
     pub model_hash: [u8; 32],
     /// the keys digest (SRS verifier part and every verifying key)
     pub keys_digest: [u8; 32],
+    /// the beacon round whose randomness draws the sample, if any (else
+    /// the verifier gives its own after it kept the record's hash)
+    pub beacon: Option<BeaconRound>,
     /// the commitment at every boundary: the input, then each shard's output
     pub boundaries: Vec<Fr>,
 }
@@ -73,6 +90,14 @@ impl CommitRecord {
         out.extend(RECORD_FORMAT_VERSION.to_le_bytes());
         out.extend(self.model_hash);
         out.extend(self.keys_digest);
+        match &self.beacon {
+            None => out.push(0),
+            Some(b) => {
+                out.push(1);
+                out.extend(b.chain);
+                out.extend(b.round.to_le_bytes());
+            }
+        }
         out.extend((self.shards() as u32).to_le_bytes());
         for b in &self.boundaries {
             out.extend(b.to_repr().as_ref());
@@ -101,6 +126,14 @@ impl CommitRecord {
         }
         let model_hash: [u8; 32] = take(32, "model hash")?.try_into().unwrap_or_default();
         let keys_digest: [u8; 32] = take(32, "keys digest")?.try_into().unwrap_or_default();
+        let beacon = match take(1, "beacon")?[0] {
+            0 => None,
+            1 => Some(BeaconRound {
+                chain: take(32, "beacon")?.try_into().unwrap_or_default(),
+                round: u64::from_le_bytes(take(8, "beacon")?.try_into().unwrap_or_default()),
+            }),
+            k => return Err(CommitRecordError::BeaconKind(k)),
+        };
         let n = u32::from_le_bytes(take(4, "shard count")?.try_into().unwrap_or_default()) as usize;
         if n == 0 || n > MAX_RECORD_SHARDS {
             return Err(CommitRecordError::Shards(n));
@@ -117,6 +150,7 @@ impl CommitRecord {
         Ok(CommitRecord {
             model_hash,
             keys_digest,
+            beacon,
             boundaries,
         })
     }

@@ -70,6 +70,8 @@ pub enum Failure {
     RecordPin { found: String, expected: String },
     #[error("the audit's randomness is {found:?}, not the {expected:?} the verifier gave")]
     RandomnessPin { found: String, expected: String },
+    #[error("the audit's randomness: {0}")]
+    Beacon(crate::BeaconError),
     #[error(
         "the audit proves a sample of {sample} shard(s), below the verifier's floor of {floor}"
     )]
@@ -140,13 +142,17 @@ pub struct AuditReport {
     pub randomness_pinned: bool,
     /// the verifier's floor on the sample size
     pub floor: Option<u32>,
+    /// the beacon round the record names, its signature verified as the
+    /// randomness
+    pub beacon: Option<crate::BeaconReport>,
 }
 
 impl AuditReport {
-    /// Record and randomness both the verifier's: the sample was drawn after
-    /// the commitments were fixed.
+    /// Record the verifier's, and randomness the verifier's or a verified
+    /// beacon round's that the record named: the sample was drawn after the
+    /// commitments were fixed.
     pub fn pinned(&self) -> bool {
-        self.record_pinned && self.randomness_pinned
+        self.record_pinned && (self.randomness_pinned || self.beacon.is_some())
     }
 
     fn describe(&self) -> String {
@@ -157,14 +163,18 @@ impl AuditReport {
                 format!("{what} NOT PINNED")
             }
         };
+        let randomness = match &self.beacon {
+            Some(b) => b.describe(),
+            None => format!("randomness {:?}", self.randomness),
+        };
         let mut s = format!(
-            "sample {:?} of {} drawn from record {} and randomness {:?} ({}, {}{})",
+            "sample {:?} of {} drawn from record {} and {} ({}, {}{})",
             self.sample,
             self.shards,
             &self.record_hash[..16.min(self.record_hash.len())],
-            self.randomness,
+            randomness,
             pin(self.record_pinned, "record hash"),
-            pin(self.randomness_pinned, "randomness"),
+            pin(self.randomness_pinned || self.beacon.is_some(), "randomness"),
             self.floor
                 .map(|f| format!(", floor {f}"))
                 .unwrap_or_default()

@@ -22,7 +22,7 @@ pub use zkinf_tests::{argmax, digits, samples};
 pub use zkinf_verifier::{
     detection_probability, draw_sample, keys_digest, keys_digest_of, read_verifying_key,
     sample_size_for, verify_audit, verify_bundle, verify_shard, write_verifying_key, AuditRecord,
-    Bundle, BundleError, BundleKind, BundleShard, CommitRecord, CommitRecordError, Expected,
+    utc, BeaconRound, Bundle, BundleError, BundleKind, BundleShard, CommitRecord, CommitRecordError, Expected, QUICKNET,
     Failure, Pins, Report, ShardFailure, ShardProof, ShardStatus, SrsVerifierPart, VerifyError,
     BUNDLE_FORMAT_VERSION, BUNDLE_MAGIC, SRS_PART_BYTES,
 };
@@ -138,6 +138,7 @@ impl Honest {
         CommitRecord {
             model_hash: model_hash_bytes(&b.plan),
             keys_digest: keys_digest(&b),
+            beacon: None,
             boundaries: self.boundaries(),
         }
     }
