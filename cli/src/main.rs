@@ -227,7 +227,11 @@ enum Command {
     Sample {
         record: PathBuf,
         /// Your randomness (a fresh random string, or the block hash after the claim was posted).
-        #[arg(long, required_unless_present = "beacon_signature", conflicts_with = "beacon_signature")]
+        #[arg(
+            long,
+            required_unless_present = "beacon_signature",
+            conflicts_with = "beacon_signature"
+        )]
         seed: Option<String>,
         /// For a record that names a beacon round: that round's signature (hex, from the beacon's relays).
         #[arg(long, value_name = "HEX")]
@@ -567,8 +571,14 @@ fn run(cli: Cli) -> Result<(), CliError> {
                 None => None,
                 Some(name) => Some(beacon_round_for(&name, beacon_round, beacon_delay, strict)?),
             };
-            let summary =
-                hybrid::commit(&folder, &input, &out, beacon, strict, &mut Stderr::default())?;
+            let summary = hybrid::commit(
+                &folder,
+                &input,
+                &out,
+                beacon,
+                strict,
+                &mut Stderr::default(),
+            )?;
             output::warn_clamped(&summary.clamped);
             output::print_commit(&summary, &out);
             Ok(())

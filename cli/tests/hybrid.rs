@@ -271,14 +271,24 @@ fn a_record_naming_a_beacon_round_is_sampled_by_its_signature() {
     };
     // a round already emitted: refused under --strict, else warned about
     fails_once_with(
-        &commit(&["--beacon", "quicknet", "--beacon-round", "657413", "--strict"]),
+        &commit(&[
+            "--beacon",
+            "quicknet",
+            "--beacon-round",
+            "657413",
+            "--strict",
+        ]),
         "beacon round 657413 of quicknet was emitted at 2023-09-15 11:00:03 UTC",
     );
-    fails_once_with(&commit(&["--beacon", "default"]), "unknown beacon chain default");
+    fails_once_with(
+        &commit(&["--beacon", "default"]),
+        "unknown beacon chain default",
+    );
     let o = commit(&["--beacon", "quicknet", "--beacon-round", "657413"]);
     let c = ok(&o);
     assert!(
-        String::from_utf8_lossy(&o.stderr).contains("WARNING: beacon round 657413 of quicknet was emitted at"),
+        String::from_utf8_lossy(&o.stderr)
+            .contains("WARNING: beacon round 657413 of quicknet was emitted at"),
         "{o:?}"
     );
     assert!(
@@ -289,7 +299,14 @@ fn a_record_naming_a_beacon_round_is_sampled_by_its_signature() {
     // the default round: the first one a minute from now
     let later = h.path("later.rec");
     let l = ok(&h.run(&[
-        "commit", &s(&h.dir), "--input", &input, "--out", &s(&later), "--beacon", "quicknet",
+        "commit",
+        &s(&h.dir),
+        "--input",
+        &input,
+        "--out",
+        &s(&later),
+        "--beacon",
+        "quicknet",
         "--strict",
     ]));
     assert!(l.contains("publish the record hash before then"), "{l}");
@@ -297,7 +314,14 @@ fn a_record_naming_a_beacon_round_is_sampled_by_its_signature() {
     // the sample: from the round's signature, not a seed
     let smp = h.path("s.json");
     let sample = |r: &Path, how: &[&str]| {
-        let mut a = vec!["sample".to_string(), s(r), "--size".into(), "1".into(), "--out".into(), s(&smp)];
+        let mut a = vec![
+            "sample".to_string(),
+            s(r),
+            "--size".into(),
+            "1".into(),
+            "--out".into(),
+            s(&smp),
+        ];
         a.extend(how.iter().map(|x| x.to_string()));
         h.run(&a.iter().map(String::as_str).collect::<Vec<_>>())
     };
@@ -315,15 +339,32 @@ fn a_record_naming_a_beacon_round_is_sampled_by_its_signature() {
         &sample(&plain, &["--beacon-signature", BEACON_SIG]),
         "this record names no beacon round: give your own randomness with --seed",
     );
-    ok(&sample(&rec, &["--beacon-signature", &BEACON_SIG.to_uppercase()]));
+    ok(&sample(
+        &rec,
+        &["--beacon-signature", &BEACON_SIG.to_uppercase()],
+    ));
 
     // prove the sample, bundle it, verify with the record hash pinned only
     ok(&h.run(&[
-        "prove", &s(&h.dir), "--input", &input, "--record", &s(&rec), "--shards-of", &s(&smp),
+        "prove",
+        &s(&h.dir),
+        "--input",
+        &input,
+        "--record",
+        &s(&rec),
+        "--shards-of",
+        &s(&smp),
     ]));
     let a = h.path("a.zkinf");
     ok(&h.run(&[
-        "export-web", &s(&h.dir), "--out", &s(&a), "--record", &s(&rec), "--sample", &s(&smp),
+        "export-web",
+        &s(&h.dir),
+        "--out",
+        &s(&a),
+        "--record",
+        &s(&rec),
+        "--sample",
+        &s(&smp),
     ]));
     let v = ok(&h.run(&["verify-bundle", &s(&a), "--record-hash", &hash]));
     assert!(

@@ -8,9 +8,9 @@ use crate::folder::write_file_atomic;
 use crate::progress::Progress;
 use halo2_proofs::halo2curves::bn256::Bn256;
 use halo2_proofs::poly::commitment::Params as _;
-use sha2::Digest as _;
 use halo2_proofs::poly::kzg::commitment::ParamsKZG;
 use halo2_proofs::SerdeFormat;
+use sha2::Digest as _;
 use std::path::{Path, PathBuf};
 use zkinf_verifier::SrsByK;
 
@@ -144,7 +144,12 @@ pub fn load_by_k(
         if k == full.k() {
             set.insert(full.clone());
         } else {
-            set.insert(downsized(&full, k, &cache_dir().join("srs/derived"), progress)?);
+            set.insert(downsized(
+                &full,
+                k,
+                &cache_dir().join("srs/derived"),
+                progress,
+            )?);
         }
     }
     Ok(set)
@@ -264,7 +269,10 @@ mod tests {
         assert_eq!(files.len(), 1, "one cached file");
         let path = files[0].path();
         // reused: the same bytes come back
-        assert_eq!(raw(&downsized(&full, 6, dir.path(), &mut Silent).unwrap()), raw(&want));
+        assert_eq!(
+            raw(&downsized(&full, 6, dir.path(), &mut Silent).unwrap()),
+            raw(&want)
+        );
         // a corrupt Lagrange point (still on the curve: another point of the
         // basis) fails the sum check and is remade
         let mut bytes = std::fs::read(&path).unwrap();
@@ -272,13 +280,23 @@ mod tests {
         let second = bytes[lag + n..lag + 2 * n].to_vec();
         bytes[lag..lag + n].copy_from_slice(&second);
         std::fs::write(&path, &bytes).unwrap();
-        assert_eq!(raw(&downsized(&full, 6, dir.path(), &mut Silent).unwrap()), raw(&want));
-        assert_eq!(std::fs::read(&path).unwrap(), raw(&want), "the cache is remade");
+        assert_eq!(
+            raw(&downsized(&full, 6, dir.path(), &mut Silent).unwrap()),
+            raw(&want)
+        );
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            raw(&want),
+            "the cache is remade"
+        );
         // another SRS of the same size does not reuse this one's cut
         let other = ParamsKZG::<Bn256>::setup(8, rand::rngs::OsRng);
         let mut other_want = other.clone();
         other_want.downsize(6);
-        assert_eq!(raw(&downsized(&other, 6, dir.path(), &mut Silent).unwrap()), raw(&other_want));
+        assert_eq!(
+            raw(&downsized(&other, 6, dir.path(), &mut Silent).unwrap()),
+            raw(&other_want)
+        );
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
     }
 }

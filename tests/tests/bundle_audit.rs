@@ -576,7 +576,6 @@ fn a_record_naming_a_beacon_round_draws_its_sample_from_that_rounds_signature() 
         round: BEACON_ROUND,
     });
     let (o, _) = h.audit_of(other, 1, BEACON_SIG);
-    assert!(error(&verify(&o).unwrap()).starts_with(
-        "the audit's randomness: unknown beacon chain 0707"
-    ));
+    assert!(error(&verify(&o).unwrap())
+        .starts_with("the audit's randomness: unknown beacon chain 0707"));
 }

@@ -534,9 +534,15 @@ fn fuzz_bundle(target: &str, honest: &Bundle, n: usize) {
     let pins = {
         let r = verify_bundle(honest, &Pins::default(), &|| 0.0).unwrap();
         assert!(r.verified, "{:?}", r.error);
+        // an audit's record hash and randomness pinned too: other
+        // randomness that happens to draw the same sample is the
+        // prover's choice, refused only against the verifier's own
+        let audit = r.audit.as_ref();
         Pins {
-            model_hash: Some(r.model_hash),
-            keys_digest: Some(r.keys_digest),
+            model_hash: Some(r.model_hash.clone()),
+            keys_digest: Some(r.keys_digest.clone()),
+            record_hash: audit.map(|a| a.record_hash.clone()),
+            randomness: audit.map(|a| a.randomness.clone()),
             ..Pins::default()
         }
     };

@@ -174,7 +174,10 @@ impl AuditReport {
             &self.record_hash[..16.min(self.record_hash.len())],
             randomness,
             pin(self.record_pinned, "record hash"),
-            pin(self.randomness_pinned || self.beacon.is_some(), "randomness"),
+            pin(
+                self.randomness_pinned || self.beacon.is_some(),
+                "randomness"
+            ),
             self.floor
                 .map(|f| format!(", floor {f}"))
                 .unwrap_or_default()

@@ -21,10 +21,10 @@ pub use zkinf_prover::{keygen, prove_shard};
 pub use zkinf_tests::{argmax, digits, samples};
 pub use zkinf_verifier::{
     detection_probability, draw_sample, keys_digest, keys_digest_of, read_verifying_key,
-    sample_size_for, verify_audit, verify_bundle, verify_shard, write_verifying_key, AuditRecord,
-    utc, BeaconRound, Bundle, BundleError, BundleKind, BundleShard, CommitRecord, CommitRecordError, Expected, QUICKNET,
-    Failure, Pins, Report, ShardFailure, ShardProof, ShardStatus, SrsVerifierPart, VerifyError,
-    BUNDLE_FORMAT_VERSION, BUNDLE_MAGIC, SRS_PART_BYTES,
+    sample_size_for, utc, verify_audit, verify_bundle, verify_shard, write_verifying_key,
+    AuditRecord, BeaconRound, Bundle, BundleError, BundleKind, BundleShard, CommitRecord,
+    CommitRecordError, Expected, Failure, Pins, Report, ShardFailure, ShardProof, ShardStatus,
+    SrsVerifierPart, VerifyError, BUNDLE_FORMAT_VERSION, BUNDLE_MAGIC, QUICKNET, SRS_PART_BYTES,
 };
 
 pub const MODEL: &str = "mlp_int8_qdq";
