@@ -63,6 +63,32 @@ impl Hybrid {
             .filter(|f| f.ends_with(".proof"))
             .collect()
     }
+    /// `zkinf prove --record --shards-of` (its output), then `export-web`
+    /// of the audit into `bundle`.
+    fn prove_and_export(&self, input: &str, record: &Path, sample: &Path, bundle: &Path) -> String {
+        let (dir, record, sample) = (s(&self.dir), s(record), s(sample));
+        let p = ok(&self.run(&[
+            "prove",
+            &dir,
+            "--input",
+            input,
+            "--record",
+            &record,
+            "--shards-of",
+            &sample,
+        ]));
+        ok(&self.run(&[
+            "export-web",
+            &dir,
+            "--out",
+            &s(bundle),
+            "--record",
+            &record,
+            "--sample",
+            &sample,
+        ]));
+        p
+    }
     /// `zkinf sample` of `record` with `seed`: the shards drawn.
     fn sample(&self, record: &Path, seed: &str, size: u32, out: &Path) -> Vec<u64> {
         ok(&self.run(&[
@@ -120,31 +146,13 @@ fn commit_sample_prove_the_sample_challenge_and_respond() {
     let sampled = h.sample(&rec, "auditor-7", 1, &smp);
     assert_eq!(sampled.len(), 1);
     let j = sampled[0] as usize;
-    let p = ok(&h.run(&[
-        "prove",
-        &s(&h.dir),
-        "--input",
-        &input,
-        "--record",
-        &s(&rec),
-        "--shards-of",
-        &s(&smp),
-    ]));
+    // the sampled shard proven, and the audit bundle
+    let a = h.path("a.zkinf");
+    let p = h.prove_and_export(&input, &rec, &smp, &a);
     assert!(p.contains("proved 1 of 3 shard(s)"), "{p}");
     assert_eq!(h.proofs(), vec![format!("shard-{j}.proof")]);
 
-    // the audit bundle, verified with every pin
-    let a = h.path("a.zkinf");
-    ok(&h.run(&[
-        "export-web",
-        &s(&h.dir),
-        "--out",
-        &s(&a),
-        "--record",
-        &s(&rec),
-        "--sample",
-        &s(&smp),
-    ]));
+    // verified with every pin
     let v = ok(&h.run(&[
         "verify-bundle",
         &s(&a),
@@ -345,27 +353,8 @@ fn a_record_naming_a_beacon_round_is_sampled_by_its_signature() {
     ));
 
     // prove the sample, bundle it, verify with the record hash pinned only
-    ok(&h.run(&[
-        "prove",
-        &s(&h.dir),
-        "--input",
-        &input,
-        "--record",
-        &s(&rec),
-        "--shards-of",
-        &s(&smp),
-    ]));
     let a = h.path("a.zkinf");
-    ok(&h.run(&[
-        "export-web",
-        &s(&h.dir),
-        "--out",
-        &s(&a),
-        "--record",
-        &s(&rec),
-        "--sample",
-        &s(&smp),
-    ]));
+    h.prove_and_export(&input, &rec, &smp, &a);
     let v = ok(&h.run(&["verify-bundle", &s(&a), "--record-hash", &hash]));
     assert!(
         v.contains("randomness from drand quicknet round 657413 (signature verified; emitted 2023-09-15 11:00:03 UTC")
@@ -518,27 +507,8 @@ fn a_lie_at_one_boundary_is_caught_by_the_sample_or_by_a_challenge() {
     // the sample misses it (shard 0): the audit verifies with probability
     // 1/3 of catching one wrong shard, and the lie stays open to challenge
     let missed = missed.expect("a seed that samples shard 0");
-    ok(&h.run(&[
-        "prove",
-        &s(&h.dir),
-        "--input",
-        &input,
-        "--record",
-        &s(&lie_path),
-        "--shards-of",
-        &s(&missed),
-    ]));
     let a = h.path("lie.zkinf");
-    ok(&h.run(&[
-        "export-web",
-        &s(&h.dir),
-        "--out",
-        &s(&a),
-        "--record",
-        &s(&lie_path),
-        "--sample",
-        &s(&missed),
-    ]));
+    h.prove_and_export(&input, &lie_path, &missed, &a);
     let v = ok(&h.run(&["verify-bundle", &s(&a)]));
     assert!(v.contains("caught with probability 0.333"), "{v}");
     for j in [1u32, 2] {
