@@ -113,3 +113,90 @@ fn setup_prove_verify_and_rejections() {
         "shard 0 has no proof",
     );
 }
+
+/// A setup that did not finish (killed at a shard: its staging folder
+/// `.keys.partial` holds the keys made so far, stamped with the plan and
+/// SRS) is resumed: the next setup keeps those keys, makes the rest, and
+/// the keys digest is the uninterrupted one's; a stamp of another plan or
+/// SRS keeps nothing.
+#[test]
+fn an_interrupted_setup_resumes_with_the_keys_it_made() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = tmp.path().join("cache");
+    let dir = tmp.path().join("mlp");
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    let model = root().join("models/digits/mlp_int8_qdq.onnx");
+    ok(&zkinf(
+        &cache,
+        &[
+            "compile",
+            &s(&model),
+            "--out",
+            &s(&dir),
+            "--shards",
+            "3",
+            "--quiet",
+        ],
+    ));
+    let keys = dir.join("keys");
+    let partial = dir.join(".keys.partial");
+    for vk_only in [true, false] {
+        let mut args = vec!["setup".to_string(), s(&dir), "--dev-srs".into()];
+        if vk_only {
+            args.push("--verifying-keys-only".into());
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let _ = std::fs::remove_dir_all(&keys);
+        ok(&zkinf(&cache, &args));
+        assert!(
+            !partial.exists(),
+            "no staging folder after a finished setup"
+        );
+        let record: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(keys.join("setup.json")).unwrap()).unwrap();
+        let digest = record["keys_digest"].as_str().unwrap().to_string();
+        let stamp = format!(
+            "zkinf setup of plan {} with SRS {} ({})\n",
+            record["model_hash"].as_str().unwrap(),
+            record["srs"].as_str().unwrap(),
+            record["srs_verifier"].as_str().unwrap()
+        );
+        // killed after shard 0 and 2: their keys staged, shard 1's not
+        let interrupt = |stamp: &str| {
+            let _ = std::fs::remove_dir_all(&partial);
+            std::fs::create_dir_all(&partial).unwrap();
+            for f in std::fs::read_dir(&keys).unwrap().flatten() {
+                let name = f.file_name().to_string_lossy().into_owned();
+                if name != "setup.json" && !name.starts_with("shard-1.") {
+                    std::fs::copy(f.path(), partial.join(&name)).unwrap();
+                }
+            }
+            std::fs::write(partial.join("resume.stamp"), stamp).unwrap();
+            std::fs::remove_dir_all(&keys).unwrap();
+        };
+        interrupt(&stamp);
+        let o = zkinf(&cache, &args);
+        let err = String::from_utf8_lossy(&o.stderr).into_owned();
+        ok(&o);
+        for i in [0, 2] {
+            assert!(
+                err.contains(&format!(
+                    "shard {i} ({}/3): keys kept from an interrupted setup of this plan and SRS",
+                    i + 1
+                )),
+                "vk only {vk_only}: {err}"
+            );
+        }
+        assert!(!err.contains("shard 1 (2/3): keys kept"), "{err}");
+        let again: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(keys.join("setup.json")).unwrap()).unwrap();
+        assert_eq!(again["keys_digest"].as_str().unwrap(), digest);
+        assert!(!partial.exists() && !keys.join("resume.stamp").exists());
+        assert_eq!(keys.join("shard-1.pk").exists(), !vk_only);
+        // staged keys of another plan or SRS: nothing kept
+        interrupt(&stamp.replace("dev:", "file:"));
+        let o = zkinf(&cache, &args);
+        ok(&o);
+        assert!(!String::from_utf8_lossy(&o.stderr).contains("kept from an interrupted"));
+    }
+}

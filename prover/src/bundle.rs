@@ -101,9 +101,9 @@ fn folder_bundle_with(
             .iter()
             .zip(vks)
             .zip(proofs)
-            .map(|((s, (vk, _)), proof)| BundleShard {
+            .map(|((s, vk), proof)| BundleShard {
                 nodes: s.spec(),
-                vk,
+                vk: vk.bytes,
                 proof,
             })
             .collect(),

@@ -196,22 +196,20 @@ pub fn write_dir_atomic(dir: &Path, files: &[(&str, Vec<u8>)]) -> Result<(), Pro
 
 /// A folder written file by file into a temporary sibling and renamed into
 /// place by [`DirWriter::finish`]; dropped unfinished, it leaves nothing.
+/// The stamp file of a resumable staging folder.
+const RESUME_STAMP: &str = "resume.stamp";
+
 pub struct DirWriter {
     dir: PathBuf,
     tmp: PathBuf,
     done: bool,
+    /// the staging folder survives an unfinished run (for the next to resume)
+    keep: bool,
 }
 
 impl DirWriter {
     pub fn new(dir: &Path) -> Result<DirWriter, ProveError> {
-        if dir.exists() && !dir.is_dir() {
-            return Err(ProveError::NotDir(dir.to_path_buf()));
-        }
-        let dir = if dir.is_relative() && dir.parent().is_none_or(|p| p.as_os_str().is_empty()) {
-            Path::new(".").join(dir)
-        } else {
-            dir.to_path_buf()
-        };
+        let dir = Self::target(dir)?;
         let tmp = sibling(&dir, "tmp");
         let _ = fs::remove_dir_all(&tmp);
         fs::create_dir_all(&tmp).map_err(|e| ProveError::write(&dir, e))?;
@@ -219,18 +217,81 @@ impl DirWriter {
             dir,
             tmp,
             done: false,
+            keep: false,
         })
     }
 
+    /// A writer whose staging folder (`.NAME.partial` beside `dir`) is kept
+    /// when the run does not finish (killed, out of memory, an error), with
+    /// the files already added: the next run reads them back with
+    /// [`DirWriter::staged`] instead of making them again. The caller
+    /// stamps what the files were made from ([`DirWriter::resume_if`]).
+    pub fn resumable(dir: &Path) -> Result<DirWriter, ProveError> {
+        let dir = Self::target(dir)?;
+        let name = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "out".into());
+        let tmp = dir.with_file_name(format!(".{name}.partial"));
+        fs::create_dir_all(&tmp).map_err(|e| ProveError::write(&tmp, e))?;
+        Ok(DirWriter {
+            dir,
+            tmp,
+            done: false,
+            keep: true,
+        })
+    }
+
+    fn target(dir: &Path) -> Result<PathBuf, ProveError> {
+        if dir.exists() && !dir.is_dir() {
+            return Err(ProveError::NotDir(dir.to_path_buf()));
+        }
+        Ok(
+            if dir.is_relative() && dir.parent().is_none_or(|p| p.as_os_str().is_empty()) {
+                Path::new(".").join(dir)
+            } else {
+                dir.to_path_buf()
+            },
+        )
+    }
+
+    /// Keeps the staged files only if they were made from `stamp` (what an
+    /// earlier, unfinished run recorded); otherwise empties the staging
+    /// folder and records `stamp`. Returns whether files were kept.
+    pub fn resume_if(&mut self, stamp: &[u8]) -> Result<bool, ProveError> {
+        if self.staged(RESUME_STAMP).as_deref() == Some(stamp) {
+            return Ok(true);
+        }
+        let _ = fs::remove_dir_all(&self.tmp);
+        fs::create_dir_all(&self.tmp).map_err(|e| ProveError::write(&self.tmp, e))?;
+        self.add(RESUME_STAMP, stamp)?;
+        Ok(false)
+    }
+
+    /// Whether the staging folder holds `name` (without reading it).
+    pub fn staged_exists(&self, name: &str) -> bool {
+        self.tmp.join(name).is_file()
+    }
+
+    /// A file already in the staging folder.
+    pub fn staged(&self, name: &str) -> Option<Vec<u8>> {
+        fs::read(self.tmp.join(name)).ok()
+    }
+
+    /// Adds a file (complete or absent, even if the run is killed: written
+    /// beside, then renamed).
     pub fn add(&mut self, name: &str, bytes: &[u8]) -> Result<(), ProveError> {
         let p = self.tmp.join(name);
-        let mut f = fs::File::create(&p).map_err(|e| ProveError::write(&p, e))?;
+        let part = self.tmp.join(format!(".{name}.part"));
+        let mut f = fs::File::create(&part).map_err(|e| ProveError::write(&p, e))?;
         f.write_all(bytes)
             .and_then(|_| f.sync_all())
+            .and_then(|_| fs::rename(&part, &p))
             .map_err(|e| ProveError::write(&p, e))
     }
 
     pub fn finish(mut self) -> Result<(), ProveError> {
+        let _ = fs::remove_file(self.tmp.join(RESUME_STAMP));
         let (dir, tmp) = (&self.dir, &self.tmp);
         if dir.exists() {
             let old = sibling(dir, "old");
@@ -248,7 +309,7 @@ impl DirWriter {
 
 impl Drop for DirWriter {
     fn drop(&mut self) {
-        if !self.done {
+        if !self.done && !self.keep {
             let _ = fs::remove_dir_all(&self.tmp);
         }
     }

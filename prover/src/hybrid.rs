@@ -89,7 +89,7 @@ pub(crate) fn identity(
     vks: &[VkFile],
 ) -> Result<([u8; 32], [u8; 32]), ProveError> {
     let part = opened.record.verifier_part(folder)?;
-    let keys = keys_digest_of(&part, vks.iter().map(|(b, _)| b.as_slice()));
+    let keys = keys_digest_of(&part, vks.iter().map(|v| v.bytes.as_slice()));
     Ok((sha256(&opened.plan_bytes), keys))
 }
 
@@ -457,7 +457,8 @@ pub fn verify_response(
             path: response.to_path_buf(),
             source,
         })?;
-    let vk = &vks[j].1;
+    let vk = vks[j].key(&folder.vk_path(j))?;
+    drop(vks);
     let k = vk.get_domain().k();
     let part = opened.record.verifier_part(folder)?;
     let expected = Expected {
@@ -466,7 +467,7 @@ pub fn verify_response(
         input: Some(record.boundaries[j]),
         output: Some(record.boundaries[j + 1]),
     };
-    verify_shard(&part.params(k), vk, &proof, &expected)
+    verify_shard(&part.params(k), &vk, &proof, &expected)
         .map_err(|e| ProveError::Response(e.to_string()))?;
     Ok(ResponseReport {
         shard: c.shard,

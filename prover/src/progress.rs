@@ -50,6 +50,12 @@ impl Eta {
     pub(crate) fn finished(&mut self, k: u32) {
         self.done += (k as f64).exp2();
     }
+
+    /// A shard that needed no work (kept from an earlier run): out of the
+    /// estimate, so it does not make the rest look quick.
+    pub(crate) fn skipped(&mut self, k: u32) {
+        self.total -= (k as f64).exp2();
+    }
 }
 
 #[cfg(test)]
@@ -65,6 +71,12 @@ mod tests {
         assert!(e.left().starts_with(", about "), "{}", e.left());
         e.finished(10);
         e.finished(11);
+        assert_eq!(e.left(), ", about 0 s left");
+        // a skipped shard is not counted as done
+        let mut e = Eta::new(&[10, 10]);
+        e.skipped(10);
+        assert_eq!(e.left(), "");
+        e.finished(10);
         assert_eq!(e.left(), ", about 0 s left");
     }
 }

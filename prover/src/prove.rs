@@ -4,7 +4,7 @@
 //! only the folder and the input (the cheap executor reruns the model up to
 //! it), so they can run on as many machines as there are shards.
 
-use crate::budget::{self, memory_estimate};
+use crate::budget;
 use crate::claim::Claim;
 use crate::error::{ProveError, Step};
 use crate::folder::{read_file, write_dir_atomic, write_file_atomic, Folder, Opened};
@@ -159,7 +159,7 @@ pub(crate) fn prove_selected(
         }
     }
     for &i in &todo {
-        let estimate = memory_estimate(vks[i].1.cs(), shards[i].k);
+        let estimate = vks[i].prove_memory;
         budget::check(Step::Prove, i, shards[i].k, estimate, budget)?;
     }
     drop(vks);

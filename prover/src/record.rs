@@ -64,7 +64,27 @@ pub struct SetupRecord {
 }
 
 /// A verifying-key file's bytes and the key read from them.
-pub type VkFile = (Vec<u8>, VerifyingKey<G1Affine>);
+/// A shard's verifying-key file, checked against the record, and what its
+/// key says of the proof: its bytes, `k` and the prover's memory estimate.
+/// The decoded key is not kept: halo2 keeps FFT tables of the (extended)
+/// domain in each key, hundreds of MB at `2^20`, so a model of 49 such
+/// shards would hold more than 20 GB; [`VkFile::key`] decodes it again.
+pub struct VkFile {
+    pub bytes: Vec<u8>,
+    pub k: u32,
+    /// [`crate::budget::memory_estimate`] of proving this shard
+    pub prove_memory: u64,
+}
+
+impl VkFile {
+    /// The decoded verifying key.
+    pub fn key(&self, path: &std::path::Path) -> Result<VerifyingKey<G1Affine>, ProveError> {
+        read_verifying_key(&self.bytes).map_err(|source| ProveError::Key {
+            path: path.to_path_buf(),
+            source,
+        })
+    }
+}
 
 /// The transcript representation of a verifying key, as hex.
 pub fn vk_repr(vk: &VerifyingKey<G1Affine>) -> String {
@@ -195,14 +215,22 @@ impl SetupRecord {
             if vk_repr(&vk) != keys.vk_repr {
                 return Err(ProveError::CircuitChanged { path });
             }
-            out.push((bytes, vk));
+            let k = vk.get_domain().k();
+            out.push(VkFile {
+                prove_memory: crate::budget::memory_estimate(vk.cs(), k),
+                k,
+                bytes,
+            });
         }
         Ok(out)
     }
 
     /// The keys digest of an SRS verifier part and verifying-key files.
-    pub fn digest_of(part: &SrsVerifierPart, vks: &[VkFile]) -> String {
-        hex(&keys_digest_of(part, vks.iter().map(|(b, _)| b.as_slice())))
+    pub fn digest_of<'a>(
+        part: &SrsVerifierPart,
+        vks: impl ExactSizeIterator<Item = &'a [u8]>,
+    ) -> String {
+        hex(&keys_digest_of(part, vks))
     }
 
     /// The verifying keys of the record, when all of them (and the proving

@@ -12,7 +12,7 @@ use crate::srs::{self, SrsSource};
 use halo2_proofs::plonk::{Circuit, ConstraintSystem};
 use std::time::Instant;
 use zkinf_circuits::shard::ShardCircuit;
-use zkinf_verifier::{write_verifying_key, SrsVerifierPart};
+use zkinf_verifier::{hex, read_verifying_key, write_verifying_key, SrsVerifierPart};
 
 /// What `setup` did.
 #[derive(Clone, Debug)]
@@ -75,7 +75,7 @@ pub fn setup_with(
             // the digest to publish is recomputed from the keys on disk,
             // never taken from the record; and ranges missing from an older
             // record are filled in
-            let digest = SetupRecord::digest_of(&part, &vks);
+            let digest = SetupRecord::digest_of(&part, vks.iter().map(|v| v.bytes.as_slice()));
             let upgraded = r.srs_part.is_none()
                 || r.keys_digest.as_deref() != Some(digest.as_str())
                 || r.shards
@@ -108,11 +108,40 @@ pub fn setup_with(
         budget::check(Step::Keygen, i, s.k, memory_estimate(&cs, s.k), budget)?;
     }
     let srs = srs::load_by_k(&source, max_k, &ks, progress)?;
-    let mut out = DirWriter::new(&folder.keys_dir())?;
+    let part = SrsVerifierPart::of(srs::at(&srs, max_k)?);
+    // an interrupted setup of the same plan and SRS left its keys: kept
+    let mut out = DirWriter::resumable(&folder.keys_dir())?;
+    let stamp = format!(
+        "zkinf setup of plan {} with SRS {} ({})\n",
+        plan.hash_hex(),
+        source.descriptor(),
+        hex(&part.to_bytes())
+    );
+    let resuming = out.resume_if(stamp.as_bytes())?;
     let mut keys = Vec::new();
     let mut vk_files = Vec::new();
     let mut eta = crate::progress::Eta::new(&ks);
     for (i, s) in shards.iter().enumerate() {
+        let staged = (resuming && (vk_only || out.staged_exists(&format!("shard-{i}.pk"))))
+            .then(|| out.staged(&format!("shard-{i}.vk")))
+            .flatten()
+            .and_then(|b| Some((read_verifying_key(&b).ok()?, b)));
+        if let Some((vk, vk_bytes)) = staged {
+            progress.note(&format!(
+                "shard {i} ({}/{n}): keys kept from an interrupted setup of this plan and SRS",
+                i + 1
+            ));
+            keys.push(ShardKeys {
+                start: Some(s.start),
+                end: Some(s.end),
+                k: s.k,
+                vk_sha256: sha256_hex(&vk_bytes),
+                vk_repr: vk_repr(&vk),
+            });
+            vk_files.push(vk_bytes);
+            eta.skipped(s.k);
+            continue;
+        }
         let circuit = ShardCircuit::for_shard(&plan, s.spec(), i as u32, None)?;
         progress.step(&format!(
             "shard {i} ({}/{n}): generating {} (k = {}, {} rows{})",
@@ -144,14 +173,17 @@ pub fn setup_with(
             vk_sha256: sha256_hex(&vk_bytes),
             vk_repr: vk_repr(&vk),
         });
-        vk_files.push((vk_bytes, vk));
+        // the bytes only: a decoded key holds its domain's FFT tables
+        vk_files.push(vk_bytes);
     }
-    let part = SrsVerifierPart::of(srs::at(&srs, max_k)?);
     let record = SetupRecord {
         model_hash: plan.hash_hex(),
         srs: source,
         srs_part: Some(part),
-        keys_digest: Some(SetupRecord::digest_of(&part, &vk_files)),
+        keys_digest: Some(SetupRecord::digest_of(
+            &part,
+            vk_files.iter().map(Vec::as_slice),
+        )),
         shards: keys,
     };
     out.add(crate::folder::SETUP_FILE, &record.to_json())?;
